@@ -1,0 +1,100 @@
+"""Provides the card reader interface every reader implements: simulated, PC/SC, and the events they send."""
+from __future__ import annotations
+
+import abc
+import contextlib
+import enum
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+
+class ReaderEventKind(enum.Enum):
+    CARD_INSERTED = "card_inserted"
+    CARD_REMOVED = "card_removed"
+    READER_ADDED = "reader_added"
+    READER_REMOVED = "reader_removed"
+
+
+@dataclass(frozen=True)
+class ReaderEvent:
+    """Something that happened at a reader; delivered on the reader's own thread."""
+
+    kind: ReaderEventKind
+    reader: str
+    atr: bytes = b""
+
+
+ReaderListener = Callable[[ReaderEvent], None]
+
+
+class CardConnection(abc.ABC):
+    """An open connection to one card (or PSAM) in one reader slot."""
+
+    @property
+    @abc.abstractmethod
+    def atr(self) -> bytes:
+        """The card's answer to reset."""
+
+    @abc.abstractmethod
+    def transmit(self, command: bytes) -> bytes:
+        """Send one command APDU and return the raw response: data followed by SW1 SW2.
+
+        Args:
+            command: the whole command APDU.
+        Returns:
+            The response bytes, at least two (the status word).
+        Raises:
+            KioskError: CARD_REMOVED when the card left the reader, CARD_COMMUNICATION when
+                the transmit failed otherwise, READER_LOST when the reader went away.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Disconnect; safe to call twice."""
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the card exclusively for a multi-APDU step. The default has nothing to lock."""
+        yield
+
+
+class CardReader(abc.ABC):
+    """One reader slot, for the guardian's card or for a PSAM."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._listeners: list[ReaderListener] = []
+        self._listeners_lock = threading.Lock()
+
+    @abc.abstractmethod
+    def card_present(self) -> bool:
+        """Returns:
+            True when a card sits in this slot (even a mute one).
+        """
+
+    @abc.abstractmethod
+    def connect(self) -> CardConnection:
+        """Power the card and open a connection.
+
+        Returns:
+            The connection, with the ATR read.
+        Raises:
+            KioskError: CARD_ABSENT, CARD_MUTE, READER_LOST, READER_UNAVAILABLE.
+        """
+
+    def add_listener(self, listener: ReaderListener) -> None:
+        """Call `listener` for every event of this reader, on the reader's thread."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: ReaderListener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _emit(self, event: ReaderEvent) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event)

@@ -77,3 +77,35 @@ class ManualClock:
         from datetime import timedelta
 
         self._now += timedelta(seconds=seconds)
+
+
+class VirtualCardChoice(Protocol):
+    """One virtual card a tester can insert."""
+
+    name: str
+    label: "object"  # kiosk.text.LocalText
+    description: "object"  # kiosk.text.LocalText
+
+
+class TesterBench(Protocol):
+    """What a tester's panel can do with the simulated reader (implemented in devices/)."""
+
+    def choices(self) -> list[VirtualCardChoice]:
+        """Returns:
+            The virtual card profiles a tester can insert, in a stable order.
+        """
+        ...
+
+    def inserted(self) -> str | None:
+        """Returns:
+            The profile name of the card in the reader, or None.
+        """
+        ...
+
+    def insert(self, name: str) -> None:
+        """Put the virtual card of profile `name` into the reader (removing any card first)."""
+        ...
+
+    def remove(self) -> None:
+        """Take the card out of the reader."""
+        ...

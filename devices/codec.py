@@ -1,0 +1,148 @@
+"""Provides the card's data encodings: SIMPLE-TLV records, `cn` packed BCD and dates, `an` ASCII/GBK text, PIN BCD."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from kiosk.errors import KioskError
+
+_DIGITS = frozenset("0123456789")
+
+
+def _invalid(detail: str) -> KioskError:
+    return KioskError("CARD_DATA_INVALID", detail)
+
+
+@dataclass(frozen=True)
+class Tlv:
+    """One SIMPLE-TLV record: a one-byte tag and its value."""
+
+    tag: int
+    value: bytes
+
+
+def parse_tlv(record: bytes) -> Tlv:
+    """Parse one record as READ RECORD returns it: tag(1) length(1) value.
+
+    Bytes after the value are ignored: some cards pad records to a fixed size.
+
+    Raises:
+        KioskError: CARD_DATA_INVALID when the record is shorter than its length byte says.
+    """
+    if len(record) < 2:
+        raise _invalid(f"record of {len(record)} bytes has no tag and length")
+    tag, length = record[0], record[1]
+    value = record[2:2 + length]
+    if len(value) < length:
+        raise _invalid(f"record {tag:02X} truncated: length {length}, {len(value)} bytes present")
+    return Tlv(tag, bytes(value))
+
+
+def encode_tlv(tag: int, value: bytes) -> bytes:
+    """Returns:
+        The record `tag length value`.
+    Raises:
+        ValueError: when the value does not fit a one-byte length.
+    """
+    if not 0 <= tag <= 0xFF or len(value) > 255:
+        raise ValueError(f"tag {tag:#x} with {len(value)} bytes does not fit SIMPLE-TLV")
+    return bytes([tag, len(value)]) + value
+
+
+def decode_cn(value: bytes) -> str:
+    """Decode `cn`: packed BCD digits, left-aligned, padded with F nibbles.
+
+    Raises:
+        KioskError: CARD_DATA_INVALID for a nibble A..E, or a digit after the F padding.
+    """
+    digits: list[str] = []
+    padding = False
+    for nibble in (n for byte in value for n in (byte >> 4, byte & 0x0F)):
+        if nibble == 0x0F:
+            padding = True
+        elif padding or nibble > 9:
+            raise _invalid(f"cn value {value.hex().upper()} is not packed BCD")
+        else:
+            digits.append(str(nibble))
+    return "".join(digits)
+
+
+def encode_cn(digits: str, length: int) -> bytes:
+    """Returns:
+        `digits` as packed BCD in `length` bytes, padded with F.
+    Raises:
+        ValueError: when `digits` has a non-digit or does not fit.
+    """
+    if not set(digits) <= _DIGITS or len(digits) > 2 * length:
+        raise ValueError(f"{digits!r} is not up to {2 * length} digits")
+    return bytes.fromhex(digits.ljust(2 * length, "F"))
+
+
+def decode_cn_date(value: bytes) -> date | None:
+    """Decode a `cn` date YYYYMMDD.
+
+    Returns:
+        The date, or None when the item is all padding (no date written on the card).
+    Raises:
+        KioskError: CARD_DATA_INVALID for anything but 8 digits of a real calendar date.
+    """
+    digits = decode_cn(value)
+    if not digits:
+        return None
+    if len(digits) != 8:
+        raise _invalid(f"date {value.hex().upper()} is not YYYYMMDD")
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError as error:
+        raise _invalid(f"date {digits} does not exist") from error
+
+
+def encode_cn_date(day: date) -> bytes:
+    """Returns:
+        `day` as 4 bytes of packed BCD YYYYMMDD.
+    """
+    return encode_cn(day.strftime("%Y%m%d"), 4)
+
+
+def decode_an(value: bytes) -> str:
+    """Decode `an`: ASCII, or GBK for Chinese text, left-aligned, padded with 00 (or spaces).
+
+    Raises:
+        KioskError: CARD_DATA_INVALID for bytes that are not GBK, or a 00 inside the text.
+    """
+    text = value.rstrip(b"\x00 ")
+    if b"\x00" in text:
+        raise _invalid(f"an value {value.hex().upper()} has 00 inside the text")
+    try:
+        # GBK is a superset of ASCII, so one decode serves both.
+        return text.decode("gbk")
+    except UnicodeDecodeError as error:
+        raise _invalid(f"an value {value.hex().upper()} is not GBK") from error
+
+
+def encode_an(text: str, length: int | None = None) -> bytes:
+    """Returns:
+        `text` in GBK, padded with 00 to `length` bytes when a length is given.
+    Raises:
+        ValueError: when the text has no GBK encoding or is longer than `length`.
+    """
+    try:
+        raw = text.encode("gbk")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{text!r} cannot be written in GBK") from error
+    if length is None:
+        return raw
+    if len(raw) > length:
+        raise ValueError(f"{text!r} takes {len(raw)} bytes, more than {length}")
+    return raw.ljust(length, b"\x00")
+
+
+def pin_to_bcd(pin: str) -> bytes:
+    """Pack a PIN for VERIFY: 6 digits make 3 bytes; 4..12 digits, an odd count padded with F.
+
+    Raises:
+        ValueError: when the PIN is not 4..12 ASCII digits.
+    """
+    if not set(pin) <= _DIGITS or not 4 <= len(pin) <= 12:
+        raise ValueError("a PIN is 4 to 12 digits")
+    return encode_cn(pin, (len(pin) + 1) // 2)

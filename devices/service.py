@@ -1,0 +1,82 @@
+"""Provides ReaderCardService: the kiosk's CardService over any CardReader, with an optional PSAM key holder."""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from devices.apdu import ApduChannel
+from devices.psam import KeyHolder
+from devices.reader import CardReader
+from devices.sscard import SocialSecurityCard
+from kiosk.domain import GuardianCard, PinResult
+from kiosk.errors import KioskError
+
+PIN_LENGTH = 6
+_DIGITS = frozenset("0123456789")
+
+
+class ReaderCardService:
+    """Implements `kiosk.ports.CardService` for the guardian's reader slot.
+
+    The connection opened by `read_card` stays open for `verify_pin`, so the PIN goes to the
+    very card that was read; `release` (or a new `read_card`) drops it.
+    """
+
+    def __init__(self, reader: CardReader, key_holder_factory: Callable[[], KeyHolder | None]) -> None:
+        """Args:
+            reader: the guardian's card slot.
+            key_holder_factory: called once per 3.00 card read; returns the key holder for
+                external authentication, or None in a kiosk without one (the card is then
+                returned with `holder` None). May raise KioskError PSAM_UNAVAILABLE.
+        """
+        self._reader = reader
+        self._key_holder_factory = key_holder_factory
+        self._lock = threading.Lock()
+        self._card: SocialSecurityCard | None = None
+
+    def card_present(self) -> bool:
+        return self._reader.card_present()
+
+    def read_card(self) -> GuardianCard:
+        self.release()
+        connection = self._reader.connect()
+        card = SocialSecurityCard(ApduChannel(connection))
+        try:
+            with connection.transaction():
+                card.select_ssse()
+                issuer = card.read_issuer()
+                holder = None
+                if not issuer.needs_external_auth:
+                    holder = card.read_holder(issuer.spec_version)
+                else:
+                    key_holder = self._key_holder_factory()
+                    if key_holder is not None:
+                        try:
+                            card.authenticate(key_holder, issuer.card_id_code)
+                        finally:
+                            key_holder.close()
+                        holder = card.read_holder(issuer.spec_version)
+        except BaseException:
+            connection.close()
+            raise
+        with self._lock:
+            self._card = card
+        return GuardianCard(connection.atr, issuer, holder, card.channel.count)
+
+    def verify_pin(self, pin: str) -> PinResult:
+        if len(pin) != PIN_LENGTH or not set(pin) <= _DIGITS:
+            raise KioskError("PIN_FORMAT", "the PIN typed is not 6 digits")
+        with self._lock:
+            card = self._card
+        if card is None:
+            raise KioskError("CARD_ABSENT", "verify_pin without a card read first")
+        # A pulled card raises CARD_REMOVED from the transmit: it is never turned into a PinResult.
+        with card.channel.connection.transaction():
+            return card.verify_pin(pin)
+
+    def release(self) -> None:
+        with self._lock:
+            card, self._card = self._card, None
+        if card is not None:
+            card.channel.connection.close()
+

@@ -1,0 +1,161 @@
+"""Provides the kiosk's settings: embedded defaults, an override file and KIOSK_* variables, validated."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk import CONFIG_DIR, PROJECT_ROOT
+
+DEFAULTS_FILE = CONFIG_DIR / "kiosk.toml"
+ENV_PREFIX = "KIOSK_"
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message is one line naming the key and what is allowed."""
+
+
+class Settings(BaseModel):
+    """Everything the kiosk can be told; see config/kiosk.toml for what each key means."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kiosk_id: str = Field(min_length=1, max_length=40)
+    """Which kiosk this is."""
+    region: str = Field(min_length=1)
+    """Regional rule file name under config/regions/, or a path."""
+    language: Literal["zh", "en"]
+    """The language every session starts in."""
+    data_dir: Path
+    """Database and logs."""
+    database_url: str
+    """Empty for SQLite under data_dir."""
+    demo_data: bool
+    """Fill an empty database with demo data."""
+    reader: Literal["simulated", "pcsc"]
+    """Which card reader."""
+    reader_name: str
+    """PC/SC guardian reader name pattern."""
+    psam_reader: str
+    """PC/SC PSAM reader name pattern."""
+    simulated_psam: str
+    """Virtual PSAM profile for the simulated reader."""
+    card_profiles_dir: Path
+    """Virtual card profiles."""
+    activation_url_base: str = Field(pattern=r"^https?://\S+$")
+    """Base address of the activation QR."""
+    activation_ttl_seconds: int = Field(ge=30, le=3600)
+    """Life of one QR code."""
+    activation_poll_seconds: float = Field(ge=0.2, le=30)
+    """How often the kiosk looks for the activation."""
+    activation_max_renewals: int = Field(ge=0, le=20)
+    """Fresh QR codes per registration before the session ends."""
+    idle_timeout_seconds: int = Field(ge=15, le=900)
+    """Idle time before a session ends."""
+    farewell_seconds: int = Field(ge=3, le=300)
+    """How long the closing screens wait."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    """Log level of the log file."""
+    tester_panel: bool
+    """Tester panel in simulated mode."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite under data_dir when none is set."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'registry.sqlite3'}"
+
+    @property
+    def region_file(self) -> Path:
+        """The regional rule file the region setting names."""
+        candidate = Path(self.region)
+        if candidate.suffix == ".toml":
+            return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+        return CONFIG_DIR / "regions" / f"{self.region}.toml"
+
+
+class LoadedSettings:
+    """The validated settings and where each value came from ("default", a file path, or KIOSK_X)."""
+
+    def __init__(self, settings: Settings, origins: dict[str, str]) -> None:
+        self.settings = settings
+        self.origins = origins
+
+
+_PATH_KEYS = ("data_dir", "card_profiles_dir")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"settings file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror}") from None
+
+
+def load_settings(
+    override_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedSettings:
+    """Merge defaults, the override file, KIOSK_* variables and explicit overrides, then validate.
+
+    Args:
+        override_file: a TOML file with some of the keys of config/kiosk.toml.
+        environ: the environment to read KIOSK_* from (os.environ when None).
+        overrides: values from the command line, strongest of all.
+    Returns:
+        The settings and the origin of each value.
+    Raises:
+        SettingsError: with one line naming the bad key and what is allowed.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = _read_toml(DEFAULTS_FILE)
+    origins = {key: "default" for key in values}
+    known = set(Settings.model_fields)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if override_file is not None:
+        layers.append((str(override_file), _read_toml(override_file)))
+    env_values = {
+        name[len(ENV_PREFIX):].lower(): value
+        for name, value in environ.items()
+        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in known
+    }
+    layers.append(("environment", env_values))
+    if overrides:
+        layers.append(("command line", overrides))
+    for origin, layer in layers:
+        for key, value in layer.items():
+            if key not in known:
+                raise SettingsError(f"unknown setting '{key}' in {origin}; known settings: {', '.join(sorted(known))}")
+            values[key] = value
+            origins[key] = f"{ENV_PREFIX}{key.upper()}" if origin == "environment" else origin
+    for key in _PATH_KEYS:
+        if key in values and isinstance(values[key], str):
+            path = Path(values[key]).expanduser()
+            values[key] = path if path.is_absolute() else PROJECT_ROOT / path
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc, values, origins)) from None
+    return LoadedSettings(settings, origins)
+
+
+def _one_line(exc: ValidationError, values: Mapping[str, Any], origins: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else "?"
+    if error["type"] == "missing":
+        return f"setting '{key}' is missing from {DEFAULTS_FILE}"
+    got = values.get(key)
+    message = error["msg"]
+    if error["type"] == "string_pattern_mismatch" and key == "activation_url_base":
+        message = "must be an http:// or https:// address"
+    return f"setting '{key}' (from {origins.get(key, 'default')}) is not allowed: {message}; got {got!r}"

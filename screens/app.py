@@ -1,0 +1,173 @@
+"""Provides KioskApp: the full-screen Textual app that presents the kiosk session, locked down for kiosks."""
+from __future__ import annotations
+
+import logging
+from typing import Callable, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.worker import Worker, WorkerState
+
+from kiosk.errors import KioskError
+from kiosk.session import KioskSession, SessionView, Step
+from screens.base import StepScreen
+from screens.registry import screen_for
+from kiosk.ports import TesterBench
+from screens.tester import TesterPanel
+
+log = logging.getLogger(__name__)
+
+
+class SessionChanged(Message):
+    """The session has a new picture; posted from whichever thread changed it."""
+
+    def __init__(self, view: SessionView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class KioskApp(App, inherit_bindings=False):
+    """The kiosk. No quit key, no command palette, no traceback on screen in kiosk mode."""
+
+    CSS_PATH = "kiosk.tcss"
+    TITLE = "Child e-card kiosk"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar = [
+        Binding("f2", "toggle_language", "中文/English", show=False, priority=True),
+        Binding("f9", "tester_panel", "Tester", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        session: KioskSession,
+        *,
+        poll_seconds: float = 1.0,
+        farewell_seconds: float = 20.0,
+        tester: TesterBench | None = None,
+        kiosk_mode: bool = True,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.poll_seconds = poll_seconds
+        self.farewell_seconds = farewell_seconds
+        self.tester = tester
+        self.kiosk_mode = kiosk_mode
+        self._view = session.view
+        self._held_view: SessionView | None = None
+        if not kiosk_mode:
+            self.bind("ctrl+q", "quit", description="Quit")
+
+    @property
+    def tester_panel_enabled(self) -> bool:
+        return self.tester is not None
+
+    # ----------------------------------------------------------------- life cycle
+    def on_mount(self) -> None:
+        self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
+        self.push_screen(screen_for(self._view))
+        self.set_interval(1.0, self._tick, name="idle-and-countdown")
+        self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
+
+    async def on_event(self, event: events.Event) -> None:
+        # Any key or touch is activity: it keeps the guardian's session alive.
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.session.touch()
+        await super().on_event(event)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Never a traceback on the guardian's screen: log it, show the catalogued error, go on.
+        if not self.kiosk_mode:
+            super()._handle_exception(error)
+            return
+        log.exception("unexpected error in the UI", exc_info=error)
+
+    # ----------------------------------------------------------------- session -> screens
+    async def on_session_changed(self, message: SessionChanged) -> None:
+        await self.show(message.view)
+
+    async def show(self, view: SessionView) -> None:
+        """Put the screen for `view` up, or update the one that is up."""
+        previous, self._view = self._view, view
+        if isinstance(self.screen, ModalScreen):
+            self._held_view = view  # shown when the modal closes
+            return
+        current = self.screen
+        if isinstance(current, StepScreen) and view.step in current.steps:
+            await current.apply(view)
+        else:
+            await self.switch_screen(screen_for(view))
+        self._start_step_work(previous, view)
+
+    def _start_step_work(self, previous: SessionView, view: SessionView) -> None:
+        entered = previous.step is not view.step
+        if view.step is Step.READING and entered:
+            self.run_blocking(self.session.read_card)
+        elif view.step is Step.REGISTERING and entered and view.resumed:
+            self.run_blocking(self.session.resume)
+        elif view.step in (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR) and entered:
+            self.set_timer(self.farewell_seconds, self._farewell_timeout(view.step))
+
+    def _farewell_timeout(self, step: Step) -> Callable[[], None]:
+        def expire() -> None:
+            if self.session.step is step and step is not Step.TAKE_CARD:
+                self.run_blocking(self.session.finish)
+            elif self.session.step is step:
+                self.run_blocking(self.session.finish)  # card already gone: back to welcome
+
+        return expire
+
+    async def release_held_view(self) -> None:
+        """Called when a modal closes: catch up with the session."""
+        held, self._held_view = self._held_view, None
+        if held is not None:
+            await self.show(held)
+
+    # ----------------------------------------------------------------- blocking work
+    def run_blocking(self, operation: Callable[..., None], *args: object) -> None:
+        """Run a blocking session operation in a thread worker (card or database I/O)."""
+        self._run_in_thread(operation, args)
+
+    @work(thread=True, exit_on_error=False, group="session")
+    def _run_in_thread(self, operation: Callable[..., None], args: tuple[object, ...]) -> None:
+        operation(*args)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        log.error("session operation failed", exc_info=error)
+        code = error.code if isinstance(error, KioskError) else "INTERNAL"
+        self.notify(code, severity="error", timeout=3)
+
+    def _tick(self) -> None:
+        screen = self.screen
+        left = self.session.idle_seconds_left()
+        if isinstance(screen, StepScreen):
+            screen.show_idle_warning(left if left is not None and left <= 20 else None)
+            tick = getattr(screen, "tick", None)
+            if tick is not None:
+                tick()
+        if left is not None and left <= 0:
+            self.run_blocking(self.session.check_idle)
+
+    def _poll(self) -> None:
+        if self.session.step is Step.ACTIVATION:
+            self.run_blocking(self.session.poll_activation)
+
+    # ----------------------------------------------------------------- actions
+    def action_toggle_language(self) -> None:
+        self.session.set_language("en" if self._view.lang == "zh" else "zh")
+
+    def action_tester_panel(self) -> None:
+        if self.tester is None or isinstance(self.screen, ModalScreen):
+            return
+        self.push_screen(TesterPanel(self.tester, self._view.lang), callback=self._after_tester)
+
+    async def _after_tester(self, result: str | None) -> None:
+        if result == "exit":
+            self.exit()
+            return
+        await self.release_held_view()

@@ -1,0 +1,87 @@
+"""Provides StepScreen: the frame every guardian screen shares (title, language, step indicator, key hints)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Static
+
+from kiosk.messages import message
+from kiosk.session import KioskSession, SessionView, Step
+from screens.widgets.steps import StepIndicator
+
+if TYPE_CHECKING:
+    from screens.app import KioskApp
+
+
+class StepScreen(Screen):
+    """A screen that presents one step of the session; it holds no rule, only forwards input."""
+
+    steps: ClassVar[tuple[Step, ...]] = ()
+    AUTO_FOCUS = "#primary"
+    BINDINGS: ClassVar = [
+        Binding("f2", "app.toggle_language", "中文/English", show=False, priority=True),
+    ]
+
+    def __init__(self, view: SessionView) -> None:
+        super().__init__(classes=f"step-{view.step.value}")
+        self.view = view
+
+    @property
+    def kiosk(self) -> "KioskApp":
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> KioskSession:
+        return self.kiosk.session
+
+    def t(self, key: str, **values: object) -> str:
+        """The text for `key` in the session's language."""
+        return message(key, self.view.lang, **values)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static(self.t("app.title"), id="title")
+            yield StepIndicator(self.view.stage, self.view.lang)
+            language = Button(self.t("app.language_button"), id="language", classes="language")
+            language.can_focus = False
+            yield language
+        with Vertical(id="body"):
+            yield from self.body()
+        yield Static("", id="idle-warning")
+        with Horizontal(id="hintbar"):
+            yield Static(self.t("app.language_hint"), classes="hint")
+            if self.kiosk.tester_panel_enabled:
+                yield Static(self.t("app.tester_hint"), classes="hint")
+
+    def body(self) -> ComposeResult:
+        """The step's own content."""
+        yield from ()
+
+    async def apply(self, view: SessionView) -> None:
+        """Show a newer picture of the same step (or the same step in another language)."""
+        self.view = view
+        await self.recompose()
+
+    def show_idle_warning(self, seconds_left: float | None) -> None:
+        """Warn that the session is about to end for lack of activity (None hides the warning)."""
+        warning = self.query_one("#idle-warning", Static)
+        if seconds_left is None:
+            warning.update("")
+            warning.remove_class("visible")
+        else:
+            warning.update(self.t("idle.warning", seconds=int(seconds_left + 0.999)))
+            warning.add_class("visible")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "language":
+            event.stop()
+            self.kiosk.action_toggle_language()
+            return
+        handler = getattr(self, f"pressed_{(event.button.id or '').replace('-', '_')}", None)
+        if handler is not None:
+            event.stop()
+            handler()

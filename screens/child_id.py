@@ -1,0 +1,120 @@
+"""Provides the child-ID screen: the number grouped 6-8-4, checked as typed, the wrong character pointed out."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.resident_id import check_partial
+from kiosk.session import SessionView, Step
+from screens.base import StepScreen
+from screens.widgets.keypad import Keypad
+
+ID_LENGTH = 18
+_GROUPS = (6, 14)  # a gap after the area code and after the birth date
+
+
+class ChildIdScreen(StepScreen):
+    steps = (Step.CHILD_ID,)
+    BINDINGS = [Binding("escape", "cancel", "Exit")]
+
+    def __init__(self, view: SessionView) -> None:
+        super().__init__(view)
+        self.typed = ""
+
+    def body(self) -> ComposeResult:
+        yield Static(self.t("child.heading"), classes="heading")
+        yield Static(self.t("child.lead"), classes="lead")
+        with Horizontal(classes="entry-row"):
+            with Vertical(classes="entry-column"):
+                yield Static(self._render_number(), id="child-number", classes="id-number")
+                yield Static(self._feedback(), id="child-feedback", classes="error-text")
+                yield Static(self.t("child.count", n=len(self.typed)), id="child-count", classes="lead")
+                with Horizontal(classes="buttons"):
+                    yield Button(self.t("child.ok"), id="primary", variant="primary", classes="big")
+                    yield Button(self.t("child.cancel"), id="cancel", classes="big")
+                if self.view.pending:
+                    yield Static(self.t("child.pending"), classes="lead")
+                    for index, pending in enumerate(self.view.pending):
+                        yield Button(
+                            self.t("child.resume", name=f"{pending.child_name} {pending.child_id}"),
+                            id=f"resume-{index}", classes="resume",
+                        )
+            yield Keypad(with_x=True, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
+
+    def _bad_position(self) -> int | None:
+        return check_partial(self.typed, today=self.session.clock.now().astimezone().date())
+
+    def _render_number(self) -> Text:
+        bad = self._bad_position()
+        text = Text()
+        for index in range(ID_LENGTH):
+            if index in _GROUPS:
+                text.append("  ")
+            if index < len(self.typed):
+                style = "bold reverse red" if index == bad else "bold"
+                text.append(self.typed[index], style=style)
+            else:
+                text.append("_", style="dim")
+        return text
+
+    def _feedback(self) -> str:
+        bad = self._bad_position()
+        if bad is not None and bad == ID_LENGTH - 1 and len(self.typed) == ID_LENGTH:
+            return self.t("child.reason.checksum")  # every character may be right but one: say so
+        if bad is not None:
+            return self.t("child.bad_char", pos=bad + 1)
+        view = self.view
+        if view.child_id_error and view.child_id_reason:
+            return self.t(f"child.reason.{view.child_id_reason}", pos=(view.child_id_error_position or 0) + 1)
+        return ""
+
+    def _update(self) -> None:
+        self.query_one("#child-number", Static).update(self._render_number())
+        self.query_one("#child-feedback", Static).update(self._feedback())
+        self.query_one("#child-count", Static).update(self.t("child.count", n=len(self.typed)))
+
+    async def apply(self, view: SessionView) -> None:
+        await super().apply(view)  # self.typed survives: the guardian fixes the number, not retypes it
+
+    def _type(self, key: str) -> None:
+        if key == "delete":
+            self.typed = self.typed[:-1]
+        elif key == "clear":
+            self.typed = ""
+        elif len(self.typed) < ID_LENGTH and (key.isdigit() or key in "xX"):
+            self.typed += key.upper()
+        self._update()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character and (event.character.isdigit() or event.character in "xX"):
+            event.stop()
+            self._type(event.character)
+        elif event.key == "backspace":
+            event.stop()
+            self._type("delete")
+        elif event.key == "enter":
+            event.stop()
+            self.pressed_primary()
+
+    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
+        self._type(event.key)
+
+    def pressed_primary(self) -> None:
+        self.kiosk.run_blocking(self.session.submit_child_id, self.typed)
+
+    def action_cancel(self) -> None:
+        self.kiosk.run_blocking(self.session.finish)
+
+    def pressed_cancel(self) -> None:
+        self.action_cancel()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id and event.button.id.startswith("resume-"):
+            event.stop()
+            self.kiosk.run_blocking(self.session.resume_pending, int(event.button.id.removeprefix("resume-")))
+            return
+        super().on_button_pressed(event)

@@ -1,0 +1,30 @@
+"""Provides the error screen: a catalogued failure in plain words, what to do next, and its code."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Button, Static
+
+from kiosk.errors import CATALOGUE
+from kiosk.session import Step
+from screens.base import StepScreen
+
+
+class ErrorScreen(StepScreen):
+    steps = (Step.ERROR,)
+    BINDINGS = [Binding("enter", "ok", "OK"), Binding("escape", "ok", "OK", show=False)]
+
+    def body(self) -> ComposeResult:
+        entry = CATALOGUE[self.view.error or "INTERNAL"]
+        lang = self.view.lang
+        yield Static(self.t("error.heading"), classes="heading failure")
+        yield Static(f"✗ {entry.text.get(lang)}", classes="reason")
+        yield Static(f"[b]{self.t('error.next')}：[/b]{entry.next_step.get(lang)}", classes="next-step")
+        yield Static(f"[dim]{self.t('error.code')}: {entry.code}[/]", classes="lead")
+        yield Button(self.t("error.ok"), id="primary", variant="primary", classes="big")
+
+    def action_ok(self) -> None:
+        self.kiosk.run_blocking(self.session.finish)
+
+    def pressed_primary(self) -> None:
+        self.action_ok()

@@ -1,0 +1,28 @@
+"""Provides the insert-card screen: how to put the card in the reader."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Button, Static
+
+from kiosk.session import Step
+from screens.base import StepScreen
+from screens.welcome import _CARD_ART
+
+
+class InsertCardScreen(StepScreen):
+    steps = (Step.INSERT_CARD,)
+    AUTO_FOCUS = "#cancel"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def body(self) -> ComposeResult:
+        yield Static(self.t("insert.heading"), classes="heading")
+        yield Static(_CARD_ART, classes="art")
+        yield Static(self.t("insert.how"), classes="instruction")
+        yield Button(self.t("insert.cancel"), id="cancel", classes="big")
+
+    def action_cancel(self) -> None:
+        self.kiosk.run_blocking(self.session.finish)
+
+    def pressed_cancel(self) -> None:
+        self.action_cancel()

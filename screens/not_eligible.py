@@ -1,0 +1,54 @@
+"""Provides the not-eligible screen: each reason in plain words, the rule it rests on, and what to do instead."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
+
+from kiosk.session import Step
+from screens.base import StepScreen
+
+
+class NotEligibleScreen(StepScreen):
+    steps = (Step.NOT_ELIGIBLE,)
+    BINDINGS = [
+        Binding("enter", "finish", "Finish"),
+        Binding("escape", "finish", "Finish", show=False),
+        Binding("f3", "another", "Another child"),
+    ]
+
+    def body(self) -> ComposeResult:
+        decision = self.view.decision
+        assert decision is not None
+        lang = self.view.lang
+        yield Static(self.t("ineligible.heading"), classes="heading failure")
+        with VerticalScroll(id="reasons"):
+            for failure in decision.failures:
+                yield Static(f"✗ {failure.reason.get(lang)}", classes="reason")
+                yield Static(f"[b]{self.t('ineligible.next')}：[/b]{failure.next_step.get(lang)}", classes="next-step")
+                yield Static(f"[b]{self.t('ineligible.basis')}：[/b]{failure.legal_basis.get(lang)}  [dim]({failure.code})[/]",
+                             classes="legal-basis")
+        with Horizontal(classes="buttons"):
+            yield Button(self.t("ineligible.done"), id="primary", variant="primary", classes="big")
+            if self._can_try_another():
+                yield Button(self.t("ineligible.another"), id="another", classes="big")
+
+    def _can_try_another(self) -> bool:
+        decision = self.view.decision
+        return decision is not None and self.view.stage is not None and any(
+            failure.code.startswith(("CHILD", "NOT_GUARDIAN", "PHYSICAL")) for failure in decision.failures
+        )
+
+    def action_finish(self) -> None:
+        self.kiosk.run_blocking(self.session.finish)
+
+    def action_another(self) -> None:
+        if self._can_try_another():
+            self.session.another_child()
+
+    def pressed_primary(self) -> None:
+        self.action_finish()
+
+    def pressed_another(self) -> None:
+        self.action_another()

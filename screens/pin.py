@@ -1,0 +1,89 @@
+"""Provides the PIN screen: dots, tries left, a warning before the last try, keypad and keyboard."""
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.session import SessionView, Step
+from screens.base import StepScreen
+from screens.widgets.keypad import Keypad
+
+PIN_LENGTH = 6
+
+
+class PinScreen(StepScreen):
+    steps = (Step.PIN,)
+    AUTO_FOCUS = "#primary"
+    BINDINGS = [Binding("escape", "cancel", "Exit")]
+
+    def __init__(self, view: SessionView) -> None:
+        super().__init__(view)
+        self._digits = ""  # never shown, never logged; cleared when sent
+
+    def body(self) -> ComposeResult:
+        view = self.view
+        yield Static(self.t("pin.heading"), classes="heading")
+        yield Static(self.t("pin.lead"), classes="lead")
+        with Horizontal(classes="entry-row"):
+            with Vertical(classes="entry-column"):
+                yield Static(self._dots(), id="pin-dots", classes="dots")
+                if view.pin_error == "PIN_WRONG":
+                    yield Static(self.t("pin.wrong"), classes="error-text")
+                elif view.pin_error == "PIN_FORMAT":
+                    yield Static(self.t("pin.format"), classes="error-text")
+                if view.pin_tries_left == 1:
+                    yield Static(self.t("pin.last_try"), classes="warning-text", id="last-try")
+                elif view.pin_tries_left is not None:
+                    yield Static(self.t("pin.tries", n=view.pin_tries_left), classes="lead")
+                else:
+                    yield Static(self.t("pin.tries_unknown"), classes="lead")
+                with Horizontal(classes="buttons"):
+                    yield Button(self.t("pin.ok"), id="primary", variant="primary", classes="big")
+                    yield Button(self.t("pin.cancel"), id="cancel", classes="big")
+            yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
+
+    async def apply(self, view: SessionView) -> None:
+        if view.pin_error and view.lang == self.view.lang:
+            self._digits = ""  # a rejected PIN is typed again from scratch; a language switch keeps it
+        await super().apply(view)
+
+    def _dots(self) -> str:
+        return " ".join("●" if i < len(self._digits) else "○" for i in range(PIN_LENGTH))
+
+    def _type(self, key: str) -> None:
+        if key == "delete":
+            self._digits = self._digits[:-1]
+        elif key == "clear":
+            self._digits = ""
+        elif key.isdigit() and len(self._digits) < PIN_LENGTH:
+            self._digits += key
+        self.query_one("#pin-dots", Static).update(self._dots())
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character and event.character.isdigit():
+            event.stop()
+            self._type(event.character)
+        elif event.key == "backspace":
+            event.stop()
+            self._type("delete")
+        elif event.key == "enter":
+            event.stop()
+            self.pressed_primary()
+
+    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
+        self._type(event.key)
+
+    def pressed_primary(self) -> None:
+        pin, self._digits = self._digits, ""
+        self.query_one("#pin-dots", Static).update(self._dots())
+        self.kiosk.run_blocking(self.session.submit_pin, pin)
+
+    def action_cancel(self) -> None:
+        self._digits = ""
+        self.kiosk.run_blocking(self.session.finish)
+
+    def pressed_cancel(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,18 @@
+"""Provides the busy screen shown while the card is read or the registration is written."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import LoadingIndicator, Static
+
+from kiosk.session import Step
+from screens.base import StepScreen
+
+
+class ReadingScreen(StepScreen):
+    steps = (Step.READING, Step.REGISTERING)
+    AUTO_FOCUS = None
+
+    def body(self) -> ComposeResult:
+        key = "reading.heading" if self.view.step is Step.READING else "registering.heading"
+        yield Static(self.t(key), classes="heading")
+        yield LoadingIndicator()

@@ -1,0 +1,38 @@
+"""Provides the welcome screen: what the kiosk does, what to bring, and how to start."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Button, Static
+
+from kiosk.session import Step
+from screens.base import StepScreen
+
+
+class WelcomeScreen(StepScreen):
+    steps = (Step.WELCOME,)
+    BINDINGS = [Binding("enter", "start", "Start")]
+
+    def body(self) -> ComposeResult:
+        yield Static(self.t("welcome.heading"), classes="heading")
+        if self.view.notice:
+            yield Static(self.t(f"notice.{self.view.notice}"), classes="notice")
+        yield Static(self.t("welcome.lead"), classes="lead")
+        yield Static(self.t("welcome.age_note", age=self.session.region.age_limit), classes="lead")
+        yield Static(_CARD_ART, classes="art")
+        yield Static(self.t("welcome.insert"), classes="instruction")
+        yield Button(self.t("welcome.start"), id="primary", variant="primary", classes="big")
+
+    def action_start(self) -> None:
+        self.kiosk.run_blocking(self.session.begin)
+
+    def pressed_primary(self) -> None:
+        self.action_start()
+
+
+_CARD_ART = """\
+┌──────────────────────┐
+│  社会保障卡  ▄▄▄      │
+│              █▀█  ↓   │
+│  ▔▔▔▔▔▔▔▔    ▀▀▀      │
+└──────────────────────┘"""

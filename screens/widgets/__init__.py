@@ -1,0 +1,1 @@
+"""Provides the kiosk's own widgets: QR code, step indicator, keypad."""

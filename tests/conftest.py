@@ -1,0 +1,35 @@
+"""Shared fixtures: the composition root loaded as a module, settings for a throwaway kiosk."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_root():
+    # kiosk.py shares its name with the kiosk/ package, so it is loaded from its path.
+    spec = importlib.util.spec_from_file_location("kiosk_root", ROOT / "kiosk.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kiosk_root"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+kiosk_root = _load_root()
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    """Build Settings for a kiosk whose data lives in tmp_path; keyword arguments override keys."""
+    from kiosk.settings import load_settings
+
+    def build(**overrides):
+        values = {"data_dir": str(tmp_path / "data"), "tester_panel": True}
+        values.update(overrides)
+        return load_settings(environ={}, overrides=values).settings
+
+    return build

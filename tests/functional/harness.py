@@ -1,0 +1,74 @@
+"""Provides Journey: a Pilot-driven guardian at the kiosk, waiting on session events instead of sleeping."""
+from __future__ import annotations
+
+import asyncio
+
+from textual.pilot import Pilot
+
+from kiosk.session import Step
+from screens.registry import SCREEN_FOR_STEP
+
+
+class Journey:
+    """Drives a running KioskApp like a guardian (keys and clicks) and a tester (the virtual cards)."""
+
+    def __init__(self, pilot: Pilot, kiosk) -> None:
+        self.pilot = pilot
+        self.app = pilot.app
+        self.kiosk = kiosk
+        self.session = kiosk.session
+        self._changed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self.session.subscribe(lambda view: loop.call_soon_threadsafe(self._changed.set))
+
+    async def reach(self, step: Step, timeout: float = 10.0):
+        """Wait until the session is at `step` and its screen is up; return the screen."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        wanted = SCREEN_FOR_STEP[step]
+        while True:
+            await self.pilot.pause()
+            screen = self.app.screen
+            if self.session.step is step and isinstance(screen, wanted) and screen.view.step is step:
+                return screen
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"never reached {step.value}: session at {self.session.step.value}, "
+                    f"screen {type(screen).__name__}, error {self.session.view.error}"
+                )
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+
+    async def insert(self, profile: str) -> None:
+        self.kiosk.bench.insert(profile)
+
+    async def remove(self) -> None:
+        self.kiosk.bench.remove()
+
+    async def type(self, text: str) -> None:
+        await self.pilot.press(*list(text))
+
+    async def enter_pin(self, pin: str = "123456") -> None:
+        await self.reach(Step.PIN)
+        await self.type(pin)
+        await self.pilot.press("enter")
+
+    async def enter_child(self, resident_id: str) -> None:
+        await self.reach(Step.CHILD_ID)
+        await self.type(resident_id.lower() if resident_id.endswith("X") else resident_id)
+        await self.pilot.press("enter")
+
+    async def to_holder(self, profile: str):
+        await self.reach(Step.WELCOME)
+        await self.insert(profile)
+        return await self.reach(Step.HOLDER)
+
+    async def to_child_id(self, profile: str, pin: str = "123456"):
+        await self.to_holder(profile)
+        await self.pilot.press("enter")
+        await self.enter_pin(pin)
+        return await self.reach(Step.CHILD_ID)

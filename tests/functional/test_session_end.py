@@ -1,0 +1,110 @@
+"""Endings: a pulled card costs no PIN try; nothing personal survives the session; no quit key."""
+from __future__ import annotations
+
+from kiosk.session import Step
+from tests.functional.screen_image import screen_text
+
+GUARDIAN_ID = "430102198803150016"
+CHILD_ID = "430102201906010029"
+PERSONAL = ["张伟", "张小雨", GUARDIAN_ID, CHILD_ID, "L43000001", "张*", "4301**********0016", "0029"]
+
+
+def _strings_in(value, seen=None):
+    """Every string reachable from `value` (attributes, containers), as a memory scan would find them."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bytes):
+        yield value.decode("latin-1")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings_in(key, seen)
+            yield from _strings_in(item, seen)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings_in(item, seen)
+    elif hasattr(value, "__dict__") and type(value).__module__.startswith("kiosk"):
+        yield from _strings_in(vars(value), seen)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            yield from _strings_in(getattr(value, name), seen)
+
+
+def _session_state(session):
+    return {k: v for k, v in vars(session).items() if k not in ("_card", "_registry", "_region", "_clock", "_listeners", "_policy")}
+
+
+async def test_card_pulled_during_pin_entry_costs_no_pin_try(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.to_holder("zhang-wei-3.00")
+        card = journey.kiosk.bench.card(journey.kiosk.bench.inserted())
+        tries_before = card.pin_tries_left
+        await journey.pilot.press("enter")
+        await journey.reach(Step.PIN)
+        await journey.type("12345")
+        await journey.remove()
+        screen = await journey.reach(Step.WELCOME)
+        assert screen.view.notice == "CARD_REMOVED"
+        assert card.pin_tries_left == tries_before
+
+
+async def test_card_pulled_while_the_pin_is_being_verified_is_not_a_wrong_pin(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.to_holder("zhang-wei-3.00")
+        card = journey.kiosk.bench.card(journey.kiosk.bench.inserted())
+        tries_before = card.pin_tries_left
+        card.pull_after_apdus = card.apdus_since_power_on  # the very next APDU (VERIFY) finds no card
+        await journey.pilot.press("enter")
+        await journey.enter_pin("999999")
+        screen = await journey.reach(Step.WELCOME)
+        assert screen.view.notice == "CARD_REMOVED"
+        assert card.pin_tries_left == tries_before
+        assert "密码不正确" not in screen_text(journey.app)
+
+
+async def test_no_personal_data_left_on_screen_or_in_the_session_after_it_ends(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.to_child_id("zhang-wei-3.00")
+        await journey.enter_child(CHILD_ID)
+        await journey.reach(Step.CHILD_CONFIRM)
+        await journey.pilot.press("enter")
+        await journey.reach(Step.ELIGIBLE)
+        await journey.pilot.press("enter")
+        await journey.reach(Step.ACTIVATION)
+        await journey.remove()
+        await journey.reach(Step.WELCOME)
+
+        text = screen_text(journey.app)
+        strings = list(_strings_in(_session_state(journey.session)))
+        for item in PERSONAL:
+            assert item not in text
+            assert not any(item in s for s in strings), item
+        assert journey.session._visit is None
+
+
+async def test_no_key_quits_or_opens_a_palette_in_kiosk_mode(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.reach(Step.WELCOME)
+        await journey.pilot.press("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "escape")
+        await journey.pilot.pause()
+        assert journey.app.is_running
+        assert journey.app.return_code is None
+        assert journey.session.step is Step.WELCOME
+
+
+async def test_language_switch_keeps_the_step_and_the_typed_number(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.to_child_id("zhang-wei-3.00")
+        await journey.type("43010220")
+        await journey.pilot.press("f2")
+        await journey.pilot.pause()
+        screen = await journey.reach(Step.CHILD_ID)
+        assert "Enter your child's ID number" in screen_text(journey.app)
+        assert screen.typed == "43010220"
+        await journey.type("1906010029")
+        await journey.pilot.press("enter")
+        await journey.reach(Step.CHILD_CONFIRM)
+        assert "Please confirm your child" in screen_text(journey.app)

@@ -20,6 +20,7 @@ MESSAGES: dict[str, LocalText] = {
     "key.enter": _T("回车", "Enter"),
     "key.esc": _T("Esc", "Esc"),
     "idle.warning": _T("{seconds} 秒后将结束办理。按任意键继续。", "This session ends in {seconds} s. Press any key to continue."),
+    "art.card_label": _T("社会保障卡", "Social Security Card"),
     # Welcome
     "welcome.heading": _T("为孩子申领电子社保卡", "Get your child's electronic social security card"),
     "welcome.lead": _T(

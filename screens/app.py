@@ -68,6 +68,8 @@ class KioskApp(App, inherit_bindings=False):
     def on_mount(self) -> None:
         self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
         self.push_screen(screen_for(self._view))
+        # A card may have gone in before the app was up (--card): start that step's work now.
+        self._start_step_work(SessionView(step=Step.WELCOME, lang=self._view.lang), self._view)
         self.set_interval(1.0, self._tick, name="idle-and-countdown")
         self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
 

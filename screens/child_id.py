@@ -5,7 +5,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.resident_id import check_partial
@@ -30,7 +30,7 @@ class ChildIdScreen(StepScreen):
         yield Static(self.t("child.lead"), classes="lead")
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
-                yield Static(self._render_number(), id="child-number", classes="id-number")
+                yield Center(Static(self._render_number(), id="child-number", classes="id-number"))
                 yield Static(self._feedback(), id="child-feedback", classes="error-text")
                 yield Static(self.t("child.count", n=len(self.typed)), id="child-count", classes="lead")
                 with Horizontal(classes="buttons"):

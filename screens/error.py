@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Center
 from textual.widgets import Button, Static
 
 from kiosk.errors import CATALOGUE
@@ -21,7 +22,7 @@ class ErrorScreen(StepScreen):
         yield Static(f"✗ {entry.text.get(lang)}", classes="reason")
         yield Static(f"[b]{self.t('error.next')}：[/b]{entry.next_step.get(lang)}", classes="next-step")
         yield Static(f"[dim]{self.t('error.code')}: {entry.code}[/]", classes="lead")
-        yield Button(self.t("error.ok"), id="primary", variant="primary", classes="big")
+        yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
 
     def action_ok(self) -> None:
         self.kiosk.run_blocking(self.session.finish)

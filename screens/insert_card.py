@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Center
 from textual.widgets import Button, Static
 
 from kiosk.session import Step
 from screens.base import StepScreen
-from screens.welcome import _CARD_ART
+from screens.art import card_art
 
 
 class InsertCardScreen(StepScreen):
@@ -17,9 +18,9 @@ class InsertCardScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         yield Static(self.t("insert.heading"), classes="heading")
-        yield Static(_CARD_ART, classes="art")
+        yield Center(Static(card_art(self.t("art.card_label")), classes="art"))
         yield Static(self.t("insert.how"), classes="instruction")
-        yield Button(self.t("insert.cancel"), id="cancel", classes="big")
+        yield Center(Button(self.t("insert.cancel"), id="cancel", classes="big"))
 
     def action_cancel(self) -> None:
         self.kiosk.run_blocking(self.session.finish)

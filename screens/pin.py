@@ -4,7 +4,7 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.session import SessionView, Step
@@ -29,7 +29,7 @@ class PinScreen(StepScreen):
         yield Static(self.t("pin.lead"), classes="lead")
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
-                yield Static(self._dots(), id="pin-dots", classes="dots")
+                yield Center(Static(self._dots(), id="pin-dots", classes="dots"))
                 if view.pin_error == "PIN_WRONG":
                     yield Static(self.t("pin.wrong"), classes="error-text")
                 elif view.pin_error == "PIN_FORMAT":

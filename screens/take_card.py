@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.containers import Center
 from textual.widgets import Static
 
 from kiosk.session import Step
 from screens.base import StepScreen
-from screens.welcome import _CARD_ART
+from screens.art import card_art
 
 
 class TakeCardScreen(StepScreen):
@@ -17,5 +18,5 @@ class TakeCardScreen(StepScreen):
         yield Static(self.t("takecard.heading"), classes="heading")
         if self.view.notice:
             yield Static(self.t(f"notice.{self.view.notice}"), classes="notice")
-        yield Static(_CARD_ART, classes="art")
+        yield Center(Static(card_art(self.t("art.card_label"), arrow="↑"), classes="art"))
         yield Static(self.t("takecard.lead"), classes="lead")

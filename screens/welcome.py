@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Center
 from textual.widgets import Button, Static
 
 from kiosk.session import Step
+from screens.art import card_art
 from screens.base import StepScreen
 
 
@@ -19,9 +21,9 @@ class WelcomeScreen(StepScreen):
             yield Static(self.t(f"notice.{self.view.notice}"), classes="notice")
         yield Static(self.t("welcome.lead"), classes="lead")
         yield Static(self.t("welcome.age_note", age=self.session.region.age_limit), classes="lead")
-        yield Static(_CARD_ART, classes="art")
+        yield Center(Static(card_art(self.t("art.card_label")), classes="art"))
         yield Static(self.t("welcome.insert"), classes="instruction")
-        yield Button(self.t("welcome.start"), id="primary", variant="primary", classes="big")
+        yield Center(Button(self.t("welcome.start"), id="primary", variant="primary", classes="big"))
 
     def action_start(self) -> None:
         self.kiosk.run_blocking(self.session.begin)
@@ -29,10 +31,3 @@ class WelcomeScreen(StepScreen):
     def pressed_primary(self) -> None:
         self.action_start()
 
-
-_CARD_ART = """\
-┌──────────────────────┐
-│  社会保障卡  ▄▄▄      │
-│              █▀█  ↓   │
-│  ▔▔▔▔▔▔▔▔    ▀▀▀      │
-└──────────────────────┘"""

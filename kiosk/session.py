@@ -190,6 +190,7 @@ class KioskSession:
         self._child_error: tuple[str, int | None, str | None] | None = None
         self._out_of_service: str | None = None
         self._last_activity = clock.now()
+        self._published_step = self._step
 
     # ----------------------------------------------------------------- observing
     def subscribe(self, listener: SessionListener) -> None:
@@ -266,6 +267,11 @@ class KioskSession:
 
     def _publish(self) -> None:
         with self._lock:
+            if self._step is not self._published_step:
+                # A new step gives the guardian a full idle period, however long the last one took
+                # (a slow read, a long scan at the QR code).
+                self._published_step = self._step
+                self._last_activity = self._clock.now()
             view = self._build_view()
         for listener in list(self._listeners):
             try:
@@ -341,8 +347,7 @@ class KioskSession:
         with self._lock:
             step = self._step
             if step is Step.TAKE_CARD:
-                self._step = Step.WELCOME
-                self._notice = None
+                self._to_welcome_locked(notice=None)
             elif step not in _VISIT_STEPS:
                 return
         if step is Step.TAKE_CARD:
@@ -394,8 +399,7 @@ class KioskSession:
         with self._lock:
             step = self._step
             if step is Step.TAKE_CARD and not self._safe_card_present():
-                self._step = Step.WELCOME
-                self._notice = None
+                self._to_welcome_locked(notice=None)
             elif step in (Step.WELCOME, Step.TAKE_CARD, Step.OUT_OF_SERVICE):
                 return
             else:
@@ -456,7 +460,7 @@ class KioskSession:
                 return
             generation = self._generation
         self.touch()
-        if not (len(pin) == 6 and pin.isdigit()):
+        if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
             with self._lock:
                 self._pin_error = "PIN_FORMAT"
             self._publish()
@@ -661,6 +665,10 @@ class KioskSession:
         with self._lock:
             if generation != self._generation or self._visit is None:
                 return
+            visit = self._visit
+            visit.ecard_id = visit.ticket_id = None
+            visit.ticket = None
+            visit.renewals = 0
             self._step = Step.CHILD_ID
         self.submit_child_id(child)
 
@@ -763,7 +771,16 @@ class KioskSession:
         present = False if card_gone else self._safe_card_present()
         if self._step is Step.OUT_OF_SERVICE:
             return
-        self._step = Step.TAKE_CARD if present else Step.WELCOME
+        if present:
+            self._step = Step.TAKE_CARD
+        else:
+            self._to_welcome_locked(notice)
+
+    def _to_welcome_locked(self, notice: str | None) -> None:
+        """Back to the welcome screen, in the kiosk's own language for whoever comes next."""
+        self._step = Step.WELCOME
+        self._notice = notice
+        self._lang = self._policy.language
 
     def _safe_card_present(self) -> bool:
         try:

@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from kiosk.session import SessionView, Step
+from kiosk.session import Step
 from screens.base import StepScreen
 from screens.widgets.qr import QrCode, qr_matrix
 
@@ -52,10 +52,8 @@ class ActivationScreen(StepScreen):
 
     def tick(self) -> None:
         """Called every second by the app: move the countdown."""
-        self.query_one("#countdown", Static).update(self._countdown())
-
-    async def apply(self, view: SessionView) -> None:
-        await super().apply(view)
+        for countdown in self.query("#countdown").results(Static):  # none while recomposing
+            countdown.update(self._countdown())
 
     def action_leave(self) -> None:
         self.kiosk.run_blocking(self.session.finish)

@@ -68,7 +68,10 @@ class StepScreen(Screen):
 
     def show_idle_warning(self, seconds_left: float | None) -> None:
         """Warn that the session is about to end for lack of activity (None hides the warning)."""
-        warning = self.query_one("#idle-warning", Static)
+        found = self.query("#idle-warning").results(Static)
+        warning = next(found, None)
+        if warning is None:  # the screen is being rebuilt (recompose); the next tick shows it
+            return
         if seconds_left is None:
             warning.update("")
             warning.remove_class("visible")

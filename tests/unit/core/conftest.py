@@ -1,4 +1,9 @@
-"""Provides the core tests' fixtures: a manual clock, throwaway registries (SQLite, or PostgreSQL too), demo data."""
+"""Provides the core tests' fixtures: a manual clock, throwaway registries (SQLite and PostgreSQL), demo data.
+
+Every registry test runs on both backends. PostgreSQL is a real server: a private one that the
+test session starts (and stops) itself from the Debian package `postgresql` (`bash .ci/setup`),
+or, when KIOSK_TEST_POSTGRES_URL is set, the database it names.
+"""
 from __future__ import annotations
 
 import os
@@ -13,6 +18,7 @@ from kiosk import CONFIG_DIR
 from kiosk.ports import ManualClock
 from kiosk.registry import Registry, load_demo
 from kiosk.registry.models import TABLES
+from tests.postgres_server import PostgresNotInstalled, PostgresServer, PostgresServerError
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 6, 1)
@@ -20,9 +26,12 @@ DEMO_FILE = CONFIG_DIR / "demo" / "registry.toml"
 REGIONS = CONFIG_DIR / "regions"
 KIOSK_ID = "TEST-KIOSK"
 POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL", "")
-"""Set to a throwaway PostgreSQL database to run every registry test on it too; its tables are dropped."""
+"""A throwaway PostgreSQL database of your own to use instead of the private server; its tables are dropped."""
+TEST_DATABASE = "kiosk_test"
+"""The database the tests use on the private server."""
 
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+BACKENDS = ["sqlite", "postgresql"]
+_SERVER_STARTED = pytest.StashKey[PostgresServer]()
 
 
 @pytest.fixture
@@ -34,9 +43,50 @@ def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'data' / 'registry.sqlite3'}"
 
 
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for the whole test session, stopped and removed after it."""
+    problem = ""
+    try:
+        server = PostgresServer().start()
+    except PostgresNotInstalled as exc:  # a failure, never a skip: PostgreSQL support is claimed
+        problem = str(exc)
+    except PostgresServerError as exc:
+        problem = f"the test PostgreSQL server did not start: {exc}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    request.config.stash[_SERVER_STARTED] = server
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """A throwaway PostgreSQL database: KIOSK_TEST_POSTGRES_URL's, or a new one on the private server."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database(TEST_DATABASE)
+
+
+@pytest.fixture
+def postgres_test_url(request: pytest.FixtureRequest, postgres_url: str) -> str:
+    """postgres_url for one test; on the private server, with no connection an earlier test left open
+    (its locks would hold up the DROP TABLEs of the next registry)."""
+    if not POSTGRES_URL:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        server.end_connections(TEST_DATABASE)
+    return postgres_url
+
+
 @pytest.fixture(params=BACKENDS)
 def registry(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Registry]:
-    url = sqlite_url(tmp_path) if request.param == "sqlite" else POSTGRES_URL
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_test_url")  # so the server starts only when a test needs it
     opened = Registry.open(url, clock, kiosk_id=KIOSK_ID)
     if request.param == "postgresql":
         SQLModel.metadata.drop_all(opened.database.engine, tables=TABLES)
@@ -49,3 +99,11 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock)
 def demo_registry(registry: Registry) -> Registry:
     assert load_demo(registry, DEMO_FILE)
     return registry
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER_STARTED, None)
+    if server is not None:
+        terminalreporter.write_line(
+            f"PostgreSQL test server ({server.bindir}): initdb and start took {server.start_seconds:.2f} s"
+        )

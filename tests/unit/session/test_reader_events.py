@@ -1,0 +1,60 @@
+"""Reader events: a lost reader ends the visit with READER_LOST and costs no PIN try; a waiting card is picked up."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.errors import KioskError
+from kiosk.session import Step
+
+from .conftest import PIN, Guardian
+
+
+@pytest.fixture
+def lose_reader(kiosk, monkeypatch):
+    """Make the guardian's reader fail every connection and every APDU as a lost reader does."""
+
+    def lost(*args, **kwargs):
+        raise KioskError("READER_LOST", "the reader went away")
+
+    def start() -> None:
+        monkeypatch.setattr(kiosk.reader, "connect", lost)
+        monkeypatch.setattr(kiosk.reader, "_transmit", lost)
+
+    return start
+
+
+def test_reader_lost_while_reading_ends_the_visit_with_reader_lost(guardian: Guardian, lose_reader) -> None:
+    guardian.to_reading()
+    lose_reader()
+    guardian.session.read_card()
+
+    view = guardian.expect(Step.WELCOME)
+    assert view.notice == "READER_LOST"
+    assert guardian.session._visit is None and view.holder is None
+
+
+def test_reader_lost_while_the_pin_is_verified_ends_the_visit_and_costs_no_try(guardian: Guardian, lose_reader) -> None:
+    guardian.to_pin()
+    tries = guardian.card.pin_tries_left
+    lose_reader()
+    guardian.session.submit_pin(PIN)
+
+    view = guardian.expect(Step.WELCOME)
+    assert view.notice == "READER_LOST"
+    assert view.pin_error is None and view.pin_tries_left is None
+    assert guardian.session._visit is None
+    assert guardian.card.pin_tries_left == tries
+
+
+def test_a_card_inserted_while_out_of_service_is_read_when_the_guardian_begins(guardian: Guardian) -> None:
+    guardian.session.out_of_service("DATABASE_UNAVAILABLE")
+    guardian.insert()
+    guardian.expect(Step.OUT_OF_SERVICE)
+    guardian.session.out_of_service(None)
+    guardian.expect(Step.WELCOME)
+
+    guardian.session.begin()
+
+    guardian.expect(Step.READING)
+    guardian.session.read_card()
+    guardian.expect(Step.HOLDER)

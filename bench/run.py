@@ -73,7 +73,7 @@ def render(figures: dict) -> str:
            f"load {env['load_average_at_start']} at start, {env['date']}"]
     headless = figures.get("headless")
     if headless:
-        out += ["", f"1. Headless journey: card insert -> ACTIVATION with a ticket (KioskSession driven directly)",
+        out += ["", "1. Headless journey: card insert -> ACTIVATION with a ticket (KioskSession driven directly)",
                 f"   {headless['repetitions']} timed journeys per card (+{headless['warmup']} warm-up), "
                 "each on a fresh SQLite data dir built before the clock starts"]
         rows = []

@@ -176,6 +176,6 @@ def test_psam_profile_without_master_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_broken_toml_names_the_file(tmp_path: Path) -> None:
-    path = _write(tmp_path, "label = {")
+    _write(tmp_path, "label = {")
     with pytest.raises(ValueError, match="bad-card"):
         load_profiles(tmp_path)

@@ -1,143 +1,31 @@
 """Provides the kiosk session: the event-driven state machine of one guardian's visit, driven by UI and tests."""
 from __future__ import annotations
 
-import enum
 import logging
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Callable
 
-from kiosk.domain import CardStatus, ECardState, GuardianCard, PinStatus
-from kiosk.eligibility import EligibilityDecision, EligibilityFacts, Region, evaluate
+from kiosk.domain import ECardState, PinStatus
+from kiosk.eligibility import EligibilityFacts, Region, evaluate
 from kiosk.errors import KioskError
 from kiosk.masking import mask_card_number, mask_id, mask_name
 from kiosk.ports import CardService, Clock
 from kiosk.registry import Registry, RegistrationRefused
 from kiosk.resident_id import ResidentId, ResidentIdError
+from kiosk.session.view import (
+    VISIT_STEPS,
+    ChildView,
+    HolderView,
+    PendingView,
+    SessionView,
+    Step,
+    TicketView,
+)
+from kiosk.session.visit import Visit
 
 log = logging.getLogger(__name__)
-
-
-class Step(str, enum.Enum):
-    """Where the visit stands; each step has one screen."""
-
-    WELCOME = "welcome"
-    INSERT_CARD = "insert_card"
-    READING = "reading"
-    HOLDER = "holder"
-    PIN = "pin"
-    CHILD_ID = "child_id"
-    CHILD_CONFIRM = "child_confirm"
-    ELIGIBLE = "eligible"
-    NOT_ELIGIBLE = "not_eligible"
-    REGISTERING = "registering"
-    ACTIVATION = "activation"
-    ACTIVATED = "activated"
-    TAKE_CARD = "take_card"
-    ERROR = "error"
-    OUT_OF_SERVICE = "out_of_service"
-
-
-# The five stages of the step indicator, and which stage each step belongs to.
-STAGES = ("card", "pin", "child", "check", "activate")
-_STAGE_OF = {
-    Step.INSERT_CARD: 0, Step.READING: 0, Step.HOLDER: 0, Step.PIN: 1, Step.CHILD_ID: 2,
-    Step.CHILD_CONFIRM: 2, Step.ELIGIBLE: 3, Step.NOT_ELIGIBLE: 3, Step.REGISTERING: 4,
-    Step.ACTIVATION: 4, Step.ACTIVATED: 4,
-}
-# Steps in which a guardian's visit is under way (idle timeout and card removal apply).
-_VISIT_STEPS = frozenset(_STAGE_OF) | {Step.ERROR}
-
-
-@dataclass(frozen=True)
-class HolderView:
-    """The card holder as shown on screen: masked."""
-
-    name: str
-    resident_id: str
-    card_number: str
-    spec_version: str
-    expiry: date | None
-
-
-@dataclass(frozen=True)
-class ChildView:
-    """The child as shown on screen: masked; name only once the guardianship is on record."""
-
-    name: str
-    resident_id: str
-    age: int
-    sex: str
-    relationship: str | None
-
-
-@dataclass(frozen=True)
-class TicketView:
-    """The activation ticket on screen."""
-
-    user_code: str
-    url: str
-    expires_at: datetime
-    renewals: int
-
-
-@dataclass(frozen=True)
-class PendingView:
-    """A registration of this guardian still waiting for activation."""
-
-    child_name: str
-    child_id: str
-
-
-@dataclass(frozen=True)
-class SessionView:
-    """An immutable picture of the session for the screens; holds only masked personal data."""
-
-    step: Step
-    lang: str
-    holder: HolderView | None = None
-    pin_tries_left: int | None = None
-    pin_error: str | None = None
-    child_id_error: str | None = None
-    child_id_error_position: int | None = None
-    child_id_reason: str | None = None
-    child: ChildView | None = None
-    decision: EligibilityDecision | None = None
-    ticket: TicketView | None = None
-    resumed: bool = False
-    pending: tuple[PendingView, ...] = ()
-    error: str | None = None
-    notice: str | None = None
-    out_of_service: str | None = None
-
-    @property
-    def stage(self) -> int | None:
-        """0-based index into STAGES, None outside a visit."""
-        return _STAGE_OF.get(self.step)
-
-
-@dataclass
-class _Visit:
-    """Everything known about the current guardian; dropped whole when the visit ends."""
-
-    card: GuardianCard | None = None
-    card_status: CardStatus | None = None
-    pin_verified: bool = False
-    pin_tries_left: int | None = None
-    child_text: str | None = None
-    child: ResidentId | None = None
-    child_name: str | None = None
-    relationship: str | None = None
-    decision: EligibilityDecision | None = None
-    ecard_id: int | None = None
-    ticket_id: int | None = None
-    ticket: TicketView | None = None
-    renewals: int = 0
-    poll_failures: int = 0
-    pending: list[tuple[str, str, int]] = field(default_factory=list)  # (child rid, child name, ecard id)
-    facts: EligibilityFacts | None = None
-
 
 SessionListener = Callable[[SessionView], None]
 
@@ -183,7 +71,7 @@ class KioskSession:
         self._generation = 0
         self._step = Step.WELCOME
         self._lang = policy.language
-        self._visit: _Visit | None = None
+        self._visit: Visit | None = None
         self._error: str | None = None
         self._notice: str | None = None
         self._pin_error: str | None = None
@@ -298,7 +186,7 @@ class KioskSession:
     def idle_seconds_left(self) -> float | None:
         """Seconds before the idle timeout ends the visit; None when no visit is under way."""
         with self._lock:
-            if self._step not in _VISIT_STEPS or self._step in (Step.ACTIVATION, Step.READING, Step.REGISTERING):
+            if self._step not in VISIT_STEPS or self._step in (Step.ACTIVATION, Step.READING, Step.REGISTERING):
                 return None
             elapsed = (self._clock.now() - self._last_activity).total_seconds()
             return max(0.0, self._policy.idle_timeout_seconds - elapsed)
@@ -320,7 +208,7 @@ class KioskSession:
                 return
             self._notice = None
             self._step = Step.INSERT_CARD
-            self._visit = _Visit()
+            self._visit = Visit()
             self._generation += 1
         self.touch()
         if self._card.card_present():
@@ -334,7 +222,7 @@ class KioskSession:
             if self._step not in (Step.WELCOME, Step.INSERT_CARD):
                 return
             if self._visit is None:
-                self._visit = _Visit()
+                self._visit = Visit()
                 self._generation += 1
             self._notice = None
             self._error = None
@@ -348,7 +236,7 @@ class KioskSession:
             step = self._step
             if step is Step.TAKE_CARD:
                 self._to_welcome_locked(notice=None)
-            elif step not in _VISIT_STEPS:
+            elif step not in VISIT_STEPS:
                 return
         if step is Step.TAKE_CARD:
             self._publish()

@@ -170,7 +170,10 @@ def command_run(args: argparse.Namespace) -> int:
     from kiosk.logbook import configure_logging
 
     settings = settings_from(args)
-    configure_logging(settings.data_dir, settings.log_level)
+    try:
+        configure_logging(settings.data_dir, settings.log_level)
+    except OSError as exc:
+        raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
     kiosk = build_kiosk(settings)
     if args.card:
         if kiosk.bench is None:

@@ -63,6 +63,14 @@ class ReaderCardService:
             self._card = card
         return GuardianCard(connection.atr, issuer, holder, card.channel.count)
 
+    def pin_tries_left(self) -> int | None:
+        with self._lock:
+            card = self._card
+        if card is None:
+            raise KioskError("CARD_ABSENT", "pin_tries_left without a card read first")
+        with card.channel.connection.transaction():
+            return card.pin_tries_left()
+
     def verify_pin(self, pin: str) -> PinResult:
         if len(pin) != PIN_LENGTH or not set(pin) <= _DIGITS:
             raise KioskError("PIN_FORMAT", "the PIN typed is not 6 digits")

@@ -192,6 +192,20 @@ class SocialSecurityCard:
         birth_date = decode_cn_date(self.read_item(0x0D) or b"")
         return CardHolder(resident_id.upper(), name, sex, nation, birthplace, birth_date)
 
+    def pin_tries_left(self) -> int | None:
+        """Ask the try counter with VERIFY without data (`00 20 00 00`, ISO 7816-4); it uses no try.
+
+        Returns:
+            The tries left (0 when blocked), or None when the card does not say (6700, 6A86, ...)
+            or the PIN is already verified (9000).
+        Raises:
+            KioskError: what the connection raises (CARD_REMOVED, ...).
+        """
+        response = self.channel.transmit(CommandApdu(0x00, 0x20, 0x00, 0x00))
+        if response.sw == StatusWord.AUTH_METHOD_BLOCKED:
+            return 0
+        return pin_tries_left(response.sw)
+
     def verify_pin(self, pin: str) -> PinResult:
         """Send VERIFY (`00 20 00 00 03 <PIN as BCD>`).
 

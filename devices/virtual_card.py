@@ -310,7 +310,12 @@ class VirtualCard(ApduResponder):
         if (command.p1, command.p2) != (0x00, 0x00):
             return ResponseApdu.of(StatusWord.WRONG_P1_P2)
         if not command.data:
-            return ResponseApdu.of(StatusWord.WRONG_LENGTH)
+            # ISO 7816-4: VERIFY without data asks for the try counter and uses no try.
+            if self.pin_tries_left <= 0:
+                return ResponseApdu.of(StatusWord.AUTH_METHOD_BLOCKED)
+            if not self.pin_reports_tries:
+                return ResponseApdu.of(StatusWord.WRONG_LENGTH)
+            return ResponseApdu.of(0x63C0 | min(self.pin_tries_left, 0x0F))
         if self.pin_tries_left <= 0:
             return ResponseApdu.of(StatusWord.AUTH_METHOD_BLOCKED)
         if command.data == pin_to_bcd(self.pin_value):

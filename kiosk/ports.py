@@ -32,6 +32,16 @@ class CardService(Protocol):
         """
         ...
 
+    def pin_tries_left(self) -> int | None:
+        """Ask the card how many PIN tries are left, without using one.
+
+        Returns:
+            The tries left (0: blocked), or None when the card does not tell.
+        Raises:
+            KioskError: CARD_REMOVED, CARD_COMMUNICATION, READER_LOST.
+        """
+        ...
+
     def verify_pin(self, pin: str) -> PinResult:
         """Send the PIN (6 digits) to the card read by `read_card`.
 

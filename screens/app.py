@@ -107,6 +107,8 @@ class KioskApp(App, inherit_bindings=False):
         entered = previous.step is not view.step
         if view.step is Step.READING and entered:
             self.run_blocking(self.session.read_card)
+        elif view.step is Step.PIN and entered:
+            self.run_blocking(self.session.check_pin_tries)
         elif view.step is Step.REGISTERING and entered and view.resumed:
             self.run_blocking(self.session.resume)
         elif view.step in (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR) and entered:

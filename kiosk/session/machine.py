@@ -341,6 +341,30 @@ class KioskSession:
         self._audit("card_read", f"card={mask_card_number(card.issuer.card_number)} version={card.issuer.spec_version}")
         self._publish()
 
+    def check_pin_tries(self) -> None:
+        """On reaching the PIN step, ask the card its try counter (blocking) so the guardian is warned
+        before the last try, and a blocked card is told before anything is typed."""
+        with self._lock:
+            if self._step is not Step.PIN or self._visit is None or self._visit.pin_tries_left is not None:
+                return
+            generation = self._generation
+        try:
+            tries = self._card.pin_tries_left()
+        except KioskError as exc:
+            if exc.code in ("CARD_REMOVED", "READER_LOST", "READER_UNAVAILABLE"):
+                self._fail(generation, exc)
+            else:  # only advice: the PIN can still be tried, with the counter unknown
+                log.warning("PIN try counter unavailable: %s %s", exc.code, exc.detail)
+            return
+        with self._lock:
+            if generation != self._generation or self._visit is None or self._step is not Step.PIN:
+                return
+            self._visit.pin_tries_left = tries
+            if tries == 0:
+                self._error = "PIN_BLOCKED"
+                self._step = Step.ERROR
+        self._publish()
+
     def submit_pin(self, pin: str) -> None:
         """Check the PIN with the card (blocking). A pulled card ends the visit and costs no try."""
         with self._lock:

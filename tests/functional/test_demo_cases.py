@@ -50,22 +50,26 @@ async def test_card_problems_are_explained_right_after_reading(start_kiosk, prof
         await journey.reach(Step.TAKE_CARD)
 
 
-async def test_blocked_pin_sends_the_guardian_to_the_counter(start_kiosk):
+async def test_blocked_pin_is_told_before_anything_is_typed(start_kiosk):
     async with start_kiosk() as journey:
         await journey.to_holder("chen-jing-blocked")
         await journey.pilot.press("enter")
-        await journey.enter_pin("123456")
         screen = await journey.reach(Step.ERROR)
         assert screen.view.error == "PIN_BLOCKED"
         assert "人工窗口" in screen_text(journey.app)
 
 
-async def test_last_try_is_warned_before_and_a_wrong_pin_then_blocks(start_kiosk):
+async def test_last_try_is_warned_before_typing_and_a_wrong_pin_then_blocks(start_kiosk):
     async with start_kiosk() as journey:
         await journey.to_holder("yang-lei-last-try")
+        card = journey.kiosk.bench.card("yang-lei-last-try")
         await journey.pilot.press("enter")
         await journey.reach(Step.PIN)
-        # The card has not said its counter yet; a wrong PIN reveals it and the warning shows.
+        await journey.app.workers.wait_for_complete()
+        await journey.pilot.pause()
+        assert journey.session.view.pin_tries_left == 1
+        assert "最后一次机会" in screen_text(journey.app)
+        assert card.pin_tries_left == 1  # asking the counter used no try
         await journey.enter_pin("000000")
         screen = await journey.reach(Step.ERROR)
         assert screen.view.error == "PIN_BLOCKED"
@@ -75,6 +79,10 @@ async def test_wrong_pin_shows_tries_left_and_warns_before_the_last(start_kiosk)
     async with start_kiosk() as journey:
         await journey.to_holder("zhang-wei-3.00")
         await journey.pilot.press("enter")
+        await journey.reach(Step.PIN)
+        await journey.app.workers.wait_for_complete()
+        await journey.pilot.pause()
+        assert "还可以尝试 3 次" in screen_text(journey.app)
         await journey.enter_pin("111111")
         await journey.pilot.pause()
         await journey.app.workers.wait_for_complete()

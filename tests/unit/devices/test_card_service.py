@@ -207,3 +207,56 @@ def test_read_and_verify_each_run_inside_one_transaction(guardian_reader, card_o
     service.read_card()
     service.verify_pin("123456")
     assert reader.transactions == 2 and reader.outside == []
+
+
+# ---------------------------------------------------------------- the try counter, asked without a try
+def test_try_counter_is_read_without_using_a_try() -> None:
+    from devices.profiles import load_profiles, psam_master_key
+    from devices.service import ReaderCardService
+    from devices.simulated import SimulatedReader
+    from devices.virtual_card import VirtualCard
+    from kiosk import CONFIG_DIR
+
+    profiles = load_profiles(CONFIG_DIR / "cards")
+    card = VirtualCard.from_profile(profiles["yang-lei-last-try"], psam_master_key(profiles))
+    reader = SimulatedReader("r")
+    reader.insert(card)
+    service = ReaderCardService(reader, lambda: None)
+    service.read_card()
+    assert service.pin_tries_left() == 1
+    assert service.pin_tries_left() == 1
+    assert card.pin_tries_left == 1
+
+
+@pytest.mark.parametrize(
+    ("sw", "expected"),
+    [(0x63C2, 2), (0x63C0, 0), (0x6983, 0), (0x6700, None), (0x6A86, None), (0x9000, None)],
+)
+def test_try_counter_answers_map_to_tries_or_unknown(sw: int, expected: int | None) -> None:
+    from devices.apdu import ApduChannel
+    from devices.sscard import SocialSecurityCard
+
+    class OneAnswer:
+        atr = b"\x3b\x00"
+        sent: list[bytes] = []
+
+        def transmit(self, command: bytes) -> bytes:
+            self.sent.append(command)
+            return sw.to_bytes(2, "big")
+
+    connection = OneAnswer()
+    assert SocialSecurityCard(ApduChannel(connection)).pin_tries_left() == expected
+    assert connection.sent == [bytes.fromhex("00200000")]
+
+
+def test_virtual_card_without_counter_reports_says_wrong_length_to_the_counter_query() -> None:
+    from devices.profiles import load_profiles, psam_master_key
+    from devices.virtual_card import VirtualCard
+    from kiosk import CONFIG_DIR
+
+    profiles = load_profiles(CONFIG_DIR / "cards")
+    card = VirtualCard.from_profile(profiles["li-na-2.00"], psam_master_key(profiles))
+    card.pin_reports_tries = False
+    card.power_on()
+    assert card.answer(bytes.fromhex("00200000"))[-2:] == bytes.fromhex("6700")
+    assert card.pin_tries_left == card.pin_max_tries

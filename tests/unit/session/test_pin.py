@@ -86,3 +86,28 @@ def test_a_pin_submitted_outside_the_pin_step_is_ignored(guardian: Guardian) -> 
     guardian.session.submit_pin(PIN)
     guardian.expect(Step.HOLDER)
     assert guardian.card.apdus_since_power_on == apdus
+
+
+def test_pin_step_learns_the_try_counter_before_anything_is_typed(guardian: Guardian) -> None:
+    guardian.to_pin("yang-lei-last-try")
+    guardian.session.check_pin_tries()
+    view = guardian.expect(Step.PIN)
+    assert view.pin_tries_left == 1  # the screen warns before the last try
+    assert guardian.card.pin_tries_left == 1  # and asking used no try
+
+
+def test_blocked_card_is_told_at_the_pin_step_without_a_pin(guardian: Guardian) -> None:
+    guardian.to_pin(CHEN_JING_CARD)
+    guardian.session.check_pin_tries()
+    view = guardian.expect(Step.ERROR)
+    assert view.error == "PIN_BLOCKED"
+
+
+def test_card_pulled_while_asking_the_try_counter_ends_the_visit_without_a_try(guardian: Guardian) -> None:
+    guardian.to_pin()
+    card = guardian.card
+    card.pull_after_apdus = card.apdus_since_power_on
+    guardian.session.check_pin_tries()
+    view = guardian.expect(Step.WELCOME)
+    assert view.notice == "CARD_REMOVED"
+    assert card.pin_tries_left == card.pin_max_tries

@@ -56,8 +56,10 @@ async def test_card_pulled_while_the_pin_is_being_verified_is_not_a_wrong_pin(st
         await journey.to_holder("zhang-wei-3.00")
         card = journey.kiosk.bench.card(journey.kiosk.bench.inserted())
         tries_before = card.pin_tries_left
-        card.pull_after_apdus = card.apdus_since_power_on  # the very next APDU (VERIFY) finds no card
         await journey.pilot.press("enter")
+        await journey.reach(Step.PIN)
+        await journey.app.workers.wait_for_complete()  # the try counter has been asked
+        card.pull_after_apdus = card.apdus_since_power_on  # the very next APDU (VERIFY) finds no card
         await journey.enter_pin("999999")
         screen = await journey.reach(Step.WELCOME)
         assert screen.view.notice == "CARD_REMOVED"

@@ -6,10 +6,19 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from kiosk.errors import KioskError
 from kiosk.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from devices.psam import KeyHolder
+    from devices.reader import CardReader, ReaderEvent
+    from devices.simulated import SimulatedBench
+    from kiosk.ports import Clock
+    from kiosk.registry import Registry
+    from kiosk.session import KioskSession
+    from screens.app import KioskApp
 
 USAGE_EXAMPLES = """\
 examples:
@@ -17,6 +26,10 @@ examples:
   python kiosk.py --card zhang-wei-3.00    ... with a virtual card already inserted
   python kiosk.py --language en            ... starting in English
   python kiosk.py activate KBCD-FGHJ       play the guardian's phone: activate by code or URL
+  python kiosk.py card serve li-na-2.00    a virtual card joins pcscd through vpcd (Ctrl+C removes it)
+  python kiosk.py card read --pin          read the card in a PC/SC reader and check its PIN
+  python kiosk.py readers --watch          PC/SC readers and timestamped card events
+  python kiosk.py --reader pcsc            the kiosk on the real PC/SC stack
 """
 
 
@@ -43,12 +56,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     activate = commands.add_parser("activate", help="play the guardian's phone: activate a QR code or user code")
     activate.add_argument("code", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ)")
+
+    card = commands.add_parser("card", help="virtual cards over vpcd, and reading cards through PC/SC")
+    card_commands = card.add_subparsers(dest="card_command", metavar="CARD_COMMAND", required=True)
+    serve = card_commands.add_parser("serve", help="put a virtual card (or PSAM) into vpcd until Ctrl+C")
+    serve.add_argument("profile", help="a profile name from config/cards/ (e.g. zhang-wei-3.00, psam-test)")
+    serve.add_argument("--slot", type=int, default=0, help="vpcd slot: 0 (port 35963, default) or 1 (35964)")
+    read = card_commands.add_parser("read", help="read the card in a PC/SC reader")
+    read.add_argument("--reader", default=None, help="part of the reader's name (default: the reader_name setting)")
+    read.add_argument("--psam-reader", default=None, help="part of the PSAM reader's name (default: the psam_reader setting)")
+    read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--pin", action="store_true", help="ask for the PIN on the terminal and verify it")
+    read.add_argument("--unmasked", action="store_true", help="show names and numbers in full")
+
+    readers = commands.add_parser("readers", help="list PC/SC readers, cards and ATRs")
+    readers.add_argument("--watch", action="store_true", help="then print timestamped reader and card events")
     return parser
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     argv = list(argv)
-    known = {"run", "activate", "-h", "--help"}
+    known = {"run", "activate", "card", "readers", "-h", "--help"}
     # `kiosk.py --card X` means `kiosk.py run --card X`; --config may stand before the command.
     head = argv[2:] if argv[:1] == ["--config"] else argv
     if not head or head[0] not in known:
@@ -66,13 +94,13 @@ class Kiosk:
     """Everything a running kiosk is made of."""
 
     settings: Settings
-    session: "object"
-    bench: "object | None"
-    registry: "object"
-    reader: "object"
+    session: "KioskSession"
+    bench: "SimulatedBench | None"
+    registry: "Registry"
+    reader: "CardReader"
 
 
-def open_registry(settings: Settings, clock: "object") -> "object":
+def open_registry(settings: Settings, clock: "Clock") -> "Registry":
     """Open (and on first run create and fill) the registry."""
     from kiosk.registry import Registry, load_demo
     from kiosk import CONFIG_DIR
@@ -87,12 +115,57 @@ def open_registry(settings: Settings, clock: "object") -> "object":
     return registry
 
 
-def build_kiosk(settings: Settings, clock: "object | None" = None) -> Kiosk:
-    """Build the session and its collaborators from the settings (no UI)."""
+@dataclass
+class CardSide:
+    """The guardian's reader, where PSAM cryptograms come from, and the tester's bench (simulated only)."""
+
+    reader: "CardReader"
+    key_holder_factory: "Callable[[], KeyHolder | None]"
+    bench: "SimulatedBench | None"
+
+
+def build_simulated_side(settings: Settings) -> CardSide:
+    """A simulated reader with virtual cards from the profiles, and a virtual PSAM in its own slot."""
     from devices.profiles import load_profiles, psam_master_key
     from devices.psam import VirtualPsam, psam_key_holder_factory
-    from devices.service import ReaderCardService
     from devices.simulated import SimulatedBench, SimulatedReader
+
+    try:
+        profiles = load_profiles(settings.card_profiles_dir)
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
+    reader = SimulatedReader("Simulated reader 00")
+    key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
+    if settings.simulated_psam:
+        profile = profiles.get(settings.simulated_psam)
+        if profile is None or profile.kind != "psam":
+            raise StartupError(f"setting 'simulated_psam': no PSAM profile named {settings.simulated_psam!r}")
+        psam_reader = SimulatedReader("Simulated PSAM slot 01")
+        psam_reader.insert(VirtualPsam.from_profile(profile))
+        key_holder_factory = psam_key_holder_factory(psam_reader)
+    return CardSide(reader, key_holder_factory, SimulatedBench(reader, profiles, psam_master_key(profiles)))
+
+
+def build_pcsc_side(settings: Settings) -> CardSide:
+    """The guardian's PC/SC reader (and PSAM slot) through pyscard and pcscd."""
+    try:
+        from devices.pcsc import PcscReader
+    except ImportError as exc:
+        raise StartupError(f"setting 'reader': PC/SC needs pyscard ({exc}); run `bash .ci/setup`") from None
+    from devices.psam import psam_key_holder_factory
+
+    reader = PcscReader(settings.reader_name, exclude_pattern=settings.psam_reader,
+                        protocol=settings.reader_protocol, exclusive=settings.reader_exclusive)
+    key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
+    if settings.psam_reader:
+        psam = PcscReader(settings.psam_reader, protocol=settings.reader_protocol, exclusive=False)
+        key_holder_factory = psam_key_holder_factory(psam)
+    return CardSide(reader, key_holder_factory, None)
+
+
+def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
+    """Build the session and its collaborators from the settings (no UI)."""
+    from devices.service import ReaderCardService
     from kiosk.eligibility import RegionFileError, load_region
     from kiosk.ports import SystemClock
     from kiosk.session import KioskSession, SessionPolicy
@@ -103,26 +176,9 @@ def build_kiosk(settings: Settings, clock: "object | None" = None) -> Kiosk:
     except (RegionFileError, OSError) as exc:
         raise StartupError(f"setting 'region': {exc}") from None
     registry = open_registry(settings, clock)
-
-    if settings.reader == "pcsc":
-        raise StartupError("setting 'reader': the PC/SC reader is not available in this build; use 'simulated'")
-    try:
-        profiles = load_profiles(settings.card_profiles_dir)
-    except (ValueError, OSError) as exc:
-        raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
-    reader = SimulatedReader("Simulated reader 00")
-    psam_reader = SimulatedReader("Simulated PSAM slot 01")
-    master_key = psam_master_key(profiles)
-    if settings.simulated_psam:
-        profile = profiles.get(settings.simulated_psam)
-        if profile is None or profile.kind != "psam":
-            raise StartupError(f"setting 'simulated_psam': no PSAM profile named {settings.simulated_psam!r}")
-        psam_reader.insert(VirtualPsam.from_profile(profile))
-    bench = SimulatedBench(reader, profiles, master_key)
-    service = ReaderCardService(reader, psam_key_holder_factory(psam_reader) if settings.simulated_psam else lambda: None)
-
+    side = build_pcsc_side(settings) if settings.reader == "pcsc" else build_simulated_side(settings)
     session = KioskSession(
-        service,
+        ReaderCardService(side.reader, side.key_holder_factory),
         registry,
         region,
         clock,
@@ -135,24 +191,52 @@ def build_kiosk(settings: Settings, clock: "object | None" = None) -> Kiosk:
             idle_timeout_seconds=settings.idle_timeout_seconds,
         ),
     )
-    wire_reader(reader, session)
-    return Kiosk(settings, session, bench, registry, reader)
+    wire_reader(side.reader, session)
+    return Kiosk(settings, session, side.bench, registry, side.reader)
 
 
-def wire_reader(reader: "object", session: "object") -> None:
-    """Reader events become session events (on the reader's thread; the session is thread-safe)."""
+def wire_reader(reader: "CardReader", session: "KioskSession") -> None:
+    """Reader events become session events (on the reader's thread; the session is thread-safe).
+
+    A reader that goes away takes the kiosk out of service; it comes back by itself when the
+    reader (or the PC/SC service) returns.
+    """
     from devices.reader import ReaderEventKind
 
-    def on_event(event: "object") -> None:
+    def on_event(event: "ReaderEvent") -> None:
         if event.kind is ReaderEventKind.CARD_INSERTED:
             session.card_inserted()
         elif event.kind is ReaderEventKind.CARD_REMOVED:
             session.card_removed()
+        elif event.kind is ReaderEventKind.READER_REMOVED:
+            session.out_of_service("READER_UNAVAILABLE")
+        elif event.kind is ReaderEventKind.READER_ADDED:
+            session.out_of_service(None)
+            if reader.card_present():
+                session.card_inserted()
 
     reader.add_listener(on_event)
 
 
-def build_app(kiosk: Kiosk, windowed: bool = False) -> "object":
+def start_reader(kiosk: Kiosk) -> None:
+    """Start watching the reader (PC/SC); out of service until a usable reader shows up."""
+    start = getattr(kiosk.reader, "start_monitoring", None)
+    if start is None:
+        return
+    start()
+    if not kiosk.reader.available:
+        kiosk.session.out_of_service("READER_UNAVAILABLE")
+    elif kiosk.reader.card_present():
+        kiosk.session.card_inserted()
+
+
+def stop_reader(kiosk: Kiosk) -> None:
+    stop = getattr(kiosk.reader, "stop_monitoring", None)
+    if stop is not None:
+        stop()
+
+
+def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
     """The Textual app for a built kiosk; the same factory serves the CLI and the tests."""
     from screens.app import KioskApp
 
@@ -183,7 +267,11 @@ def command_run(args: argparse.Namespace) -> int:
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
         kiosk.bench.insert(args.card)
     app = build_app(kiosk, windowed=args.windowed)
-    app.run()
+    start_reader(kiosk)
+    try:
+        app.run()
+    finally:
+        stop_reader(kiosk)
     return 0
 
 
@@ -206,15 +294,61 @@ def command_activate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_card(args: argparse.Namespace) -> int:
+    import threading
+
+    from devices import commands
+
+    settings = settings_from(args)
+    if args.card_command == "serve":
+        stop = threading.Event()
+        try:
+            commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return 0
+    report = commands.read_card(
+        settings.reader_name if args.reader is None else args.reader,
+        settings.psam_reader if args.psam_reader is None else args.psam_reader,
+        settings.reader_protocol,
+        ask_pin=args.pin,
+        unmasked=args.unmasked,
+    )
+    if args.json:
+        commands.dump_json(report.as_dict(), sys.stdout)
+    else:
+        print(report.as_text())
+    return 0
+
+
+def command_readers(args: argparse.Namespace) -> int:
+    import threading
+
+    from devices import commands
+
+    print(commands.list_readers_text())
+    if args.watch:
+        stop = threading.Event()
+        try:
+            commands.watch_readers(print, stop)
+        except KeyboardInterrupt:
+            stop.set()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from devices.commands import CommandError
+
+    handlers = {"activate": command_activate, "card": command_card, "readers": command_readers}
     try:
-        if args.command == "activate":
-            return command_activate(args)
-        return command_run(args)
+        return handlers.get(args.command, command_run)(args)
     except (SettingsError, StartupError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
+    except CommandError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

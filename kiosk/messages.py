@@ -142,6 +142,7 @@ MESSAGES: dict[str, LocalText] = {
     "error.heading": _T("无法继续办理", "This cannot continue"),
     "error.next": _T("您可以", "What you can do"),
     "error.code": _T("代码", "Code"),
+    "error.area": _T("发卡地区代码", "Issuing area code"),
     "error.ok": _T("确定 (回车)", "OK (Enter)"),
     # Out of service
     "oos.heading": _T("本机暂停服务", "This kiosk is out of service"),

@@ -41,6 +41,10 @@ class Settings(BaseModel):
     """PC/SC guardian reader name pattern."""
     psam_reader: str
     """PC/SC PSAM reader name pattern."""
+    reader_protocol: Literal["any", "T0", "T1"]
+    """PC/SC protocol."""
+    reader_exclusive: bool
+    """PC/SC exclusive access during a session."""
     simulated_psam: str
     """Virtual PSAM profile for the simulated reader."""
     card_profiles_dir: Path

@@ -9,6 +9,7 @@ from textual.widgets import Button, Static
 from kiosk.errors import CATALOGUE
 from kiosk.session import Step
 from screens.base import StepScreen
+from screens.fields import field_table
 
 
 class ErrorScreen(StepScreen):
@@ -20,6 +21,15 @@ class ErrorScreen(StepScreen):
         lang = self.view.lang
         yield Static(self.t("error.heading"), classes="heading failure")
         yield Static(f"✗ {entry.text.get(lang)}", classes="reason")
+        card = self.view.card
+        if card is not None and self.view.holder is None:
+            # What the card did let us read (issuer data), so the guardian sees it was read at all.
+            yield field_table([
+                (self.t("holder.card"), card.card_number),
+                (self.t("holder.version"), card.spec_version),
+                (self.t("holder.expiry"), card.expiry.isoformat() if card.expiry else "—"),
+                (self.t("error.area"), card.area_code),
+            ])
         yield Static(f"[b]{self.t('error.next')}：[/b]{entry.next_step.get(lang)}", classes="next-step")
         yield Static(f"[dim]{self.t('error.code')}: {entry.code}[/]", classes="lead")
         yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))

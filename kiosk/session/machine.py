@@ -16,6 +16,7 @@ from kiosk.registry import Registry, RegistrationRefused
 from kiosk.resident_id import ResidentId, ResidentIdError
 from kiosk.session.view import (
     VISIT_STEPS,
+    CardView,
     ChildView,
     HolderView,
     PendingView,
@@ -122,6 +123,11 @@ class KioskSession:
             )
         if visit is None:
             return view
+        if visit.card is not None:
+            issuer = visit.card.issuer
+            view = replace(view, card=CardView(
+                mask_card_number(issuer.card_number), issuer.spec_version, issuer.expiry_date, issuer.area_code
+            ))
         if visit.card is not None and visit.card.holder is not None:
             issuer, holder = visit.card.issuer, visit.card.holder
             view = replace(

@@ -40,6 +40,16 @@ VISIT_STEPS = frozenset(STAGE_OF) | {Step.ERROR}
 
 
 @dataclass(frozen=True)
+class CardView:
+    """The card's issuer data (EF05) as shown on screen, readable even where the holder data is not."""
+
+    card_number: str  # masked
+    spec_version: str
+    expiry: date | None
+    area_code: str
+
+
+@dataclass(frozen=True)
 class HolderView:
     """The card holder as shown on screen: masked."""
 
@@ -85,6 +95,7 @@ class SessionView:
 
     step: Step
     lang: str
+    card: CardView | None = None
     holder: HolderView | None = None
     pin_tries_left: int | None = None
     pin_error: str | None = None

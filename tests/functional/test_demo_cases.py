@@ -171,3 +171,7 @@ async def test_third_generation_card_without_psam_is_explained(start_kiosk):
         await journey.insert("zhang-wei-3.00")
         screen = await journey.reach(Step.ERROR)
         assert screen.view.error == "CARD_NEEDS_PSAM"
+        text = screen_text(journey.app)
+        assert "本机无法读取您这张第三代社保卡" in text
+        assert "L4*****01" in text and "3.00" in text  # the issuer data, as far as it goes
+        assert "张*" not in text and "4301**********0016" not in text  # no holder data

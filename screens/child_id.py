@@ -36,14 +36,17 @@ class ChildIdScreen(StepScreen):
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("child.ok"), id="primary", variant="primary", classes="big")
                     yield Button(self.t("child.cancel"), id="cancel", classes="big")
-                if self.view.pending:
-                    yield Static(self.t("child.pending"), classes="lead")
-                    for index, pending in enumerate(self.view.pending):
-                        yield Button(
-                            self.t("child.resume", name=f"{pending.child_name} {pending.child_id}"),
-                            id=f"resume-{index}", classes="resume",
-                        )
+                yield Vertical(*self._pending_widgets(), id="pending")
             yield Keypad(with_x=True, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
+
+    def _pending_widgets(self) -> list[Static | Button]:
+        if not self.view.pending:
+            return []
+        widgets: list[Static | Button] = [Static(self.t("child.pending"), classes="lead")]
+        for index, pending in enumerate(self.view.pending):
+            widgets.append(Button(self.t("child.resume", name=f"{pending.child_name} {pending.child_id}"),
+                                  id=f"resume-{index}", classes="resume"))
+        return widgets
 
     def _bad_position(self) -> int | None:
         return check_partial(self.typed, today=self.session.clock.now().astimezone().date())
@@ -78,7 +81,16 @@ class ChildIdScreen(StepScreen):
         self.query_one("#child-count", Static).update(self.t("child.count", n=len(self.typed)))
 
     async def apply(self, view: SessionView) -> None:
-        await super().apply(view)  # self.typed survives: the guardian fixes the number, not retypes it
+        if view.lang != self.view.lang:
+            await super().apply(view)  # self.typed survives: the guardian fixes the number, not retypes it
+            return
+        old, self.view = self.view, view
+        # In place, not recomposed: keys typed meanwhile must not land on widgets being replaced.
+        self._update()
+        if view.pending != old.pending:
+            pending = self.query_one("#pending", Vertical)
+            await pending.remove_children()
+            await pending.mount_all(self._pending_widgets())
 
     def _type(self, key: str) -> None:
         if key == "delete":

@@ -24,31 +24,46 @@ class PinScreen(StepScreen):
         self._digits = ""  # never shown, never logged; cleared when sent
 
     def body(self) -> ComposeResult:
-        view = self.view
         yield Static(self.t("pin.heading"), classes="heading")
         yield Static(self.t("pin.lead"), classes="lead")
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
                 yield Center(Static(self._dots(), id="pin-dots", classes="dots"))
-                if view.pin_error == "PIN_WRONG":
-                    yield Static(self.t("pin.wrong"), classes="error-text")
-                elif view.pin_error == "PIN_FORMAT":
-                    yield Static(self.t("pin.format"), classes="error-text")
-                if view.pin_tries_left == 1:
-                    yield Static(self.t("pin.last_try"), classes="warning-text", id="last-try")
-                elif view.pin_tries_left is not None:
-                    yield Static(self.t("pin.tries", n=view.pin_tries_left), classes="lead")
-                else:
-                    yield Static(self.t("pin.tries_unknown"), classes="lead")
+                yield Static(self._error_text(), id="pin-error", classes="error-text")
+                yield Static(self._tries_text(), id="pin-tries",
+                             classes="warning-text" if self.view.pin_tries_left == 1 else "lead")
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("pin.ok"), id="primary", variant="primary", classes="big")
                     yield Button(self.t("pin.cancel"), id="cancel", classes="big")
             yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
 
+    def _error_text(self) -> str:
+        if self.view.pin_error == "PIN_WRONG":
+            return self.t("pin.wrong")
+        if self.view.pin_error == "PIN_FORMAT":
+            return self.t("pin.format")
+        return ""
+
+    def _tries_text(self) -> str:
+        tries = self.view.pin_tries_left
+        if tries == 1:
+            return self.t("pin.last_try")
+        if tries is not None:
+            return self.t("pin.tries", n=tries)
+        return self.t("pin.tries_unknown")
+
     async def apply(self, view: SessionView) -> None:
-        if view.pin_error and view.lang == self.view.lang:
-            self._digits = ""  # a rejected PIN is typed again from scratch; a language switch keeps it
-        await super().apply(view)
+        if view.lang != self.view.lang:
+            await super().apply(view)  # every text changes; the digits typed so far stay
+            return
+        self.view = view
+        # In place, not recomposed: keys typed meanwhile must not land on widgets being replaced.
+        self.query_one("#pin-dots", Static).update(self._dots())
+        self.query_one("#pin-error", Static).update(self._error_text())
+        tries = self.query_one("#pin-tries", Static)
+        tries.update(self._tries_text())
+        tries.set_class(view.pin_tries_left == 1, "warning-text")
+        tries.set_class(view.pin_tries_left != 1, "lead")
 
     def _dots(self) -> str:
         return " ".join("●" if i < len(self._digits) else "○" for i in range(PIN_LENGTH))

@@ -70,3 +70,18 @@ async def test_impossible_character_is_pointed_out_as_typed(start_kiosk):
         await journey.to_child_id("zhang-wei-3.00")
         await journey.type("4301x")
         assert "第 5 位不正确" in screen_text(journey.app)
+
+
+async def test_fast_typing_while_the_try_counter_arrives_loses_no_key(start_kiosk):
+    from textual import events
+
+    async with start_kiosk() as journey:
+        await journey.to_holder("zhang-wei-3.00")
+        await journey.pilot.press("enter")
+        await journey.reach(Step.PIN)
+        # A physical keypad sends the whole PIN at once, before the counter answer is shown.
+        for key in [*"123456", "enter"]:
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(journey.app)
+            journey.app.post_message(event)
+        await journey.reach(Step.CHILD_ID)

@@ -231,9 +231,11 @@ def start_reader(kiosk: Kiosk) -> None:
 
 
 def stop_reader(kiosk: Kiosk) -> None:
-    stop = getattr(kiosk.reader, "stop_monitoring", None)
-    if stop is not None:
-        stop()
+    """Stop watching and let go of the card and the PC/SC service (shutdown)."""
+    kiosk.session.finish()
+    close = getattr(kiosk.reader, "close", None)
+    if close is not None:
+        close()
 
 
 def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":

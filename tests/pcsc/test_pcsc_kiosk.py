@@ -88,7 +88,7 @@ async def test_pcscd_killed_mid_session_goes_out_of_service_and_comes_back_by_it
         await journey.reach(Step.CHILD_CONFIRM)
 
         pcscd.kill()
-        screen = await journey.reach(Step.OUT_OF_SERVICE)
+        await journey.reach(Step.OUT_OF_SERVICE)
         assert "本机暂停服务" in screen_text(journey.app)
         assert journey.session._visit is None
         # Nothing half-done was written: the child has no e-card.

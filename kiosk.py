@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,17 +298,12 @@ def command_activate(args: argparse.Namespace) -> int:
 
 
 def command_card(args: argparse.Namespace) -> int:
-    import threading
-
     from devices import commands
 
     settings = settings_from(args)
     if args.card_command == "serve":
-        stop = threading.Event()
-        try:
-            commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
-        except KeyboardInterrupt:
-            stop.set()
+        stop = _stop_on_signals()
+        commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
         return 0
     report = commands.read_card(
         settings.reader_name if args.reader is None else args.reader,
@@ -324,18 +320,23 @@ def command_card(args: argparse.Namespace) -> int:
 
 
 def command_readers(args: argparse.Namespace) -> int:
-    import threading
-
     from devices import commands
 
-    print(commands.list_readers_text())
+    print(commands.list_readers_text(), flush=True)
     if args.watch:
-        stop = threading.Event()
-        try:
-            commands.watch_readers(print, stop)
-        except KeyboardInterrupt:
-            stop.set()
+        commands.watch_readers(lambda line: print(line, flush=True), _stop_on_signals())
     return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl+C or SIGTERM (set explicitly: a background job may inherit SIGINT ignored)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    return stop
 
 
 def main(argv: Sequence[str] | None = None) -> int:

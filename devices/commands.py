@@ -58,7 +58,7 @@ def serve_card(profiles_dir: Path, profile_name: str, slot: int, out: Print, sto
             now_connected = server.wait_connected(timeout=0.5)
             if now_connected != connected:
                 connected = now_connected
-                out(f"{_stamp()} {'inserted: vpcd connected' if connected else 'waiting for vpcd (is pcscd running?)'}")
+                out(f"{_stamp()} {'inserted: vpcd connected' if connected else 'waiting for vpcd (is pcscd running? is the slot free?)'}")
     finally:
         server.stop()
         out(f"{_stamp()} removed: {profile_name} left slot {slot}")
@@ -164,8 +164,7 @@ def list_readers_text() -> str:
         return "no readers"
     lines = []
     for number, status in enumerate(readers):
-        card = f"card present, ATR {status.atr.hex(' ').upper()}" if status.card_present else "no card"
-        lines.append(f"{number}: {status.name}  ({card})")
+        lines.append(f"{number}: {status.name}  ({_atr_text(status.atr if status.card_present else None)})")
     return "\n".join(lines)
 
 
@@ -187,7 +186,7 @@ def watch_readers(out: Print, stop: threading.Event, interval: float = 0.25) -> 
             service_up, current = False, {}
         if previous is None:
             for name, atr in current.items():
-                out(f"{_stamp()} reader {name}: " + (f"card present, ATR {atr.hex(' ').upper()}" if atr else "no card"))
+                out(f"{_stamp()} reader {name}: {_atr_text(atr)}")
         else:
             for name in current.keys() - previous.keys():
                 out(f"{_stamp()} reader attached: {name}")
@@ -196,12 +195,12 @@ def watch_readers(out: Print, stop: threading.Event, interval: float = 0.25) -> 
             for name in current.keys() & previous.keys():
                 before, now = previous[name], current[name]
                 if before is None and now is not None:
-                    out(f"{_stamp()} card inserted in {name}: ATR {now.hex(' ').upper()}")
+                    out(f"{_stamp()} card inserted in {name}: {_atr_text(now)}")
                 elif before is not None and now is None:
                     out(f"{_stamp()} card removed from {name}")
             for name in current.keys() - previous.keys():
                 if current[name] is not None:
-                    out(f"{_stamp()} card inserted in {name}: ATR {current[name].hex(' ').upper()}")
+                    out(f"{_stamp()} card inserted in {name}: {_atr_text(current[name])}")
         previous = current
         stop.wait(interval)
 
@@ -209,6 +208,12 @@ def watch_readers(out: Print, stop: threading.Event, interval: float = 0.25) -> 
 def dump_json(data: object, stream: TextIO) -> None:
     json.dump(data, stream, ensure_ascii=False, indent=2)
     stream.write("\n")
+
+
+def _atr_text(atr: bytes | None) -> str:
+    if atr is None:
+        return "no card"
+    return f"card present, ATR {atr.hex(' ').upper()}" if atr else "card present, mute (no ATR)"
 
 
 def _stamp() -> str:

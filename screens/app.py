@@ -67,6 +67,7 @@ class KioskApp(App, inherit_bindings=False):
     # ----------------------------------------------------------------- life cycle
     def on_mount(self) -> None:
         self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
+        self._view = self.session.view  # the session may have moved since __init__ (a card already in)
         self.push_screen(screen_for(self._view))
         # A card may have gone in before the app was up (--card): start that step's work now.
         self._start_step_work(SessionView(step=Step.WELCOME, lang=self._view.lang), self._view)

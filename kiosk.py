@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("profile", help="a profile name from config/cards/ (e.g. zhang-wei-3.00, psam-test)")
     serve.add_argument("--slot", type=int, default=0, help="vpcd slot: 0 (port 35963, default) or 1 (35964)")
     read = card_commands.add_parser("read", help="read the card in a PC/SC reader")
-    read.add_argument("--reader", default=None, help="part of the reader's name (default: the reader_name setting)")
+    read.add_argument("--reader", dest="reader_pattern", default=None,
+                      help="part of the reader's name (default: the reader_name setting)")
     read.add_argument("--psam-reader", default=None, help="part of the PSAM reader's name (default: the psam_reader setting)")
     read.add_argument("--json", action="store_true", help="print JSON")
     read.add_argument("--pin", action="store_true", help="ask for the PIN on the terminal and verify it")
@@ -306,7 +307,7 @@ def command_card(args: argparse.Namespace) -> int:
         commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
         return 0
     report = commands.read_card(
-        settings.reader_name if args.reader is None else args.reader,
+        settings.reader_name if args.reader_pattern is None else args.reader_pattern,
         settings.psam_reader if args.psam_reader is None else args.psam_reader,
         settings.reader_protocol,
         ask_pin=args.pin,

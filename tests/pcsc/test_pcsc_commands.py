@@ -58,7 +58,7 @@ def test_readers_lists_both_vpcd_slots_with_the_psam_atr(pcscd, psam_slot, guard
     assert f"1: {pcscd.reader(1)}" in result.stdout and "ATR 3B" in result.stdout
 
 
-def test_card_serve_joins_vpcd_until_it_is_stopped(pcscd, psam_slot):
+def test_card_serve_joins_vpcd_until_it_is_stopped(pcscd, psam_slot, guardian_slot):  # slot 0 starts empty
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     serve = subprocess.Popen([sys.executable, str(ROOT / "kiosk.py"), "card", "serve", "li-na-2.00"],
                              stdout=subprocess.PIPE, text=True, env=env)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
@@ -10,20 +9,18 @@ from textual.widgets import Button, Static
 
 from kiosk.resident_id import check_partial
 from kiosk.session import SessionView, Step
-from screens.base import StepScreen
+from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
 
 ID_LENGTH = 18
 _GROUPS = (6, 14)  # a gap after the area code and after the birth date
 
 
-class ChildIdScreen(StepScreen):
+class ChildIdScreen(KeyEntryScreen):
     steps = (Step.CHILD_ID,)
+    ENTRY_LENGTH = ID_LENGTH
+    ENTRY_CHARACTERS = "0123456789X"
     BINDINGS = [Binding("escape", "cancel", "Exit")]
-
-    def __init__(self, view: SessionView) -> None:
-        super().__init__(view)
-        self.typed = ""
 
     def body(self) -> ComposeResult:
         yield Static(self.t("child.heading"), classes="heading")
@@ -92,37 +89,11 @@ class ChildIdScreen(StepScreen):
             await pending.remove_children()
             await pending.mount_all(self._pending_widgets())
 
-    def _type(self, key: str) -> None:
-        if key == "delete":
-            self.typed = self.typed[:-1]
-        elif key == "clear":
-            self.typed = ""
-        elif len(self.typed) < ID_LENGTH and (key.isdigit() or key in "xX"):
-            self.typed += key.upper()
+    def entry_changed(self) -> None:
         self._update()
 
-    def on_key(self, event: events.Key) -> None:
-        if event.character and (event.character.isdigit() or event.character in "xX"):
-            event.stop()
-            self._type(event.character)
-        elif event.key == "backspace":
-            event.stop()
-            self._type("delete")
-        elif event.key == "enter":
-            event.stop()
-            self.pressed_primary()
-
-    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
-        self._type(event.key)
-
-    def pressed_primary(self) -> None:
+    def submit(self) -> None:
         self.kiosk.run_blocking(self.session.submit_child_id, self.typed)
-
-    def action_cancel(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
-
-    def pressed_cancel(self) -> None:
-        self.action_cancel()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("resume-"):

@@ -1,27 +1,23 @@
 """Provides the PIN screen: dots, tries left, a warning before the last try, keypad and keyboard."""
 from __future__ import annotations
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.session import SessionView, Step
-from screens.base import StepScreen
+from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
 
 PIN_LENGTH = 6
 
 
-class PinScreen(StepScreen):
+class PinScreen(KeyEntryScreen):
     steps = (Step.PIN,)
+    ENTRY_LENGTH = PIN_LENGTH  # the PIN is never shown (dots) nor logged, and cleared when sent
     AUTO_FOCUS = "#primary"
     BINDINGS = [Binding("escape", "cancel", "Exit")]
-
-    def __init__(self, view: SessionView) -> None:
-        super().__init__(view)
-        self._digits = ""  # never shown, never logged; cleared when sent
 
     def body(self) -> ComposeResult:
         yield Static(self.t("pin.heading"), classes="heading")
@@ -66,39 +62,12 @@ class PinScreen(StepScreen):
         tries.set_class(view.pin_tries_left != 1, "lead")
 
     def _dots(self) -> str:
-        return " ".join("●" if i < len(self._digits) else "○" for i in range(PIN_LENGTH))
+        return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))
 
-    def _type(self, key: str) -> None:
-        if key == "delete":
-            self._digits = self._digits[:-1]
-        elif key == "clear":
-            self._digits = ""
-        elif key.isdigit() and len(self._digits) < PIN_LENGTH:
-            self._digits += key
+    def entry_changed(self) -> None:
         self.query_one("#pin-dots", Static).update(self._dots())
 
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            self._type(event.character)
-        elif event.key == "backspace":
-            event.stop()
-            self._type("delete")
-        elif event.key == "enter":
-            event.stop()
-            self.pressed_primary()
-
-    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
-        self._type(event.key)
-
-    def pressed_primary(self) -> None:
-        pin, self._digits = self._digits, ""
-        self.query_one("#pin-dots", Static).update(self._dots())
+    def submit(self) -> None:
+        pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent
+        self.entry_changed()
         self.kiosk.run_blocking(self.session.submit_pin, pin)
-
-    def action_cancel(self) -> None:
-        self._digits = ""
-        self.kiosk.run_blocking(self.session.finish)
-
-    def pressed_cancel(self) -> None:
-        self.action_cancel()

@@ -3,38 +3,11 @@ from __future__ import annotations
 
 from kiosk.session import Step
 from tests.functional.screen_image import screen_text
+from tests.memory_scan import session_memory, strings_in
 
 GUARDIAN_ID = "430102198803150016"
 CHILD_ID = "430102201906010029"
 PERSONAL = ["张伟", "张小雨", GUARDIAN_ID, CHILD_ID, "L43000001", "张*", "4301**********0016", "0029"]
-
-
-def _strings_in(value, seen=None):
-    """Every string reachable from `value` (attributes, containers), as a memory scan would find them."""
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return
-    seen.add(id(value))
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes):
-        yield value.decode("latin-1")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings_in(key, seen)
-            yield from _strings_in(item, seen)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            yield from _strings_in(item, seen)
-    elif hasattr(value, "__dict__") and type(value).__module__.startswith("kiosk"):
-        yield from _strings_in(vars(value), seen)
-    elif hasattr(value, "__dataclass_fields__"):
-        for name in value.__dataclass_fields__:
-            yield from _strings_in(getattr(value, name), seen)
-
-
-def _session_state(session):
-    return {k: v for k, v in vars(session).items() if k not in ("_card", "_registry", "_region", "_clock", "_listeners", "_policy")}
 
 
 async def test_card_pulled_during_pin_entry_costs_no_pin_try(start_kiosk):
@@ -80,7 +53,7 @@ async def test_no_personal_data_left_on_screen_or_in_the_session_after_it_ends(s
         await journey.reach(Step.WELCOME)
 
         text = screen_text(journey.app)
-        strings = list(_strings_in(_session_state(journey.session)))
+        strings = list(strings_in(session_memory(journey.session)))
         for item in PERSONAL:
             assert item not in text
             assert not any(item in s for s in strings), item

@@ -26,7 +26,7 @@ class ActivationScreen(StepScreen):
             if self._qr_fits(ticket.url):
                 yield QrCode(ticket.url, id="qr")
             else:
-                yield Static(self.t("activation.small"), classes="warning-text")
+                yield Static(self.t("activation.small"), id="qr-too-small", classes="warning-text")
             with Vertical(id="activation-side"):
                 yield Static(self.t("activation.steps"), classes="lead")
                 yield Static(self.t("activation.code"), classes="lead")

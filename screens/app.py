@@ -74,6 +74,10 @@ class KioskApp(App, inherit_bindings=False):
         self.set_interval(1.0, self._tick, name="idle-and-countdown")
         self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
 
+    def on_resize(self, event: events.Resize) -> None:
+        # Below 100 columns the title gives way, so the step indicator and the buttons fit.
+        self.set_class(event.size.width < 100, "narrow")
+
     async def on_event(self, event: events.Event) -> None:
         # Any key or touch is activity: it keeps the guardian's session alive.
         if isinstance(event, (events.Key, events.MouseDown)):

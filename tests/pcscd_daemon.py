@@ -81,6 +81,7 @@ class PcscDaemon:
         shutil.copy(VPCD_CONF, self.conf_dir / "vpcd")
         self.log_path = workdir / "pcscd.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.ready_poll = 0.02  # seconds between two looks at the reader list while pcscd starts
         self.starts = 0
         self.pids: set[int] = set()
 
@@ -127,7 +128,7 @@ class PcscDaemon:
             if time.monotonic() > deadline:
                 self.fail(f"pcscd did not list the vpcd readers within {START_TIMEOUT} s:\n{self.log_tail()}")
             try:
-                self.process.wait(0.02)  # returns early when pcscd dies
+                self.process.wait(self.ready_poll)  # returns early when pcscd dies
             except subprocess.TimeoutExpired:
                 pass
 

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from bench.common import ROOT, BenchError, progress
 
+BENCHMARKS = ("headless", "ui", "startup", "pcsc")
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
-        description="Time the guardian's journey (headless and through the UI) and the kiosk's start-up.",
+        description="Time the guardian's journey (headless and through the UI), the kiosk's start-up, "
+                    "and the card side over a private pcscd with virtual cards (vpcd).",
     )
     parser.add_argument("--json", action="store_true",
                         help="write the figures as JSON to stdout (the table then goes to stderr)")
@@ -29,10 +32,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="benchmark 2: UI journeys per card with keys posted to the app (default 5)")
     parser.add_argument("--startup-runs", type=int, default=5, metavar="N",
                         help="benchmark 3: start-ups of each program (default 5)")
-    parser.add_argument("--only", action="append", choices=("headless", "ui", "startup"),
+    parser.add_argument("--pcsc-reps", type=int, default=30, metavar="N",
+                        help="benchmark 4: timed PC/SC reads (and floor passes) per card (default 30)")
+    parser.add_argument("--pcsc-recovery-runs", type=int, default=5, metavar="N",
+                        help="benchmark 4: pcscd kill/start cycles timed to the welcome screen (default 5)")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS,
                         help="run only this benchmark (repeatable)")
     args = parser.parse_args(argv)
-    for name in ("reps", "ui_runs", "ui_posted_runs", "startup_runs"):
+    for name in ("reps", "ui_runs", "ui_posted_runs", "startup_runs", "pcsc_reps", "pcsc_recovery_runs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -122,15 +129,107 @@ def render(figures: dict) -> str:
                          _ms(f["median_ms"]), rss])
         out += _table(["program", "median", "p95", "min", "max", "first byte (median)", "peak RSS"], rows)
         out += [f"   ratio kiosk / bare (medians): {startup['ratio_kiosk_over_bare']}x"]
+    pcsc = figures.get("pcsc")
+    if pcsc:
+        out += _render_pcsc(pcsc)
     out += ["", f"total bench time: {figures['total_seconds']:.1f} s"]
     return "\n".join(out)
+
+
+def _wrap(text: str, indent: str, width: int = 110) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=" " * len(indent) + "  ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _render_pcsc(pcsc: dict) -> list[str]:
+    out = ["", "4. PC/SC: private pcscd + vpcd, virtual card in slot 0, PSAM in slot 1; read_card + verify_pin "
+               "(ReaderCardService on the composition root's PcscReaders)",
+           f"   n={pcsc['repetitions']}/card (+{pcsc['warmup']} warm-up); kiosk reads and floor passes alternate, "
+           f"each after {pcsc['gap_ms']} ms quiet; floor = the kiosk's recorded APDUs replayed with bare SCardTransmit"]
+    rows = []
+    for profile, card in pcsc["cards"].items():
+        k, f = card["kiosk"], card["floor"]
+        apdus = card["apdus"]
+        minimal = card["minimal"]
+        rows.append([f"{profile} ({card['label']})", _ms(k["median_ms"]), _ms(k["p95_ms"]), _ms(k["min_ms"]),
+                     _ms(f["median_ms"]), _ms(card["floor_open_once"]["median_ms"]),
+                     f"{card['ratio_kiosk_over_floor']}x", f"{apdus['card']} + {apdus['psam']}",
+                     f"{minimal['card']} + {minimal['psam']}"])
+    out += _table(["card", "kiosk median", "p95", "min", "floor median", "floor, opened once", "kiosk/floor",
+                   "APDUs card + PSAM", "spec minimum"], rows)
+    verdicts = ", ".join(f"{profile} {card['ratio_kiosk_over_floor']}x "
+                         f"({'ok' if card['within_target'] else 'OVER'}; median of pairs {card['ratio_median_of_pairs']}x, "
+                         f"vs floor opened once {card['ratio_kiosk_over_floor_open_once']}x)"
+                         for profile, card in pcsc["cards"].items())
+    out += _wrap(f"target kiosk/floor <= {pcsc['target_ratio']}x: {verdicts}", "   ")
+    out.append(f"   where the kiosk's time goes ({pcsc['profile_reads']} more reads with every PC/SC call timed, ms per read):")
+    for profile, card in pcsc["cards"].items():
+        prof = card["pcsc_calls"]
+        others = ", ".join(f"{row['call']}[{row['slot']}] x{row['calls_per_read']:g} {row['ms_per_read']:.3f}"
+                           for row in prof["calls"] if row["call"] != "SCardTransmit")
+        transmits = sum(row["calls_per_read"] for row in prof["calls"] if row["call"] == "SCardTransmit")
+        protocol = card["protocol_code_without_pcsc"]["median_ms"]
+        py = prof["python_ms_per_read"]
+        text = (f"{profile}: {prof['total_ms_per_read']:.2f} per read = SCardTransmit x{transmits:g} "
+                f"{prof['transmit_ms_per_read']:.2f} (the floor's APDUs) + {prof['other_pcsc_calls_per_read']:g} other "
+                f"PC/SC calls {prof['other_pcsc_calls_ms_per_read']:.2f} ({others}) + Python "
+                f"{prof['outside_pcsc_ms_per_read']:.2f} [PcscConnection.transmit around SCardTransmit "
+                f"{py['pcsc_transmit_glue_ms']:.2f} ({py['pcsc_transmit_glue_us_per_apdu']:g} us/APDU), PcscReader.connect/"
+                f"transaction/close around their calls {py['pcsc_connect_transaction_glue_ms']:.2f}, ApduChannel "
+                f"{py['apdu_channel_ms']:.2f}, sscard/service/psam/codec {py['card_protocol_ms']:.2f}]; the protocol "
+                f"code alone, over a direct connection without PC/SC: {protocol:.2f}; "
+                f"release (SCardDisconnect with card reset, after the read, not timed) {card['release']['median_ms']:.2f}")
+        if prof["other_threads_calls_per_read"]:
+            text += f"; other threads during the reads: {prof['other_threads_calls_per_read']}"
+        out += _wrap(text, "   - ")
+    out.append("   APDUs (card + PSAM) against the spec's minimal reads (see bench/README.md for the rule):")
+    for profile, card in pcsc["cards"].items():
+        minimal = card["minimal"]
+        made = minimal["made_of"]
+        extra = "; ".join(f"#{e['index']} {e['what']}" for e in minimal["kiosk_extra"]) or "none"
+        missing = "; ".join(f"#{m['index']} {m['what']}" for m in minimal["kiosk_missing"]) or "none"
+        flow = card["session_flow"]["card_apdus"]
+        text = (f"{profile}: kiosk {card['apdus']['card']} + {card['apdus']['psam']} (read_card's apdu_count "
+                f"{card['apdus']['card_read_card_apdu_count']} + VERIFY), minimum {minimal['card']} + {minimal['psam']} = "
+                f"{made['spec_commands']} spec commands + {made['get_response_forced_by_61xx']} GET RESPONSE after 61xx + "
+                f"{made['resend_forced_by_6Cxx']} re-send after 6Cxx; same sequence: "
+                f"{'yes' if minimal['same_as_kiosk'] else 'no'}; extra: {extra}; missing: {missing}. "
+                f"Session over PC/SC: read_card {flow['read_card']}, check_pin_tries {flow['check_pin_tries']} "
+                f"(the PIN step's VERIFY without data, sent by the session, not by read_card), submit_pin {flow['submit_pin']}; "
+                f"floor answers identical to the kiosk's: {'yes' if card['floor_responses_identical'] else 'NO'}")
+        out += _wrap(text, "   - ")
+        out += _wrap(f"sequence: {card['sequence_text']}", "       ")
+    for key, label in (("recovery", "pcscd started again as soon as the out-of-service screen is up"),
+                       ("recovery_after_outage", None)):
+        rec = pcsc.get(key)
+        if not rec:
+            continue
+        if label is None:
+            label = f"pcscd started again {rec['hold_s']:g} s after the out-of-service screen"
+        text = (f"pcscd back -> WelcomeScreen (App.run_test, reader=pcsc), {label}, n={rec['runs']}: "
+                f"start->welcome median {_ms(rec['start_to_welcome']['median_ms'])} "
+                f"({_ms(rec['start_to_welcome']['min_ms'])} .. {_ms(rec['start_to_welcome']['max_ms'])}); "
+                f"of which pcscd start->readers listed {_ms(rec['start_to_listed']['median_ms'])}, listed->session at "
+                f"WELCOME {_ms(rec['listed_to_session_welcome']['median_ms'])}, session->WelcomeScreen up "
+                f"{_ms(rec['session_to_welcome_screen']['median_ms'])}; kill->OutOfServiceScreen "
+                f"{_ms(rec['kill_to_out_of_service']['median_ms'])}")
+        out += _wrap(text, "   ")
+        slow = [run for run in rec["each_run"] if run["kill_to_out_of_service_ms"] > 200]
+        if slow:
+            out += _wrap(f"slow kill->out-of-service in {len(slow)} of {rec['runs']} runs: "
+                         + ", ".join(f"{run['kill_to_out_of_service_ms']:.0f} ms" for run in slow), "     ")
+    for warning in pcsc.get("warnings_logged", []):
+        out += _wrap(f"! logged during {warning['phase']} ({warning['thread']}): {warning['message']}", "   ")
+    return out
 
 
 # ---------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.chdir(ROOT)  # kiosk.py and config/ are found relative to the project folder
-    wanted = set(args.only or ("headless", "ui", "startup"))
+    wanted = set(args.only or BENCHMARKS)
     figures: dict = {"environment": environment()}
     started = time.perf_counter()
     try:
@@ -139,18 +238,24 @@ def main(argv: list[str] | None = None) -> int:
             if "headless" in wanted:
                 from bench import headless
 
-                progress(f"bench: 1/3 headless journeys ({args.reps} per card)...")
+                progress(f"bench: 1/4 headless journeys ({args.reps} per card)...")
                 figures["headless"] = headless.run(args.reps, warmup=1, scratch=scratch_dir)
             if "ui" in wanted:
                 from bench import ui
 
-                progress(f"bench: 2/3 UI journeys ({args.ui_runs} + {args.ui_posted_runs} per card)...")
+                progress(f"bench: 2/4 UI journeys ({args.ui_runs} + {args.ui_posted_runs} per card)...")
                 figures["ui"] = ui.run(args.ui_runs, args.ui_posted_runs, warmup=1, scratch=scratch_dir)
             if "startup" in wanted:
                 from bench import startup
 
-                progress(f"bench: 3/3 start-up in a pty ({args.startup_runs} per program)...")
+                progress(f"bench: 3/4 start-up in a pty ({args.startup_runs} per program)...")
                 figures["startup"] = startup.run(args.startup_runs, scratch=scratch_dir)
+            if "pcsc" in wanted:
+                from bench import pcsc
+
+                progress(f"bench: 4/4 PC/SC over a private pcscd + vpcd ({args.pcsc_reps} reads per card, "
+                         f"{args.pcsc_recovery_runs} pcscd restarts)...")
+                figures["pcsc"] = pcsc.run(args.pcsc_reps, recovery_runs=args.pcsc_recovery_runs, scratch=scratch_dir)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

@@ -328,13 +328,20 @@ class PcscReader(CardReader):
         return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
 
     def connect(self) -> PcscConnection:
-        name = self._resolve()
+        # The name found last time (or by the watcher) saves listing readers on every connect;
+        # a reader that went away under that name is looked up again once.
+        cached = self.resolved_name
+        name = cached or self._resolve()
         share = scard.SCARD_SHARE_EXCLUSIVE if self.exclusive else scard.SCARD_SHARE_SHARED
         protocols = PROTOCOLS[self.protocol]
+
         def attempt(context: int) -> Any:
             return scard.SCardConnect(context, name, share, protocols)
 
         rv, handle, active = self._card_context.call(attempt)
+        if cached is not None and _u32(rv) in _READER_GONE:
+            name = self._resolve()
+            rv, handle, active = self._card_context.call(attempt)
         if _u32(rv) in _BUSY and _close_dead_connections(name):
             rv, handle, active = self._card_context.call(attempt)
         if _u32(rv) != _SUCCESS:
@@ -603,7 +610,13 @@ class _Watcher:
                     events += self._card_change(event, bytes(atr))
         elif rv not in _READER_GONE:  # a reader gone between the list and the wait: the next list tells
             _log.warning("%s: SCardGetStatusChange: %s", self.reader.name, error_name(rv))
-            self.stop.wait(_RETRY_MAX)
+            # pcsc-lite 1.9.9 may answer a dying pcscd with SCARD_W_SECURITY_VIOLATION: ask the
+            # service at once rather than waiting to find out.
+            probe = _u32(scard.SCardListReaders(self.context, [])[0])
+            if probe in _SERVICE_GONE:
+                self._service_lost("SCardListReaders", probe)
+                return
+            self.stop.wait(_RETRY_FIRST)
             return
         # Never spin: a wait that keeps returning at once without news is slowed down.
         if events == 0 and time.monotonic() - started < 0.005:
@@ -733,6 +746,11 @@ class PcscConnection(CardConnection):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
+        if self._share == scard.SCARD_SHARE_EXCLUSIVE:
+            # An exclusive handle already keeps every other program away: no transaction needed.
+            with self._io:
+                yield
+            return
         with self._io:
             if self._depth == 0:
                 self._begin()

@@ -25,7 +25,7 @@ _CHALLENGE_LENGTH = 8
 _INIT_P1 = 0x45
 _INIT_P2 = 0x01
 # Errors from the PSAM slot are the kiosk's problem, never the guardian's card's.
-_PSAM_SLOT_CODES = frozenset({"CARD_ABSENT", "CARD_MUTE", "CARD_REMOVED", "CARD_COMMUNICATION"})
+_PSAM_SLOT_CODES = frozenset({"CARD_ABSENT", "CARD_MUTE", "CARD_REMOVED", "CARD_COMMUNICATION", "READER_LOST", "READER_UNAVAILABLE"})
 
 
 def _sm4_ecb(key: bytes, block: bytes) -> bytes:
@@ -123,25 +123,68 @@ class PsamKeyHolder(KeyHolder):
         self._channel.connection.close()
 
 
+class _KeptPsam(KeyHolder):
+    """The PSAM connection, opened on first use and kept between card reads.
+
+    Connecting to the PSAM for every 3.00 card costs more PC/SC calls than the cryptogram
+    itself; a kept connection that went stale (PSAM taken out, pcscd restarted) is opened
+    again once.
+    """
+
+    def __init__(self, reader: CardReader) -> None:
+        self._reader = reader
+        self._holder: PsamKeyHolder | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> PsamKeyHolder:
+        try:
+            return PsamKeyHolder(self._reader.connect())
+        except KioskError as error:
+            if error.code in _PSAM_SLOT_CODES:
+                raise KioskError("PSAM_UNAVAILABLE", f"PSAM slot {self._reader.name}: {error}") from error
+            raise
+
+    def _drop(self) -> None:
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.close()
+
+    def cryptogram(self, card_id_code: bytes, challenge: bytes) -> bytes:
+        with self._lock:
+            fresh = self._holder is None
+            if fresh:
+                self._holder = self._connect()
+            try:
+                return self._holder.cryptogram(card_id_code, challenge)
+            except KioskError as error:
+                if error.code != "PSAM_UNAVAILABLE":
+                    raise
+                self._drop()
+                if fresh:
+                    raise
+            self._holder = self._connect()
+            return self._holder.cryptogram(card_id_code, challenge)
+
+    def close(self) -> None:
+        """Kept open for the next card; `release` lets it go."""
+
+    def release(self) -> None:
+        with self._lock:
+            self._drop()
+
+
 def psam_key_holder_factory(reader: CardReader) -> Callable[[], KeyHolder]:
     """Build the `key_holder_factory` for a kiosk with a PSAM slot.
 
     Args:
         reader: the reader slot that holds the PSAM.
     Returns:
-        A function that connects to the PSAM and returns a fresh `PsamKeyHolder` each call.
-        It raises KioskError PSAM_UNAVAILABLE when the slot is empty or the PSAM is mute.
+        A function returning the kiosk's PSAM key holder; its connection is opened on first use
+        and kept between cards. Its `cryptogram` raises KioskError PSAM_UNAVAILABLE when the
+        slot is empty or the PSAM is mute.
     """
-
-    def connect() -> KeyHolder:
-        try:
-            return PsamKeyHolder(reader.connect())
-        except KioskError as error:
-            if error.code in _PSAM_SLOT_CODES:
-                raise KioskError("PSAM_UNAVAILABLE", f"PSAM slot {reader.name}: {error}") from error
-            raise
-
-    return connect
+    kept = _KeptPsam(reader)
+    return lambda: kept
 
 
 class VirtualPsam(ApduResponder):

@@ -99,9 +99,33 @@ def test_psam_refusing_to_compute_is_card_auth_failed(scripted) -> None:
 
 
 def test_empty_psam_slot_is_psam_unavailable() -> None:
+    holder = psam_key_holder_factory(SimulatedReader("PSAM slot"))()
     with pytest.raises(KioskError) as caught:
-        psam_key_holder_factory(SimulatedReader("PSAM slot"))()
+        holder.cryptogram(ZHANG_WEI_CARD_ID, bytes(8))
     assert caught.value.code == "PSAM_UNAVAILABLE"
+
+
+def test_psam_connection_is_kept_between_cards_and_reopened_after_the_psam_came_back() -> None:
+    reader = _psam_slot()
+    connects = []
+    original = reader.connect
+
+    def counting_connect():
+        connects.append(1)
+        return original()
+
+    reader.connect = counting_connect  # type: ignore[method-assign]
+    factory = psam_key_holder_factory(reader)
+    first = factory().cryptogram(ZHANG_WEI_CARD_ID, bytes(8))
+    factory().close()  # the service closes its key holder after each card: the PSAM stays open
+    assert factory().cryptogram(ZHANG_WEI_CARD_ID, bytes(8)) == first
+    assert len(connects) == 1
+
+    psam = reader.card
+    reader.remove()
+    reader.insert(psam)  # a new insertion: the kept connection is stale
+    assert factory().cryptogram(ZHANG_WEI_CARD_ID, bytes(8)) == first
+    assert len(connects) == 2
 
 
 def test_psam_pulled_during_computation_is_psam_unavailable_not_card_removed() -> None:

@@ -265,6 +265,7 @@ class PcscReader(CardReader):
         self._query_context = _Context(self.name)  # reader lists and states
         self._resolved_lock = threading.Lock()
         self._resolved: str | None = None
+        self._seen_atr: bytes | None = None  # the ATR of the card the watcher last saw go in
         self._watch_lock = threading.Lock()
         self._watch_thread: threading.Thread | None = None
         self._watch_stop = threading.Event()
@@ -346,6 +347,10 @@ class PcscReader(CardReader):
             rv, handle, active = self._card_context.call(attempt)
         if _u32(rv) != _SUCCESS:
             raise pcsc_error(rv, f"{name}: SCardConnect", in_session=False)
+        seen = self._seen_atr if self.monitoring else None
+        if seen is not None:
+            # The watcher read this card's ATR when it went in: no SCardStatus round trip per read.
+            return PcscConnection(self, name, handle, active, seen, share, protocols)
         rv, _reader, _state, _protocol, atr = scard.SCardStatus(handle)
         if _u32(rv) != _SUCCESS:
             scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
@@ -636,12 +641,15 @@ class _Watcher:
         old, new = self.state, event & ~scard.SCARD_STATE_CHANGED
         self.state = new
         if new & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE | scard.SCARD_STATE_IGNORE):
+            self.reader._seen_atr = None
             return 0  # the reader is leaving: the next reader list says so
         was_present = bool(old & scard.SCARD_STATE_PRESENT)
         present = bool(new & scard.SCARD_STATE_PRESENT)
         # pcsc-lite counts insertions and removals in the upper 16 bits: a quick swap shows there.
         swapped = was_present and present and ((new >> 16) - (old >> 16)) & 0xFFFF >= 2
         sent = 0
+        mute = bool(new & scard.SCARD_STATE_MUTE)
+        self.reader._seen_atr = atr if present and not mute and atr else None
         if was_present and (not present or swapped):
             self.reader._send(ReaderEventKind.CARD_REMOVED, self.tracked)
             sent += 1
@@ -704,17 +712,23 @@ class PcscConnection(CardConnection):
 
     def transmit(self, command: bytes) -> bytes:
         with self._io:
-            for _attempt in range(2):
+            if self._closed:
+                self._check_open()  # raises
+            rv, response = scard.SCardTransmit(self._handle, self._protocol, list(command))
+            if rv == _SUCCESS and len(response) >= 2:  # the usual case, with nothing around the call
+                self._sent += 1
+                return bytes(response)
+            rv = _u32(rv)
+            if rv == _RESET_CARD:
+                # Another program reset the card: the command never reached it. Reconnect, then
+                # send it once more (only when nothing had been sent before; else it raises).
+                self._after_reset("SCardTransmit")
                 self._check_open()
                 rv, response = scard.SCardTransmit(self._handle, self._protocol, list(command))
                 rv = _u32(rv)
                 if rv == _SUCCESS and len(response) >= 2:
                     self._sent += 1
                     return bytes(response)
-                if rv == _RESET_CARD:
-                    self._after_reset("SCardTransmit")  # returns only when the command may be sent again
-                    continue
-                break
             self._check_open()
             call = f"{self.reader_name}: SCardTransmit"
             if rv in _CLASSIFIED:

@@ -153,7 +153,7 @@ MESSAGES: dict[str, LocalText] = {
     "tester.insert": _T("插入所选卡 (回车)", "Insert selected card (Enter)"),
     "tester.remove": _T("拔出卡 (R)", "Remove card (R)"),
     "tester.close": _T("关闭 (Esc)", "Close (Esc)"),
-    "tester.exit": _T("退出自助机程序", "Exit the kiosk program"),
+    "tester.exit": _T("退出自助机程序 (Q)", "Exit the kiosk program (Q)"),
     "tester.in_reader": _T("读卡器中：{name}", "In the reader: {name}"),
     "tester.empty": _T("读卡器中：无卡", "In the reader: no card"),
 }

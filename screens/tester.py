@@ -17,6 +17,7 @@ class TesterPanel(ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "dismiss_panel", "Close"),
         Binding("r", "remove", "Remove card"),
+        Binding("q", "exit_kiosk", "Exit the kiosk program"),
     ]
 
     def __init__(self, bench: TesterBench, lang: str) -> None:
@@ -64,6 +65,9 @@ class TesterPanel(ModalScreen[str | None]):
     def action_remove(self) -> None:
         self.bench.remove()
         self.dismiss(None)
+
+    def action_exit_kiosk(self) -> None:
+        self.dismiss("exit")
 
     def action_dismiss_panel(self) -> None:
         self.dismiss(None)

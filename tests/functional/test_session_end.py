@@ -83,3 +83,15 @@ async def test_language_switch_keeps_the_step_and_the_typed_number(start_kiosk):
         await journey.pilot.press("enter")
         await journey.reach(Step.CHILD_CONFIRM)
         assert "Please confirm your child" in screen_text(journey.app)
+
+
+async def test_only_the_tester_panel_leaves_the_program(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.reach(Step.WELCOME)
+        await journey.pilot.press("q")
+        assert journey.app.is_running  # q on a guardian screen does nothing
+        await journey.pilot.press("f9")
+        await journey.pilot.pause()
+        await journey.pilot.press("q")
+        await journey.pilot.pause()
+        assert not journey.app.is_running

@@ -77,9 +77,9 @@ class CommandApdu:
     le: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("cla", "ins", "p1", "p2"):
-            if not 0 <= getattr(self, name) <= 0xFF:
-                raise ValueError(f"{name} must fit one byte")
+        if not (0 <= self.cla <= 0xFF and 0 <= self.ins <= 0xFF and 0 <= self.p1 <= 0xFF and 0 <= self.p2 <= 0xFF):
+            name = next(n for n in ("cla", "ins", "p1", "p2") if not 0 <= getattr(self, n) <= 0xFF)
+            raise ValueError(f"{name} must fit one byte")
         if len(self.data) > 255:
             raise ValueError("short APDUs carry at most 255 data bytes")
         if self.le is not None and not 1 <= self.le <= 256:

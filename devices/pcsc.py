@@ -590,6 +590,8 @@ class _Watcher:
         rv, states = scard.SCardGetStatusChange(self.context, 0, [(self.tracked, scard.SCARD_STATE_UNAWARE)])
         if _u32(rv) in (_SUCCESS, _TIMEOUT) and states:
             self.state = states[0][1] & ~scard.SCARD_STATE_CHANGED
+            present = self.state & scard.SCARD_STATE_PRESENT and not self.state & scard.SCARD_STATE_MUTE
+            self.reader._seen_atr = bytes(states[0][2]) if present and states[0][2] else None
 
     def _wait_for_change(self) -> None:
         assert self.context is not None

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from kiosk.errors import KioskError
+from kiosk.errors import CATALOGUE, KioskError
 from kiosk.session import KioskSession, SessionView, Step
 from screens.base import StepScreen
 from screens.registry import screen_for
@@ -121,10 +121,9 @@ class KioskApp(App, inherit_bindings=False):
 
     def _farewell_timeout(self, step: Step) -> Callable[[], None]:
         def expire() -> None:
-            if self.session.step is step and step is not Step.TAKE_CARD:
+            # Still on that closing screen: finish (TAKE_CARD goes to welcome once the card is gone).
+            if self.session.step is step:
                 self.run_blocking(self.session.finish)
-            elif self.session.step is step:
-                self.run_blocking(self.session.finish)  # card already gone: back to welcome
 
         return expire
 
@@ -148,8 +147,10 @@ class KioskApp(App, inherit_bindings=False):
             return
         error = event.worker.error
         log.error("session operation failed", exc_info=error)
-        code = error.code if isinstance(error, KioskError) else "INTERNAL"
-        self.notify(code, severity="error", timeout=3)
+        entry = error.entry if isinstance(error, KioskError) else CATALOGUE["INTERNAL"]
+        # Catalogued words for the guardian, never an exception's text.
+        self.notify(f"{entry.text.get(self._view.lang)} {entry.next_step.get(self._view.lang)}",
+                    severity="error", timeout=5)
 
     def _tick(self) -> None:
         screen = self.screen

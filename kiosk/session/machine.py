@@ -156,7 +156,7 @@ class KioskSession:
             decision=visit.decision,
             ticket=visit.ticket,
             resumed=visit.decision.resume if visit.decision is not None else False,
-            pending=tuple(PendingView(mask_name(name), mask_id(rid)) for rid, name, _ in visit.pending),
+            pending=tuple(PendingView(mask_name(name), mask_id(rid)) for rid, name in visit.pending),
         )
 
     def _publish(self) -> None:
@@ -430,7 +430,7 @@ class KioskSession:
             self._publish()
             return
         try:
-            facts_update = self._child_facts(child)
+            child_name, child_facts = self._child_facts(child)
         except KioskError as exc:
             self._fail(generation, exc)
             return
@@ -441,9 +441,8 @@ class KioskSession:
             self._child_error = None
             visit.child_text = child.text
             visit.child = child
-            visit.child_name, visit.relationship = facts_update["name"], facts_update["relationship"]
-            visit.facts = None
-            decision = evaluate(self._facts(extra=facts_update), self._region, "child")
+            visit.child_name, visit.relationship = child_name, child_facts["relationship"]
+            decision = evaluate(self._facts(child_facts), self._region, "child")
             visit.decision = decision
             unknown = {f.code for f in decision.failures} & {"CHILD_UNKNOWN", "NOT_GUARDIAN"}
             self._step = Step.NOT_ELIGIBLE if unknown else Step.CHILD_CONFIRM
@@ -604,10 +603,11 @@ class KioskSession:
         with self._lock:
             if generation != self._generation or self._visit is None:
                 return
-            self._visit.pending = [(p.child_resident_id, p.child_name, p.ecard_id) for p in pending]
+            self._visit.pending = [(p.child_resident_id, p.child_name) for p in pending]
         self._publish()
 
-    def _child_facts(self, child: ResidentId) -> dict:
+    def _child_facts(self, child: ResidentId) -> tuple[str | None, dict[str, object]]:
+        """Look the child up (blocking: database). Returns the name on record and the child's facts."""
         with self._lock:
             visit = self._visit
             assert visit is not None and visit.card is not None and visit.card.holder is not None
@@ -616,9 +616,8 @@ class KioskSession:
         relationship = self._registry.relationship(guardian, child.text) if person else None
         ecard = self._registry.child_ecard(child.text) if person else None
         used = self._registry.guardian_children_with_ecards(guardian, child.text)
-        return {
+        return person.name if person else None, {
             "child_known": person is not None,
-            "name": person.name if person else None,
             "relationship": relationship,
             "child_ecard_state": ecard.state if ecard else None,
             "child_ecard_pending_by_this_guardian": bool(ecard and ecard.applicant_resident_id == guardian),
@@ -626,11 +625,11 @@ class KioskSession:
             "child_has_physical_card": bool(person and person.has_physical_card),
         }
 
-    def _facts(self, extra: dict | None = None) -> EligibilityFacts:
+    def _facts(self, child: dict[str, object] | None = None) -> EligibilityFacts:
+        """The facts as the visit knows them; `child` adds what the registry says of the child."""
         visit = self._visit
         assert visit is not None
-        extra = dict(extra or {})
-        extra.pop("name", None)
+        extra: dict = child or {}
         return EligibilityFacts(
             today=self._today(),
             card=visit.card,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kiosk.domain import CardStatus, GuardianCard
-from kiosk.eligibility import EligibilityDecision, EligibilityFacts
+from kiosk.eligibility import EligibilityDecision
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import TicketView
 
@@ -27,5 +27,4 @@ class Visit:
     ticket: TicketView | None = None
     renewals: int = 0
     poll_failures: int = 0
-    pending: list[tuple[str, str, int]] = field(default_factory=list)  # (child rid, child name, ecard id)
-    facts: EligibilityFacts | None = None
+    pending: list[tuple[str, str]] = field(default_factory=list)  # (child rid, child name)

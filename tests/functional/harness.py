@@ -62,6 +62,15 @@ class Journey:
         await self.type(resident_id.lower() if resident_id.endswith("X") else resident_id)
         await self.pilot.press("enter")
 
+    async def register(self, resident_id: str):
+        """From the child-ID step: type the child, confirm, agree; return the activation (QR) screen."""
+        await self.enter_child(resident_id)
+        await self.reach(Step.CHILD_CONFIRM)
+        await self.pilot.press("enter")
+        await self.reach(Step.ELIGIBLE)
+        await self.pilot.press("enter")
+        return await self.reach(Step.ACTIVATION)
+
     async def to_holder(self, profile: str):
         await self.reach(Step.WELCOME)
         await self.insert(profile)

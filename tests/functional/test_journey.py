@@ -35,12 +35,7 @@ async def test_happy_path_from_card_to_activation_and_back_to_welcome(start_kios
 async def test_qr_read_off_the_screen_by_a_real_decoder_activates_the_ecard(start_kiosk):
     async with start_kiosk() as journey:
         await journey.to_child_id("zhang-wei-3.00")
-        await journey.enter_child(ELIGIBLE_CHILD)
-        await journey.reach(Step.CHILD_CONFIRM)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ELIGIBLE)
-        await journey.pilot.press("enter")
-        screen = await journey.reach(Step.ACTIVATION)
+        screen = await journey.register(ELIGIBLE_CHILD)
 
         decoded = decode_qr_on_screen(journey.app)
         assert decoded == [screen.view.ticket.url]

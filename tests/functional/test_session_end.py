@@ -43,12 +43,7 @@ async def test_card_pulled_while_the_pin_is_being_verified_is_not_a_wrong_pin(st
 async def test_no_personal_data_left_on_screen_or_in_the_session_after_it_ends(start_kiosk):
     async with start_kiosk() as journey:
         await journey.to_child_id("zhang-wei-3.00")
-        await journey.enter_child(CHILD_ID)
-        await journey.reach(Step.CHILD_CONFIRM)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ELIGIBLE)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ACTIVATION)
+        await journey.register(CHILD_ID)
         await journey.remove()
         await journey.reach(Step.WELCOME)
 

@@ -609,6 +609,8 @@ def bench_card(root, daemon, slot, demo: DemoCard, profiles, master_key, log: Ap
             start = time.perf_counter()
             service.release()
             released = time.perf_counter() - start
+            # The floor needs the card: the kiosk's reader lets go of the handle it keeps (card reset)...
+            side.reader.close()
             log.take()
             floor.open()
             try:
@@ -616,6 +618,9 @@ def bench_card(root, daemon, slot, demo: DemoCard, profiles, master_key, log: Ap
                 floor_s = floor.one_pass()
             finally:
                 floor.close()
+                # ...and takes it again as a kiosk starting with the card in does: its watcher finds the
+                # card and opens the handle early, before the timed read asks for it.
+                side.reader.start_monitoring()
             replayed = log.take()
             identical = identical and [a.response for a in replayed] == [a.response for a in sequence]
             if index < warmup:
@@ -626,6 +631,7 @@ def bench_card(root, daemon, slot, demo: DemoCard, profiles, master_key, log: Ap
             sequences.append(apdus)
             counts.add(guardian.apdu_count)
         # b'. the floor as a block: connections opened once, then back-to-back passes (same gap).
+        side.reader.close()
         floor.open()
         try:
             for index in range(warmup + reps):
@@ -637,6 +643,7 @@ def bench_card(root, daemon, slot, demo: DemoCard, profiles, master_key, log: Ap
                     samples["floor_open_once"].append(floor_s)
         finally:
             floor.close()
+            side.reader.start_monitoring()
         log.take()
 
         # Where the kiosk's time goes: every PC/SC call of a few more reads, timed (not in the figures above).

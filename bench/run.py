@@ -180,7 +180,7 @@ def _render_pcsc(pcsc: dict) -> list[str]:
                 f"transaction/close around their calls {py['pcsc_connect_transaction_glue_ms']:.2f}, ApduChannel "
                 f"{py['apdu_channel_ms']:.2f}, sscard/service/psam/codec {py['card_protocol_ms']:.2f}]; the protocol "
                 f"code alone, over a direct connection without PC/SC: {protocol:.2f}; "
-                f"release (SCardDisconnect with card reset, after the read, not timed) {card['release']['median_ms']:.2f}")
+                f"release (SCardReconnect with card reset, the handle kept for the next session; not timed) {card['release']['median_ms']:.2f}")
         if prof["other_threads_calls_per_read"]:
             text += f"; other threads during the reads: {prof['other_threads_calls_per_read']}"
         out += _wrap(text, "   - ")

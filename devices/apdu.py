@@ -4,6 +4,8 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from devices.reader import CardConnection
 from kiosk.errors import KioskError
@@ -85,6 +87,11 @@ class CommandApdu:
         if self.le is not None and not 1 <= self.le <= 256:
             raise ValueError("le must be 1..256 or None")
 
+    @cached_property
+    def raw(self) -> bytes:
+        """The APDU as sent, built once (commands the card layer sends again and again are module constants)."""
+        return self.to_bytes()
+
     def to_bytes(self) -> bytes:
         """Returns:
             The APDU as sent: header, Lc and data when there is data, Le when given.
@@ -127,9 +134,8 @@ class CommandApdu:
         raise ValueError("Lc does not match the data length")
 
 
-@dataclass(frozen=True)
-class ResponseApdu:
-    """A card's answer: data, then SW1 SW2."""
+class ResponseApdu(NamedTuple):
+    """A card's answer: data, then SW1 SW2 (a tuple: made once per APDU, so made cheaply)."""
 
     data: bytes
     sw1: int
@@ -212,6 +218,8 @@ class ApduChannel:
                 endless GET RESPONSE chain.
         """
         response = self._send(command)
+        if response.sw1 != 0x61 and response.sw1 != 0x6C:  # the usual case: the whole answer at once
+            return response
         wanted = correct_le(response.sw)
         if wanted is not None:
             # Re-sent once only: a card that asks again is answered by the caller's SW check.
@@ -229,5 +237,8 @@ class ApduChannel:
     def _send(self, command: CommandApdu) -> ResponseApdu:
         # Counted before sending: an APDU that made the card leave still went out.
         self.count += 1
-        return ResponseApdu.from_bytes(self.connection.transmit(command.to_bytes()))
+        raw = self.connection.transmit(command.raw)
+        if len(raw) < 2:
+            raise KioskError("CARD_COMMUNICATION", f"response of {len(raw)} bytes has no status word")
+        return ResponseApdu(raw[:-2], raw[-2], raw[-1])
 

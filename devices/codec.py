@@ -1,8 +1,8 @@
 """Provides the card's data encodings: SIMPLE-TLV records, `cn` packed BCD and dates, `an` ASCII/GBK text, PIN BCD."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from kiosk.errors import KioskError
 
@@ -13,8 +13,7 @@ def _invalid(detail: str) -> KioskError:
     return KioskError("CARD_DATA_INVALID", detail)
 
 
-@dataclass(frozen=True)
-class Tlv:
+class Tlv(NamedTuple):
     """One SIMPLE-TLV record: a one-byte tag and its value."""
 
     tag: int
@@ -55,16 +54,11 @@ def decode_cn(value: bytes) -> str:
     Raises:
         KioskError: CARD_DATA_INVALID for a nibble A..E, or a digit after the F padding.
     """
-    digits: list[str] = []
-    padding = False
-    for nibble in (n for byte in value for n in (byte >> 4, byte & 0x0F)):
-        if nibble == 0x0F:
-            padding = True
-        elif padding or nibble > 9:
-            raise _invalid(f"cn value {value.hex().upper()} is not packed BCD")
-        else:
-            digits.append(str(nibble))
-    return "".join(digits)
+    digits = value.hex().rstrip("f")
+    # What is left must be digits only: a..e is no BCD, and an f here is a digit after the padding.
+    if digits and not (digits.isdigit()):
+        raise _invalid(f"cn value {value.hex().upper()} is not packed BCD")
+    return digits
 
 
 def encode_cn(digits: str, length: int) -> bytes:

@@ -27,6 +27,11 @@ class CardItem:
     length: int
     encoding: str  # "b", "an" or "cn"
 
+    @property
+    def read_command(self) -> CommandApdu:
+        """READ RECORD of this item: `00 B2 <tag> 00 <length + 2>` (the record's tag and length come too)."""
+        return _READ_RECORD[self.tag]
+
 
 ITEMS: dict[int, CardItem] = {
     item.tag: item
@@ -48,6 +53,17 @@ ITEMS: dict[int, CardItem] = {
     )
 }
 """The items the kiosk reads, in the order real cards store them."""
+
+# The commands sent on every read, built once.
+_READ_RECORD = {tag: CommandApdu(0x00, 0xB2, tag, 0x00, le=item.length + 2) for tag, item in ITEMS.items()}
+_SELECT_SSSE = CommandApdu(0x00, 0xA4, 0x04, 0x00, SSSE_AID)
+
+
+def _select_file_command(file_id: int) -> CommandApdu:
+    return CommandApdu(0x00, 0xA4, 0x02, 0x00, file_id.to_bytes(2, "big"))
+
+
+_SELECT_FILE = {file_id: _select_file_command(file_id) for file_id in (EF05, EF06)}
 
 
 def _unexpected(response: ResponseApdu, step: str) -> KioskError:
@@ -72,7 +88,7 @@ class SocialSecurityCard:
         Raises:
             KioskError: CARD_NOT_SOCIAL_SECURITY on 6A82, CARD_COMMUNICATION on other status words.
         """
-        response = self.channel.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x00, SSSE_AID))
+        response = self.channel.transmit(_SELECT_SSSE)
         if response.sw == StatusWord.FILE_NOT_FOUND:
             raise KioskError("CARD_NOT_SOCIAL_SECURITY", "SELECT SSSE answered 6A82")
         if response.sw != StatusWord.OK:
@@ -85,7 +101,7 @@ class SocialSecurityCard:
         Raises:
             KioskError: CARD_RECORD_MISSING on 6A82, CARD_COMMUNICATION on other status words.
         """
-        response = self.channel.transmit(CommandApdu(0x00, 0xA4, 0x02, 0x00, file_id.to_bytes(2, "big")))
+        response = self.channel.transmit(_SELECT_FILE.get(file_id) or _select_file_command(file_id))
         if response.sw == StatusWord.FILE_NOT_FOUND:
             raise KioskError("CARD_RECORD_MISSING", f"SELECT {file_id:04X} answered 6A82")
         if response.sw != StatusWord.OK:
@@ -105,7 +121,7 @@ class SocialSecurityCard:
         item = ITEMS[tag]
         if self._selected_file != item.file_id:
             self.select_file(item.file_id)
-        response = self.channel.transmit(CommandApdu(0x00, 0xB2, tag, 0x00, le=item.length + 2))
+        response = self.channel.transmit(item.read_command)
         # 6282: the record is shorter than asked; what came back is the whole record.
         if response.sw in (StatusWord.OK, StatusWord.END_OF_RECORD):
             record = parse_tlv(response.data)

@@ -37,7 +37,7 @@ def _close_dead_connections(reader_name: str) -> int:
     for connection in candidates:
         if connection._card_gone():
             _log.info("%s: closing a connection left open after its card left", reader_name)
-            connection.close()
+            connection.discard()
             closed += 1
     return closed
 
@@ -170,7 +170,45 @@ class PcscConnection(CardConnection):
         rv = _u32(scard.SCardStatus(self._handle)[0])
         return rv in _CARD_GONE or rv in _SERVICE_GONE or rv in _READER_GONE
 
+    @property
+    def is_open(self) -> bool:
+        """True until the connection is closed (the card may have left all the same)."""
+        with self._closed_lock:
+            return not self._closed
+
     def close(self) -> None:
+        """Close the connection; its reader may keep the handle, reset, for the next session."""
+        with self._io:  # never under a transaction or an APDU of another thread
+            if not self.is_open:
+                return
+            if self._reader._take_back(self):
+                return
+        self.discard()
+
+    def reset_for_reuse(self) -> PcscConnection | None:
+        """Reset the card on this handle (SCardReconnect, SCARD_RESET_CARD) and hand the handle to a new connection.
+
+        This connection is closed either way.
+
+        Returns:
+            The new connection, or None when the reset failed (the handle is then disconnected).
+        """
+        with self._closed_lock:
+            if self._closed:
+                return None
+            self._closed = True
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+        disposition = scard.SCARD_RESET_CARD if self._reader.reset_on_close else scard.SCARD_LEAVE_CARD
+        rv, active = scard.SCardReconnect(self._handle, self._share, self._protocols, disposition)
+        if _u32(rv) != _SUCCESS:
+            _log.debug("%s: SCardReconnect to keep the handle: %s", self.reader_name, error_name(_u32(rv)))
+            scard.SCardDisconnect(self._handle, scard.SCARD_LEAVE_CARD)
+            return None
+        return PcscConnection(self._reader, self.reader_name, self._handle, active, self._atr, self._share, self._protocols)
+
+    def discard(self) -> None:
+        """Close the connection and disconnect its handle (resetting the card when the reader says so)."""
         with self._closed_lock:
             if self._closed:
                 return

@@ -27,6 +27,15 @@ SCARD_W_RESET_CARD (another program reset a shared card): the handle is reconnec
 nothing happened; otherwise the card has lost what the connection selected or authenticated,
 and the call raises CARD_COMMUNICATION (retriable: the session reads the card again).
 
+The card's handle is opened early: while the watcher runs, the reader connects to a card as soon as
+it goes in (before CARD_INSERTED is announced), so the session's `connect` finds the handle open and
+the guardian never waits for SCardConnect. When a session closes its connection and the card is
+still in, the handle is reset (SCardReconnect with SCARD_RESET_CARD: the PIN state and any
+authentication are gone, as with a disconnect) and kept for the next session; it is let go when the
+card leaves, the reader goes, or the watcher stops. With an exclusive reader this means no other
+program can open the card while it sits in the kiosk's reader (the kiosk's own tools use the kept
+handle); `connect_early=False` turns it off.
+
 APDUs are never logged: a VERIFY carries the PIN.
 """
 from __future__ import annotations
@@ -150,6 +159,7 @@ class PcscReader(CardReader):
         *,
         reset_on_close: bool | None = None,
         removal_grace: float = 1.5,
+        connect_early: bool = True,
     ) -> None:
         """Args:
             name_pattern: a case-insensitive part of the reader's PC/SC name; empty takes the
@@ -163,6 +173,8 @@ class PcscReader(CardReader):
             reset_on_close: reset the card when a connection closes (its PIN state and
                 authentication are gone); None resets exclusive connections and leaves shared ones.
             removal_grace: seconds a failed transmit waits for pcscd to say whether the card left.
+            connect_early: while the watcher runs, open the card's handle when it goes in and
+                keep it (reset) between sessions; see the module's text.
         Raises:
             ValueError: for an unknown protocol.
         """
@@ -175,6 +187,9 @@ class PcscReader(CardReader):
         self.exclusive = exclusive
         self.reset_on_close = exclusive if reset_on_close is None else reset_on_close
         self.removal_grace = removal_grace
+        self.connect_early = connect_early
+        self._early_lock = threading.Lock()  # guards _early and the watcher's _seen_atr updates
+        self._early: PcscConnection | None = None  # the handle opened before anyone asked for it
         self._card_context = _Context(self.name)  # SCardConnect and the card handles
         self._query_context = _Context(self.name)  # reader lists and states
         self._resolved_lock = threading.Lock()
@@ -243,6 +258,13 @@ class PcscReader(CardReader):
         return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
 
     def connect(self) -> PcscConnection:
+        with self._early_lock:
+            early, self._early = self._early, None
+        if early is not None and early.is_open:
+            return early
+        return self._connect()
+
+    def _connect(self) -> PcscConnection:
         # The name found last time (or by the watcher) saves listing readers on every connect;
         # a reader that went away under that name is looked up again once.
         cached = self.resolved_name
@@ -280,7 +302,7 @@ class PcscReader(CardReader):
         with _OPEN_LOCK:
             mine = [connection for connection in _OPEN if connection._reader is self]
         for connection in mine:
-            connection.close()
+            connection.discard()
         self._card_context.drop()
         self._query_context.drop()
 
@@ -323,6 +345,57 @@ class PcscReader(CardReader):
         finally:
             _release(context)
 
+    # The handle opened early ------------------------------------------------------------
+
+    def _card_seen(self, atr: bytes | None) -> None:
+        """The watcher's word on the card in the reader: its ATR, or None (none, or a mute one).
+
+        A handle kept for an earlier card goes; with `connect_early`, one is opened for a new card.
+        Called on the watcher's thread, before the change is announced.
+        """
+        with self._early_lock:
+            self._seen_atr = atr
+            early, self._early = self._early, None
+        if early is not None:
+            early.discard()
+        if atr is None or not self.connect_early:
+            return
+        try:
+            connection = self._connect()
+        except KioskError as error:
+            # Nothing lost: the session's connect tries again and reports what it finds.
+            _log.debug("%s: early connect: %s", self.name, error)
+            return
+        with self._early_lock:
+            keep = self._seen_atr is not None and self._early is None
+            if keep:
+                self._early = connection
+        if not keep:
+            connection.discard()
+
+    def _drop_early(self) -> None:
+        with self._early_lock:
+            early, self._early = self._early, None
+        if early is not None:
+            early.discard()
+
+    def _take_back(self, connection: PcscConnection) -> bool:
+        """Keep a connection its user closes, reset, for the next session.
+
+        Returns:
+            True when it was kept (its handle now belongs to a new PcscConnection in `_early`);
+            False when the caller must disconnect it (watcher not running, no card, one kept already).
+        """
+        if not self.connect_early or not self.monitoring:
+            return False
+        with self._early_lock:
+            if self._early is not None or self._seen_atr is None:
+                return False
+            kept = connection.reset_for_reuse()
+            if kept is not None:
+                self._early = kept
+        return kept is not None
+
     # The watcher ----------------------------------------------------------------------
 
     @property
@@ -352,11 +425,12 @@ class PcscReader(CardReader):
         ready.wait(_READY_TIMEOUT)
 
     def stop_monitoring(self, timeout: float = 5.0) -> None:
-        """Stop the watcher thread and wait for it; safe to call when it is not running."""
+        """Stop the watcher thread and wait for it, and let go of the card's kept handle; safe to call when it is not running."""
         with self._watch_lock:
             thread, self._watch_thread = self._watch_thread, None
             self._watch_stop.set()
         if thread is None or thread is threading.current_thread():
+            self._drop_early()
             return
         deadline = time.monotonic() + timeout
         while thread.is_alive() and time.monotonic() < deadline:
@@ -369,6 +443,8 @@ class PcscReader(CardReader):
                 except Exception:  # noqa: BLE001 - a dead pcscd has nothing to cancel
                     pass
             thread.join(0.05)
+        # Without the watcher nobody would see the card leave: the handle kept for it goes now.
+        self._drop_early()
 
     def _send(self, kind: ReaderEventKind, reader_name: str, atr: bytes = b"") -> None:
         self._emit(ReaderEvent(kind, reader_name, atr))

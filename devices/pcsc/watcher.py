@@ -82,6 +82,7 @@ class _Watcher:
         self.retry = min(self.retry * 2, _RETRY_MAX)
 
     def _lose_reader(self) -> None:
+        self.reader._card_seen(None)
         if self.tracked is not None:
             name, self.tracked = self.tracked, None
             self.state = scard.SCARD_STATE_UNAWARE
@@ -129,7 +130,7 @@ class _Watcher:
         if _u32(rv) in (_SUCCESS, _TIMEOUT) and states:
             self.state = states[0][1] & ~scard.SCARD_STATE_CHANGED
             present = self.state & scard.SCARD_STATE_PRESENT and not self.state & scard.SCARD_STATE_MUTE
-            self.reader._seen_atr = bytes(states[0][2]) if present and states[0][2] else None
+            self.reader._card_seen(bytes(states[0][2]) if present and states[0][2] else None)
 
     def _wait_for_change(self) -> None:
         assert self.context is not None
@@ -181,7 +182,7 @@ class _Watcher:
         old, new = self.state, event & ~scard.SCARD_STATE_CHANGED
         self.state = new
         if new & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE | scard.SCARD_STATE_IGNORE):
-            self.reader._seen_atr = None
+            self.reader._card_seen(None)
             return 0  # the reader is leaving: the next reader list says so
         was_present = bool(old & scard.SCARD_STATE_PRESENT)
         present = bool(new & scard.SCARD_STATE_PRESENT)
@@ -189,7 +190,9 @@ class _Watcher:
         swapped = was_present and present and ((new >> 16) - (old >> 16)) & 0xFFFF >= 2
         sent = 0
         mute = bool(new & scard.SCARD_STATE_MUTE)
-        self.reader._seen_atr = atr if present and not mute and atr else None
+        seen = atr if present and not mute and atr else None
+        if seen != self.reader._seen_atr or swapped or not was_present:
+            self.reader._card_seen(seen)  # before the insertion is announced: the handle is open by then
         if was_present and (not present or swapped):
             self.reader._send(ReaderEventKind.CARD_REMOVED, self.tracked)
             sent += 1

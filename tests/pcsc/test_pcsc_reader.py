@@ -246,3 +246,63 @@ def test_a_card_swapped_in_the_vpcd_slot_is_removed_then_inserted(pcscd, guardia
     assert _next(watched).kind is ReaderEventKind.CARD_REMOVED
     assert _next(watched) == ReaderEvent(ReaderEventKind.CARD_INSERTED, pcscd.reader(0), profiles["bank-card"].atr)
     assert guardian_slot.server.connections == 2
+
+
+# ------------------------------------------------------------------- the handle opened early
+SELECT_SSSE = bytes.fromhex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF")
+SELECT_EF05 = bytes.fromhex("00A4020002EF05")
+
+
+def test_the_watcher_opens_the_cards_handle_before_announcing_it(pcscd, guardian_slot, guardian_reader, watched, card_of, profiles) -> None:
+    guardian_slot.insert(card_of("li-na-2.00"))
+    assert _next(watched).kind is ReaderEventKind.CARD_INSERTED
+    # By the time the insertion is announced the kiosk holds the card: another program cannot have it.
+    assert _code_of(PcscReader(pcscd.reader(0)).connect) == "READER_BUSY"
+    connection = guardian_reader.connect()
+    assert connection.atr == profiles["li-na-2.00"].atr
+    assert connection.transmit(SELECT_SSSE)[-2:] == b"\x90\x00"
+    connection.close()
+
+
+def test_a_closed_session_resets_the_card_and_the_next_finds_the_handle_open(pcscd, guardian_slot, guardian_reader, watched, card_of) -> None:
+    guardian_slot.insert(card_of("li-na-2.00"))
+    assert _next(watched).kind is ReaderEventKind.CARD_INSERTED
+    first = guardian_reader.connect()
+    assert first.transmit(SELECT_SSSE)[-2:] == b"\x90\x00"
+    assert first.transmit(SELECT_EF05)[-2:] == b"\x90\x00"
+    first.close()
+    assert _code_of(lambda: first.transmit(SELECT_EF05)) == "CARD_COMMUNICATION"  # the old connection is closed
+    second = guardian_reader.connect()
+    # The card was reset in between: the application the first session selected is no longer selected.
+    assert second.transmit(SELECT_EF05)[-2:] != b"\x90\x00"
+    assert second.transmit(SELECT_SSSE)[-2:] == b"\x90\x00"
+    second.close()
+
+
+def test_the_kept_handle_goes_with_the_card_and_with_the_watcher(pcscd, guardian_slot, guardian_reader, watched, card_of, profiles) -> None:
+    guardian_slot.insert(card_of("li-na-2.00"))
+    assert _next(watched).kind is ReaderEventKind.CARD_INSERTED
+    guardian_slot.insert(card_of("bank-card"))  # swapped: the handle kept for the first card must not serve the second
+    assert [_next(watched).kind, _next(watched).kind] == [ReaderEventKind.CARD_REMOVED, ReaderEventKind.CARD_INSERTED]
+    connection = guardian_reader.connect()
+    assert connection.atr == profiles["bank-card"].atr
+    assert connection.transmit(SELECT_MF)[-2:] != b""
+    connection.close()
+    guardian_reader.stop_monitoring()
+    # No watcher, no kept handle: the card is free for another program.
+    other = PcscReader(pcscd.reader(0)).connect()
+    other.close()
+
+
+def test_early_connect_can_be_turned_off(pcscd, guardian_slot, card_of) -> None:
+    reader = PcscReader(pcscd.reader(0), connect_early=False)
+    events: queue.Queue[ReaderEvent] = queue.Queue()
+    reader.add_listener(events.put)
+    reader.start_monitoring()
+    try:
+        guardian_slot.insert(card_of("li-na-2.00"))
+        assert _next(events).kind is ReaderEventKind.CARD_INSERTED
+        other = PcscReader(pcscd.reader(0)).connect()  # nobody holds the card
+        other.close()
+    finally:
+        reader.close()

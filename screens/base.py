@@ -9,12 +9,21 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
-from kiosk.messages import message
+from kiosk.messages import N_, message, plural
 from kiosk.session import KioskSession, SessionView, Step
 from screens.widgets.steps import StepIndicator
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
+
+
+NOTICE_KEYS = {
+    "CARD_REMOVED": N_("notice.CARD_REMOVED"),
+    "SESSION_TIMEOUT": N_("notice.SESSION_TIMEOUT"),
+    "READER_LOST": N_("notice.READER_LOST"),
+    "READER_UNAVAILABLE": N_("notice.READER_UNAVAILABLE"),
+}
+"""Why the last visit ended (`SessionView.notice`), and the words for each."""
 
 
 class StepScreen(Screen):
@@ -42,6 +51,10 @@ class StepScreen(Screen):
         """The text for `key` in the session's language."""
         return message(key, self.view.lang, **values)
 
+    def tn(self, key: str, count: int, **values: object) -> str:
+        """The text for `key` in the plural form `count` takes in the session's language (`{n}` is `count`)."""
+        return plural(key, count, self.view.lang, **values)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Static(self.t("app.title"), id="title")
@@ -56,6 +69,11 @@ class StepScreen(Screen):
             yield Static(self.t("app.language_hint"), classes="hint")
             if self.kiosk.tester_panel_enabled:
                 yield Static(self.t("app.tester_hint"), classes="hint")
+
+    def notice_text(self) -> str:
+        """Why the last visit ended, in words ("" when it just ended)."""
+        notice = self.view.notice
+        return self.t(NOTICE_KEYS.get(notice, "notice.READER_UNAVAILABLE")) if notice in NOTICE_KEYS else ""
 
     def body(self) -> ComposeResult:
         """The step's own content."""

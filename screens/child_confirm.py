@@ -1,6 +1,8 @@
 """Provides the child-confirm screen: the child on record (masked) before the decision."""
 from __future__ import annotations
 
+from kiosk.messages import N_
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -10,6 +12,10 @@ from kiosk.session import Step
 from screens.base import StepScreen
 from screens.fields import field_table
 
+
+SEX_KEYS = {"1": N_("sex.1"), "2": N_("sex.2")}
+RELATIONSHIP_KEYS = {"father": N_("relationship.father"), "mother": N_("relationship.mother"),
+                     "guardian": N_("relationship.guardian")}
 
 class ChildConfirmScreen(StepScreen):
     steps = (Step.CHILD_CONFIRM,)
@@ -23,8 +29,8 @@ class ChildConfirmScreen(StepScreen):
             (self.t("confirm.name"), child.name),
             (self.t("confirm.id"), child.resident_id),
             (self.t("confirm.age"), self.t("confirm.age_value", age=child.age)),
-            (self.t("confirm.sex"), self.t(f"sex.{child.sex}")),
-            (self.t("confirm.relationship"), self.t(f"relationship.{child.relationship or 'guardian'}")),
+            (self.t("confirm.sex"), self.t(SEX_KEYS.get(child.sex, SEX_KEYS["1"]))),
+            (self.t("confirm.relationship"), self.t(RELATIONSHIP_KEYS.get(child.relationship or "guardian", RELATIONSHIP_KEYS["guardian"]))),
         ])
         with Horizontal(classes="buttons"):
             yield Button(self.t("confirm.yes"), id="primary", variant="primary", classes="big")

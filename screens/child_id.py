@@ -1,6 +1,8 @@
 """Provides the child-ID screen: the number grouped 6-8-4, checked as typed, the wrong character pointed out."""
 from __future__ import annotations
 
+from kiosk.messages import N_
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +17,12 @@ from screens.widgets.keypad import Keypad
 ID_LENGTH = 18
 _GROUPS = (6, 14)  # a gap after the area code and after the birth date
 
+
+# Why an ID number was refused (kiosk.resident_id's reasons), and the words for each.
+REASON_KEYS = {
+    "length": N_("child.reason.length"), "character": N_("child.reason.character"), "area": N_("child.reason.area"),
+    "date": N_("child.reason.date"), "checksum": N_("child.reason.checksum"),
+}
 
 class ChildIdScreen(KeyEntryScreen):
     steps = (Step.CHILD_ID,)
@@ -69,7 +77,7 @@ class ChildIdScreen(KeyEntryScreen):
             return self.t("child.bad_char", pos=bad + 1)
         view = self.view
         if view.child_id_error and view.child_id_reason:
-            return self.t(f"child.reason.{view.child_id_reason}", pos=(view.child_id_error_position or 0) + 1)
+            return self.t(REASON_KEYS[view.child_id_reason], pos=(view.child_id_error_position or 0) + 1)
         return ""
 
     def _update(self) -> None:

@@ -30,8 +30,9 @@ class ErrorScreen(StepScreen):
                 (self.t("holder.expiry"), card.expiry.isoformat() if card.expiry else "—"),
                 (self.t("error.area"), card.area_code),
             ])
-        yield Static(f"[b]{self.t('error.next')}：[/b]{entry.next_step.get(lang)}", classes="next-step")
-        yield Static(f"[dim]{self.t('error.code')}: {entry.code}[/]", classes="lead")
+        next_label, code_label, colon = self.t("error.next"), self.t("error.code"), self.t("punct.colon")
+        yield Static(f"[b]{next_label}{colon}[/b]{entry.next_step.get(lang)}", classes="next-step")
+        yield Static(f"[dim]{code_label}{colon}{entry.code}[/]", classes="lead")
         yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
 
     def action_ok(self) -> None:

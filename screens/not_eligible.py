@@ -23,11 +23,12 @@ class NotEligibleScreen(StepScreen):
         assert decision is not None
         lang = self.view.lang
         yield Static(self.t("ineligible.heading"), classes="heading failure")
+        next_label, basis_label, colon = self.t("ineligible.next"), self.t("ineligible.basis"), self.t("punct.colon")
         with VerticalScroll(id="reasons"):
             for failure in decision.failures:
                 yield Static(f"✗ {failure.reason.get(lang)}", classes="reason")
-                yield Static(f"[b]{self.t('ineligible.next')}：[/b]{failure.next_step.get(lang)}", classes="next-step")
-                yield Static(f"[b]{self.t('ineligible.basis')}：[/b]{failure.legal_basis.get(lang)}  [dim]({failure.code})[/]",
+                yield Static(f"[b]{next_label}{colon}[/b]{failure.next_step.get(lang)}", classes="next-step")
+                yield Static(f"[b]{basis_label}{colon}[/b]{failure.legal_basis.get(lang)}  [dim]({failure.code})[/]",
                              classes="legal-basis")
         with Horizontal(classes="buttons"):
             yield Button(self.t("ineligible.done"), id="primary", variant="primary", classes="big")

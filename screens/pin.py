@@ -45,7 +45,7 @@ class PinScreen(KeyEntryScreen):
         if tries == 1:
             return self.t("pin.last_try")
         if tries is not None:
-            return self.t("pin.tries", n=tries)
+            return self.tn("pin.tries", tries)
         return self.t("pin.tries_unknown")
 
     async def apply(self, view: SessionView) -> None:

@@ -1,6 +1,8 @@
 """Provides the busy screen shown while the card is read or the registration is written."""
 from __future__ import annotations
 
+from kiosk.messages import N_
+
 from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, Static
 
@@ -13,6 +15,6 @@ class ReadingScreen(StepScreen):
     AUTO_FOCUS = None
 
     def body(self) -> ComposeResult:
-        key = "reading.heading" if self.view.step is Step.READING else "registering.heading"
+        key = N_("reading.heading") if self.view.step is Step.READING else N_("registering.heading")
         yield Static(self.t(key), classes="heading")
         yield LoadingIndicator()

@@ -16,7 +16,7 @@ class TakeCardScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         yield Static(self.t("takecard.heading"), classes="heading")
-        if self.view.notice:
-            yield Static(self.t(f"notice.{self.view.notice}"), classes="notice")
+        if self.notice_text():
+            yield Static(self.notice_text(), classes="notice")
         yield Center(Static(card_art(self.t("art.card_label"), arrow="↑"), classes="art"))
         yield Static(self.t("takecard.lead"), classes="lead")

@@ -17,8 +17,8 @@ class WelcomeScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         yield Static(self.t("welcome.heading"), classes="heading")
-        if self.view.notice:
-            yield Static(self.t(f"notice.{self.view.notice}"), classes="notice")
+        if self.notice_text():
+            yield Static(self.notice_text(), classes="notice")
         yield Static(self.t("welcome.lead"), classes="lead")
         yield Static(self.t("welcome.age_note", age=self.session.region.age_limit), classes="lead")
         yield Center(Static(card_art(self.t("art.card_label")), classes="art"))

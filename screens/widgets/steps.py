@@ -4,8 +4,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from kiosk.messages import message
+from kiosk.messages import N_, message
 from kiosk.session import STAGES
+
+
+STAGE_KEYS = {
+    "card": N_("stage.card"), "pin": N_("stage.pin"), "child": N_("stage.child"),
+    "check": N_("stage.check"), "activate": N_("stage.activate"),
+}
 
 
 class StepIndicator(Static):
@@ -26,7 +32,7 @@ class StepIndicator(Static):
         for index, name in enumerate(STAGES):
             if index:
                 text.append("  ›  ", style="dim")
-            label = message(f"stage.{name}", lang)
+            label = message(STAGE_KEYS[name], lang)
             if index < stage:
                 text.append(f"✓ {label}", style="green")
             elif index == stage:

@@ -191,6 +191,8 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
             activation_ttl_seconds=settings.activation_ttl_seconds,
             activation_max_renewals=settings.activation_max_renewals,
             idle_timeout_seconds=settings.idle_timeout_seconds,
+            step_idle_seconds=dict(settings.step_idle_seconds),
+            idle_warning_seconds=settings.idle_warning_seconds,
         ),
     )
     wire_reader(side.reader, session)

@@ -4,14 +4,18 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk import CONFIG_DIR, PROJECT_ROOT
 
 DEFAULTS_FILE = CONFIG_DIR / "kiosk.toml"
 ENV_PREFIX = "KIOSK_"
+
+
+IdleStep = Literal["insert_card", "holder", "pin", "child_id", "child_confirm", "eligible", "not_eligible", "error"]
+"""The steps that wait for the guardian, each with an idle timeout."""
 
 
 class SettingsError(Exception):
@@ -58,7 +62,33 @@ class Settings(BaseModel):
     activation_max_renewals: int = Field(ge=0, le=20)
     """Fresh QR codes per registration before the session ends."""
     idle_timeout_seconds: int = Field(ge=15, le=900)
-    """Idle time before a session ends."""
+    """Idle time before a session ends, on steps without their own."""
+    step_idle_seconds: dict[IdleStep, Annotated[int, Field(ge=15, le=900)]]
+    """Idle time of particular steps."""
+    idle_warning_seconds: int = Field(ge=20, le=120)
+    """How long before the idle timeout the warning with "more time" shows."""
+    keypad_shuffled: bool
+    """Digits of the on-screen PIN keypad in a new order for every PIN."""
+    voice_prompts: Literal["auto", "on", "off"]
+    """Spoken instructions through espeak-ng."""
+    voice_volume: int = Field(ge=0, le=200)
+    """espeak-ng amplitude."""
+
+    @field_validator("step_idle_seconds", mode="before")
+    @classmethod
+    def _step_idle_from_text(cls, value: object) -> object:
+        # From KIOSK_STEP_IDLE_SECONDS or the command line: "pin=90,child_id=120" (or JSON).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                import json
+
+                return json.loads(text)
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError('expected step=seconds pairs, e.g. "pin=90,child_id=120"')
+            return {step.strip(): seconds.strip() for step, seconds in pairs}
+        return value
     farewell_seconds: int = Field(ge=3, le=300)
     """How long the closing screens wait."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Callable
+from typing import Callable, Mapping
 
 from kiosk.domain import ECardState, PinStatus
 from kiosk.eligibility import EligibilityFacts, Region, evaluate
@@ -42,6 +42,12 @@ class SessionPolicy:
     activation_max_renewals: int
     idle_timeout_seconds: int
     poll_failures_tolerated: int = 5
+    step_idle_seconds: Mapping[str, int] = field(default_factory=dict)  # per step (Step.value), else idle_timeout_seconds
+    idle_warning_seconds: int = 30
+
+    def idle_timeout_for(self, step: Step) -> int:
+        """Seconds of inactivity `step` allows."""
+        return self.step_idle_seconds.get(step.value, self.idle_timeout_seconds)
 
 
 class KioskSession:
@@ -80,6 +86,8 @@ class KioskSession:
         self._out_of_service: str | None = None
         self._last_activity = clock.now()
         self._published_step = self._step
+        self._large_text = False
+        self._high_contrast = False
 
     # ----------------------------------------------------------------- observing
     def subscribe(self, listener: SessionListener) -> None:
@@ -113,6 +121,8 @@ class KioskSession:
             notice=self._notice,
             out_of_service=self._out_of_service,
             pin_error=self._pin_error,
+            large_text=self._large_text,
+            high_contrast=self._high_contrast,
         )
         if self._child_error:
             view = replace(
@@ -184,24 +194,71 @@ class KioskSession:
         self.touch()
         self._publish()
 
+    def set_display(self, *, large_text: bool | None = None, high_contrast: bool | None = None) -> None:
+        """Switch large text or high contrast (None leaves it); like the language, they last until the visit ends."""
+        with self._lock:
+            if large_text is not None:
+                self._large_text = large_text
+            if high_contrast is not None:
+                self._high_contrast = high_contrast
+        self.touch()
+        self._publish()
+
+    @property
+    def policy(self) -> SessionPolicy:
+        return self._policy
+
+    def more_time(self) -> None:
+        """The guardian asked for more time at the idle warning: the step's full time again (as often as asked)."""
+        with self._lock:
+            if self._visit is not None:
+                self._visit.more_time += 1
+            step = self._step
+        log.info("more time asked at step %s", step.value)
+        self.touch()
+
     def touch(self) -> None:
         """The guardian did something: restart the idle clock."""
         with self._lock:
             self._last_activity = self._clock.now()
 
     def idle_seconds_left(self) -> float | None:
-        """Seconds before the idle timeout ends the visit; None when no visit is under way."""
+        """Seconds before the idle timeout ends the visit; None when nothing waits for the guardian.
+
+        At the welcome screen, a language or display chosen by someone who then walked away
+        counts too: it goes back to the kiosk's defaults after the insert-card step's time.
+        """
         with self._lock:
-            if self._step not in VISIT_STEPS or self._step in (Step.ACTIVATION, Step.READING, Step.REGISTERING):
+            step = self._step
+            if step is Step.WELCOME:
+                if not self._chosen_at_welcome_locked():
+                    return None
+                timeout = self._policy.idle_timeout_for(Step.INSERT_CARD)
+            elif step not in VISIT_STEPS or step in (Step.ACTIVATION, Step.READING, Step.REGISTERING):
                 return None
+            else:
+                timeout = self._policy.idle_timeout_for(step)
             elapsed = (self._clock.now() - self._last_activity).total_seconds()
-            return max(0.0, self._policy.idle_timeout_seconds - elapsed)
+            return max(0.0, timeout - elapsed)
+
+    def _chosen_at_welcome_locked(self) -> bool:
+        return self._lang != self._policy.language or self._large_text or self._high_contrast
 
     def check_idle(self) -> bool:
         """End the visit when the guardian has been idle too long. Returns True if it ended it."""
         left = self.idle_seconds_left()
         if left is None or left > 0:
             return False
+        with self._lock:
+            if self._step is Step.WELCOME:
+                self._to_welcome_locked(self._notice)
+                at_welcome = True
+            else:
+                at_welcome = False
+        if at_welcome:
+            log.info("welcome screen back to the kiosk's language and display after a while without activity")
+            self._publish()
+            return True
         log.info("session ended: idle timeout at step %s", self._step.value)
         self._audit("session_timeout", f"step={self._step.value}")
         self._end(notice="SESSION_TIMEOUT")
@@ -698,6 +755,7 @@ class KioskSession:
         self._step = Step.WELCOME
         self._notice = notice
         self._lang = self._policy.language
+        self._large_text = self._high_contrast = False
 
     def _safe_card_present(self) -> bool:
         try:

@@ -110,6 +110,8 @@ class SessionView:
     error: str | None = None
     notice: str | None = None
     out_of_service: str | None = None
+    large_text: bool = False
+    high_contrast: bool = False
 
     @property
     def stage(self) -> int | None:

@@ -27,4 +27,5 @@ class Visit:
     ticket: TicketView | None = None
     renewals: int = 0
     poll_failures: int = 0
+    more_time: int = 0  # how often the guardian asked for more time
     pending: list[tuple[str, str]] = field(default_factory=list)  # (child rid, child name)

@@ -59,6 +59,7 @@ def kiosk(settings_for, clock: ManualClock, tmp_path: Path) -> Iterator[object]:
     """A whole kiosk (session, simulated reader with the PSAM, SQLite registry with demo data), no UI."""
     settings = settings_for(
         idle_timeout_seconds=IDLE_TIMEOUT,
+        step_idle_seconds={},  # one limit for every step here; test_more_time.py has steps of their own
         activation_ttl_seconds=TICKET_TTL,
         activation_max_renewals=MAX_RENEWALS,
         language="zh",

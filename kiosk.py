@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kiosk.ports import Clock
     from kiosk.registry import Registry
     from kiosk.session import KioskSession
+    from kiosk.voice import VoicePrompter
     from screens.app import KioskApp
 
 USAGE_EXAMPLES = """\
@@ -100,6 +101,8 @@ class Kiosk:
     bench: "SimulatedBench | None"
     registry: "Registry"
     reader: "CardReader"
+    voice: "VoicePrompter | None" = None
+    """Speaks each step's instruction; None where the kiosk stays silent (setting voice_prompts)."""
 
 
 def open_registry(settings: Settings, clock: "Clock") -> "Registry":
@@ -196,7 +199,20 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
         ),
     )
     wire_reader(side.reader, session)
-    return Kiosk(settings, session, side.bench, registry, side.reader)
+    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session))
+
+
+def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter | None":
+    """Voice prompts for the session, by the voice_prompts setting; None without a voice to speak with."""
+    from devices.speech import build_speaker
+    from kiosk.voice import VoicePrompter
+
+    speaker = build_speaker(settings.voice_prompts, settings.voice_volume)
+    if not speaker.available:
+        return None
+    prompter = VoicePrompter(speaker)
+    prompter.attach(session)
+    return prompter
 
 
 def wire_reader(reader: "CardReader", session: "KioskSession") -> None:
@@ -253,6 +269,8 @@ def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
         farewell_seconds=settings.farewell_seconds,
         tester=kiosk.bench if settings.tester_panel else None,
         kiosk_mode=not windowed,
+        repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
+        keypad_shuffled=settings.keypad_shuffled,
     )
 
 
@@ -278,6 +296,8 @@ def command_run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         stop_reader(kiosk)
+        if kiosk.voice is not None:
+            kiosk.voice.speaker.stop()
     return 0
 
 

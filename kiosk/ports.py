@@ -119,3 +119,25 @@ class TesterBench(Protocol):
     def remove(self) -> None:
         """Take the card out of the reader."""
         ...
+
+
+class Speaker(Protocol):
+    """A voice that reads the kiosk's instructions aloud; devices/ implements it (espeak-ng), or stays silent."""
+
+    @property
+    def available(self) -> bool:
+        """Returns:
+            True when something can actually be heard (an engine and, as far as can be told, a sound device).
+        """
+        ...
+
+    def speak(self, text: str, lang: str) -> None:
+        """Start saying `text` in `lang` ("zh" or "en") and return at once; a new utterance cuts off the last.
+
+        Never raises for a missing engine or sound device: the kiosk goes on silently.
+        """
+        ...
+
+    def stop(self) -> None:
+        """Stop talking now (and drop anything not yet started)."""
+        ...

@@ -17,6 +17,7 @@ from screens.base import StepScreen
 from screens.registry import screen_for
 from kiosk.ports import TesterBench
 from screens.tester import TesterPanel
+from screens.timeout import TimeoutWarning
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ class KioskApp(App, inherit_bindings=False):
     TITLE = "Child e-card kiosk"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar = [
+        Binding("f1", "help", "Help", show=False, priority=True),
         Binding("f2", "toggle_language", "中文/English", show=False, priority=True),
+        Binding("f4", "toggle_large_text", "Large text", show=False, priority=True),
+        Binding("f5", "toggle_high_contrast", "High contrast", show=False, priority=True),
+        Binding("f6", "repeat_prompt", "Repeat the instruction", show=False, priority=True),
         Binding("f9", "tester_panel", "Tester", show=False, priority=True),
     ]
 
@@ -48,8 +53,15 @@ class KioskApp(App, inherit_bindings=False):
         farewell_seconds: float = 20.0,
         tester: TesterBench | None = None,
         kiosk_mode: bool = True,
+        repeat_prompt: Callable[[], None] | None = None,
+        keypad_shuffled: bool = False,
     ) -> None:
+        """Args:
+            repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
+        """
         super().__init__()
+        self.repeat_prompt = repeat_prompt
+        self.keypad_shuffled = keypad_shuffled
         self.session = session
         self.poll_seconds = poll_seconds
         self.farewell_seconds = farewell_seconds
@@ -64,14 +76,20 @@ class KioskApp(App, inherit_bindings=False):
     def tester_panel_enabled(self) -> bool:
         return self.tester is not None
 
+    @property
+    def view(self) -> SessionView:
+        """The session picture the screens show now."""
+        return self._view
+
     # ----------------------------------------------------------------- life cycle
     def on_mount(self) -> None:
         self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
         self._view = self.session.view  # the session may have moved since __init__ (a card already in)
+        self._apply_display(self._view)
         self.push_screen(screen_for(self._view))
         # A card may have gone in before the app was up (--card): start that step's work now.
         self._start_step_work(SessionView(step=Step.WELCOME, lang=self._view.lang), self._view)
-        self.set_interval(1.0, self._tick, name="idle-and-countdown")
+        self.set_interval(1.0, self.check_time, name="idle-and-countdown")
         self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
 
     def on_resize(self, event: events.Resize) -> None:
@@ -98,8 +116,17 @@ class KioskApp(App, inherit_bindings=False):
     async def show(self, view: SessionView) -> None:
         """Put the screen for `view` up, or update the one that is up."""
         previous, self._view = self._view, view
-        if isinstance(self.screen, ModalScreen):
+        self._apply_display(view)
+        screen = self.screen
+        if isinstance(screen, ModalScreen) and not isinstance(screen, TesterPanel) and view.step is not previous.step:
+            # Help or the idle warning stood over a step that is gone (card pulled, timed out, moved on).
+            await self.pop_screen()
+            screen = self.screen
+        if isinstance(screen, ModalScreen):
             self._held_view = view  # shown when the modal closes
+            set_lang = getattr(screen, "set_lang", None)
+            if set_lang is not None and view.lang != previous.lang:
+                await set_lang(view.lang)
             return
         current = self.screen
         if isinstance(current, StepScreen) and view.step in current.steps:
@@ -107,6 +134,10 @@ class KioskApp(App, inherit_bindings=False):
         else:
             await self.switch_screen(screen_for(view))
         self._start_step_work(previous, view)
+
+    def _apply_display(self, view: SessionView) -> None:
+        self.set_class(view.large_text, "large-text")
+        self.set_class(view.high_contrast, "high-contrast")
 
     def _start_step_work(self, previous: SessionView, view: SessionView) -> None:
         entered = previous.step is not view.step
@@ -152,16 +183,29 @@ class KioskApp(App, inherit_bindings=False):
         self.notify(f"{entry.text.get(self._view.lang)} {entry.next_step.get(self._view.lang)}",
                     severity="error", timeout=5)
 
-    def _tick(self) -> None:
+    def check_time(self) -> None:
+        """The idle warning, the idle timeout and the screens' countdowns; runs every second (tests call it after moving the clock)."""
         screen = self.screen
         left = self.session.idle_seconds_left()
-        if isinstance(screen, StepScreen):
-            screen.show_idle_warning(left if left is not None and left <= 20 else None)
-            tick = getattr(screen, "tick", None)
-            if tick is not None:
+        warn = left is not None and left <= self.session.policy.idle_warning_seconds
+        if isinstance(screen, TimeoutWarning):
+            if warn:
+                screen.update_seconds(left)
+            else:
+                screen.dismiss(False)  # activity meanwhile, or nothing to wait for any more
+        elif warn and left > 0 and not isinstance(screen, TesterPanel):
+            self.push_screen(TimeoutWarning(self._view.lang, left), callback=self._after_warning)
+        for step_screen in self.screen_stack:
+            tick = getattr(step_screen, "tick", None)
+            if isinstance(step_screen, StepScreen) and tick is not None:
                 tick()
         if left is not None and left <= 0:
             self.run_blocking(self.session.check_idle)
+
+    async def _after_warning(self, more: bool | None) -> None:
+        if more:
+            self.session.more_time()
+        await self.release_held_view()
 
     def _poll(self) -> None:
         if self.session.step is Step.ACTIVATION:
@@ -170,6 +214,31 @@ class KioskApp(App, inherit_bindings=False):
     # ----------------------------------------------------------------- actions
     def action_toggle_language(self) -> None:
         self.session.set_language("en" if self._view.lang == "zh" else "zh")
+
+    def action_toggle_large_text(self) -> None:
+        self.session.set_display(large_text=not self._view.large_text)
+
+    def action_toggle_high_contrast(self) -> None:
+        self.session.set_display(high_contrast=not self._view.high_contrast)
+
+    def action_repeat_prompt(self) -> None:
+        if self.repeat_prompt is not None:
+            self.repeat_prompt()
+
+    def action_help(self, topic: str = "step") -> None:
+        """Open help over the current step (F1 again, Esc or Enter closes it; the step stays as it was)."""
+        from screens.help import HelpScreen
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss(None)
+            return
+        if isinstance(screen, ModalScreen):
+            return
+        self.push_screen(HelpScreen(self._view, topic), callback=self._after_help)
+
+    async def _after_help(self, _result: object) -> None:
+        await self.release_held_view()
 
     def action_tester_panel(self) -> None:
         if self.tester is None or isinstance(self.screen, ModalScreen):

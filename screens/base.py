@@ -64,9 +64,11 @@ class StepScreen(Screen):
             yield language
         with Vertical(id="body"):
             yield from self.body()
-        yield Static("", id="idle-warning")
         with Horizontal(id="hintbar"):
+            yield Static(self.t("app.help_hint"), classes="hint")
             yield Static(self.t("app.language_hint"), classes="hint")
+            if self.kiosk.repeat_prompt is not None:
+                yield Static(self.t("app.repeat_hint"), classes="hint")
             if self.kiosk.tester_panel_enabled:
                 yield Static(self.t("app.tester_hint"), classes="hint")
 
@@ -83,19 +85,6 @@ class StepScreen(Screen):
         """Show a newer picture of the same step (or the same step in another language)."""
         self.view = view
         await self.recompose()
-
-    def show_idle_warning(self, seconds_left: float | None) -> None:
-        """Warn that the session is about to end for lack of activity (None hides the warning)."""
-        found = self.query("#idle-warning").results(Static)
-        warning = next(found, None)
-        if warning is None:  # the screen is being rebuilt (recompose); the next tick shows it
-            return
-        if seconds_left is None:
-            warning.update("")
-            warning.remove_class("visible")
-        else:
-            warning.update(self.t("idle.warning", seconds=int(seconds_left + 0.999)))
-            warning.add_class("visible")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "language":

@@ -31,7 +31,8 @@ class PinScreen(KeyEntryScreen):
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("pin.ok"), id="primary", variant="primary", classes="big")
                     yield Button(self.t("pin.cancel"), id="cancel", classes="big")
-            yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
+            yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"),
+                         shuffled=self.kiosk.keypad_shuffled)
 
     def _error_text(self) -> str:
         if self.view.pin_error == "PIN_WRONG":
@@ -52,7 +53,11 @@ class PinScreen(KeyEntryScreen):
         if view.lang != self.view.lang:
             await super().apply(view)  # every text changes; the digits typed so far stay
             return
+        wrong_again = view.pin_error == "PIN_WRONG" and (
+            self.view.pin_error != "PIN_WRONG" or view.pin_tries_left != self.view.pin_tries_left)
         self.view = view
+        if wrong_again:
+            await self.query_one(Keypad).shuffle()  # a new order for the next try
         # In place, not recomposed: keys typed meanwhile must not land on widgets being replaced.
         self.query_one("#pin-dots", Static).update(self._dots())
         self.query_one("#pin-error", Static).update(self._error_text())

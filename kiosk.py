@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from devices.psam import KeyHolder
     from devices.reader import CardReader, ReaderEvent
     from devices.simulated import SimulatedBench
+    from kiosk.health import ServiceMonitor
     from kiosk.ports import Clock
     from kiosk.registry import Registry
     from kiosk.session import KioskSession
@@ -103,21 +104,46 @@ class Kiosk:
     reader: "CardReader"
     voice: "VoicePrompter | None" = None
     """Speaks each step's instruction; None where the kiosk stays silent (setting voice_prompts)."""
+    monitor: "ServiceMonitor | None" = None
+    """Keeps the kiosk out of service while its database or rule file cannot be used (started by start_services)."""
 
 
 def open_registry(settings: Settings, clock: "Clock") -> "Registry":
-    """Open (and on first run create and fill) the registry."""
+    """Open (and on first run create and fill) the registry, now or never (for one-shot commands)."""
+    registry, prepare = open_registry_lazily(settings, clock)
+    if prepare is not None:
+        try:
+            prepare()
+        except KioskError as exc:
+            registry.close()
+            raise StartupError(f"the database at {settings.resolved_database_url} cannot be used: {exc.detail}") from None
+    return registry
+
+
+def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry, Callable[[], None] | None]":
+    """Open the registry; when the database does not answer yet, also return what makes it ready later.
+
+    Raises:
+        StartupError: for a database URL or SQLite file that can never work (a setting to fix).
+    """
     from kiosk.registry import Registry, load_demo
     from kiosk import CONFIG_DIR
 
     try:
         registry = Registry.open(settings.resolved_database_url, clock, kiosk_id=settings.kiosk_id)
+    except KioskError as exc:
+        raise StartupError(f"the database at {settings.resolved_database_url} cannot be used: {exc.detail}") from None
+
+    def prepare() -> None:
         registry.create_all()
         if settings.demo_data and registry.is_empty():
             load_demo(registry, CONFIG_DIR / "demo" / "registry.toml")
-    except KioskError as exc:
-        raise StartupError(f"the database at {settings.resolved_database_url} cannot be used: {exc.detail}") from None
-    return registry
+
+    try:
+        prepare()
+    except KioskError:
+        return registry, prepare
+    return registry, None
 
 
 @dataclass
@@ -171,16 +197,17 @@ def build_pcsc_side(settings: Settings) -> CardSide:
 def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
     """Build the session and its collaborators from the settings (no UI)."""
     from devices.service import ReaderCardService
-    from kiosk.eligibility import RegionFileError, load_region
+    from kiosk.health import CONFIGURATION, DATABASE, ServiceMonitor, initial_region
     from kiosk.ports import SystemClock
     from kiosk.session import KioskSession, SessionPolicy
 
     clock = clock or SystemClock()
-    try:
-        region = load_region(settings.region_file)
-    except (RegionFileError, OSError) as exc:
-        raise StartupError(f"setting 'region': {exc}") from None
-    registry = open_registry(settings, clock)
+    if not settings.region_file.exists():
+        raise StartupError(f"setting 'region': no rule file {settings.region_file}")
+    # A rule file that does not load, or a database that does not answer, leaves the kiosk out of
+    # service until the monitor finds them usable.
+    region = initial_region(settings.region_file)
+    registry, prepare = open_registry_lazily(settings, clock)
     side = build_pcsc_side(settings) if settings.reader == "pcsc" else build_simulated_side(settings)
     session = KioskSession(
         ReaderCardService(side.reader, side.key_holder_factory),
@@ -199,7 +226,12 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
         ),
     )
     wire_reader(side.reader, session)
-    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session))
+    monitor = ServiceMonitor(session, registry, settings.region_file, prepare=prepare)
+    if region is None:
+        session.out_of_service(CONFIGURATION)
+    if prepare is not None:
+        session.out_of_service(DATABASE)
+    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session), monitor)
 
 
 def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter | None":
@@ -231,7 +263,7 @@ def wire_reader(reader: "CardReader", session: "KioskSession") -> None:
         elif event.kind is ReaderEventKind.READER_REMOVED:
             session.out_of_service("READER_UNAVAILABLE")
         elif event.kind is ReaderEventKind.READER_ADDED:
-            session.out_of_service(None)
+            session.back_in_service("READER_UNAVAILABLE")
             if reader.card_present():
                 session.card_inserted()
 
@@ -248,6 +280,20 @@ def start_reader(kiosk: Kiosk) -> None:
         kiosk.session.out_of_service("READER_UNAVAILABLE")
     elif kiosk.reader.card_present():
         kiosk.session.card_inserted()
+
+
+def start_services(kiosk: Kiosk) -> None:
+    """Start the reader's watcher and the database and rule-file monitor."""
+    start_reader(kiosk)
+    if kiosk.monitor is not None:
+        kiosk.monitor.start()
+
+
+def stop_services(kiosk: Kiosk) -> None:
+    """Stop what start_services started and let go of the card (shutdown)."""
+    if kiosk.monitor is not None:
+        kiosk.monitor.stop()
+    stop_reader(kiosk)
 
 
 def stop_reader(kiosk: Kiosk) -> None:
@@ -291,11 +337,11 @@ def command_run(args: argparse.Namespace) -> int:
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
         kiosk.bench.insert(args.card)
     app = build_app(kiosk, windowed=args.windowed)
-    start_reader(kiosk)
+    start_services(kiosk)
     try:
         app.run()
     finally:
-        stop_reader(kiosk)
+        stop_services(kiosk)
         if kiosk.voice is not None:
             kiosk.voice.speaker.stop()
     return 0

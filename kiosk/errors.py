@@ -98,6 +98,9 @@ _ENTRIES = [
        "The registry database could not be reached or refused a write."),
     _e("SESSION_TIMEOUT", False,
        "Idle timeout."),
+    _e("CONFIG_INVALID", True,
+       "A configuration file the kiosk needs (the regional rule file) cannot be used; the log names the file and key. "
+       "The kiosk comes back by itself once the file is corrected."),
     _e("OUT_OF_SERVICE", True,
        "Out of service (reader, database or configuration)."),
     _e("INTERNAL", True,

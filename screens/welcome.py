@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center
+from textual.containers import Center, Horizontal
 from textual.widgets import Button, Static
 
 from kiosk.session import Step
@@ -24,10 +24,33 @@ class WelcomeScreen(StepScreen):
         yield Center(Static(card_art(self.t("art.card_label")), classes="art"))
         yield Static(self.t("welcome.insert"), classes="instruction")
         yield Center(Button(self.t("welcome.start"), id="primary", variant="primary", classes="big"))
+        with Horizontal(classes="buttons", id="welcome-options"):
+            yield Button(self.t("welcome.need"), id="help-need", classes="option")
+            yield Button(self.t("welcome.ways"), id="help-ways", classes="option")
+            yield Button(self.t("welcome.large_text", state=self._state(self.view.large_text)), id="large-text",
+                         classes="option")
+            yield Button(self.t("welcome.high_contrast", state=self._state(self.view.high_contrast)),
+                         id="high-contrast", classes="option")
+
+    def _state(self, on: bool) -> str:
+        # The state in words and a mark, never by colour alone.
+        return self.t("welcome.on") if on else self.t("welcome.off")
 
     def action_start(self) -> None:
         self.kiosk.run_blocking(self.session.begin)
 
     def pressed_primary(self) -> None:
         self.action_start()
+
+    def pressed_help_need(self) -> None:
+        self.kiosk.action_help("need")
+
+    def pressed_help_ways(self) -> None:
+        self.kiosk.action_help("ways")
+
+    def pressed_large_text(self) -> None:
+        self.kiosk.action_toggle_large_text()
+
+    def pressed_high_contrast(self) -> None:
+        self.kiosk.action_toggle_high_contrast()
 

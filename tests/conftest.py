@@ -28,7 +28,8 @@ def settings_for(tmp_path):
     from kiosk.settings import load_settings
 
     def build(**overrides):
-        values = {"data_dir": str(tmp_path / "data"), "tester_panel": True}
+        # Silent: a test run on a machine with speakers must not talk (test_voice_prompts.py turns it on).
+        values = {"data_dir": str(tmp_path / "data"), "tester_panel": True, "voice_prompts": "off"}
         values.update(overrides)
         return load_settings(environ={}, overrides=values).settings
 

@@ -76,6 +76,17 @@ class Registry:
         with unavailable_as_kiosk_error("create tables"):
             SQLModel.metadata.create_all(self._database.engine, tables=TABLES)
 
+    def ping(self) -> None:
+        """Ask the database for the smallest answer there is (`SELECT 1`).
+
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE when it cannot answer.
+        """
+        from sqlalchemy import text
+
+        with self._database.transaction("ping") as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+
     def is_empty(self) -> bool:
         """Whether the registry knows nobody yet."""
         with self._database.transaction("is_empty") as session:

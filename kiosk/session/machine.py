@@ -83,7 +83,7 @@ class KioskSession:
         self._notice: str | None = None
         self._pin_error: str | None = None
         self._child_error: tuple[str, int | None, str | None] | None = None
-        self._out_of_service: str | None = None
+        self._out_of_service: list[str] = []  # why the kiosk is out of service, first reason first
         self._last_activity = clock.now()
         self._published_step = self._step
         self._large_text = False
@@ -119,7 +119,7 @@ class KioskSession:
             lang=self._lang,
             error=self._error,
             notice=self._notice,
-            out_of_service=self._out_of_service,
+            out_of_service=self._out_of_service[0] if self._out_of_service else None,
             pin_error=self._pin_error,
             large_text=self._large_text,
             high_contrast=self._high_contrast,
@@ -360,18 +360,49 @@ class KioskSession:
         self._publish()
 
     def out_of_service(self, reason: str | None) -> None:
-        """Take the kiosk out of service (reason: a catalogued code) or, with None, back into it."""
+        """Take the kiosk out of service for `reason` (a catalogued code), or with None back into it whatever the reasons.
+
+        Reasons add up (the reader and the database may both be gone); the kiosk is back in
+        service when the last one is cleared (`back_in_service`).
+        """
+        if reason is None:
+            self.back_in_service(None)
+            return
+        with self._lock:
+            if self._visit is not None:
+                self._end_locked(notice=None)
+            if reason not in self._out_of_service:
+                self._out_of_service.append(reason)
+            self._step = Step.OUT_OF_SERVICE
+        self._publish()
+
+    def back_in_service(self, reason: str | None) -> None:
+        """`reason` is over (None: every reason is); with none left the kiosk greets the next guardian."""
         with self._lock:
             if reason is None:
-                if self._step is not Step.OUT_OF_SERVICE:
-                    return
-                self._out_of_service = None
-                self._step = Step.WELCOME
+                self._out_of_service.clear()
+            elif reason in self._out_of_service:
+                self._out_of_service.remove(reason)
             else:
-                if self._visit is not None:
-                    self._end_locked(notice=None)
-                self._out_of_service = reason
-                self._step = Step.OUT_OF_SERVICE
+                return
+            if self._out_of_service or self._step is not Step.OUT_OF_SERVICE:
+                publish = bool(self._out_of_service)
+            else:
+                self._step = Step.WELCOME
+                publish = True
+        if publish:
+            self._publish()
+
+    @property
+    def out_of_service_reasons(self) -> tuple[str, ...]:
+        """Why the kiosk is out of service now (empty: it is in service)."""
+        with self._lock:
+            return tuple(self._out_of_service)
+
+    def set_region(self, region: Region) -> None:
+        """Use new regional rules from the next decision on (a corrected or updated rule file)."""
+        with self._lock:
+            self._region = region
         self._publish()
 
     # ----------------------------------------------------------------- blocking operations

@@ -1,0 +1,151 @@
+"""Provides ServiceMonitor: keeps an idle kiosk out of service while its database or its rules cannot be used,
+and puts it back by itself as soon as they can.
+
+The reader has its own watcher (devices/); this covers the two other things a kiosk needs:
+- the database: `Registry.ping()`; on the first success after start-up, the tables are made and,
+  if the settings say so, the demo data loaded (`prepare`), so a kiosk started while its database
+  server was down comes up when the server does;
+- the configuration: the regional rule file. It is read again when it changes on disk; a file that
+  no longer loads takes the kiosk out of service (CONFIG_INVALID) rather than deciding on stale
+  rules, and the corrected file brings it back with the new rules.
+
+Checks run only while no guardian is at the kiosk (welcome or out of service): a visit in progress
+reports a database failure on its own screen, and is never cut short by a check.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+from kiosk.eligibility import Region, RegionFileError, load_region
+from kiosk.errors import KioskError
+from kiosk.registry import Registry
+from kiosk.session import KioskSession, Step
+
+log = logging.getLogger(__name__)
+
+DATABASE = "DATABASE_UNAVAILABLE"
+CONFIGURATION = "CONFIG_INVALID"
+
+
+class ServiceMonitor:
+    """Checks the database and the rule file every `interval` seconds on its own thread (`start`), or when told (`check`)."""
+
+    def __init__(
+        self,
+        session: KioskSession,
+        registry: Registry,
+        region_file: Path,
+        *,
+        prepare: Callable[[], None] | None = None,
+        interval: float = 2.0,
+    ) -> None:
+        """Args:
+            prepare: makes the database ready on its first answer (tables, demo data); None when
+                it already is. Raises KioskError DATABASE_UNAVAILABLE to be tried again.
+            interval: seconds between checks.
+        """
+        self._session = session
+        self._registry = registry
+        self._region_file = region_file
+        self._prepare = prepare
+        self.interval = interval
+        self._region_stamp = _stamp(region_file)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def prepared(self) -> bool:
+        """True once the database has been made ready."""
+        return self._prepare is None
+
+    def check(self) -> tuple[str, ...]:
+        """Check now (when no visit is under way); returns the reasons the kiosk is out of service after it."""
+        with self._lock:
+            if self._session.step in (Step.WELCOME, Step.OUT_OF_SERVICE):
+                self._check_database()
+                self._check_rules()
+        return self._session.out_of_service_reasons
+
+    def _check_database(self) -> None:
+        try:
+            self._registry.ping()
+            if self._prepare is not None:
+                self._prepare()
+                self._prepare = None
+                log.info("database ready")
+        except KioskError as exc:
+            if DATABASE not in self._session.out_of_service_reasons:
+                log.warning("out of service: the database cannot be used: %s", exc.detail)
+            self._session.out_of_service(DATABASE)
+            return
+        if DATABASE in self._session.out_of_service_reasons:
+            log.info("the database answers again: back in service")
+            self._session.back_in_service(DATABASE)
+
+    def _check_rules(self) -> None:
+        stamp = _stamp(self._region_file)
+        broken = CONFIGURATION in self._session.out_of_service_reasons
+        if stamp == self._region_stamp and not broken:
+            return
+        try:
+            region = load_region(self._region_file)
+        except (RegionFileError, OSError) as exc:
+            if not broken:
+                log.warning("out of service: the rule file %s cannot be used: %s", self._region_file, exc)
+                self._session.out_of_service(CONFIGURATION)
+            self._region_stamp = stamp
+            return
+        self._region_stamp = stamp
+        self._session.set_region(region)
+        log.info("rule file %s loaded (%s)", self._region_file, region.name.en)
+        if broken:
+            self._session.back_in_service(CONFIGURATION)
+
+    # ----------------------------------------------------------------- thread
+    def start(self) -> None:
+        """Check at once, then every `interval` seconds on a daemon thread, until `stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="service-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the monitor must outlive anything a check does
+                log.exception("service check failed")
+            self._stop.wait(self.interval)
+
+
+def _stamp(path: Path) -> tuple:
+    """When the rule file, or any file beside it (it may `extends` one), last changed."""
+    stamps = []
+    for candidate in [path, *sorted(path.parent.glob("*.toml"))]:
+        try:
+            info = candidate.stat()
+        except OSError:
+            stamps.append((str(candidate), None))
+            continue
+        stamps.append((str(candidate), info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
+
+
+def initial_region(region_file: Path) -> Region | None:
+    """The rules to start with, or None when the file cannot be used (the monitor then keeps the kiosk out of service)."""
+    try:
+        return load_region(region_file)
+    except (RegionFileError, OSError) as exc:
+        log.error("the rule file %s cannot be used: %s", region_file, exc)
+        return None

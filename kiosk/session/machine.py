@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 from kiosk.domain import ECardState, PinStatus
 from kiosk.eligibility import EligibilityFacts, Region, evaluate
-from kiosk.errors import KioskError
+from kiosk.errors import CATALOGUE, KioskError
 from kiosk.masking import mask_card_number, mask_id, mask_name
 from kiosk.ports import CardService, Clock
 from kiosk.registry import Registry, RegistrationRefused
@@ -344,6 +344,31 @@ class KioskSession:
         self.touch()
         self._publish()
         self._refresh_pending()
+
+    def retry(self) -> None:
+        """At an error that trying again may cure (retriable in the catalogue), with the card still in: start
+        over by reading the card again (a new visit: the PIN is asked again). Otherwise nothing happens."""
+        with self._lock:
+            if self._step is not Step.ERROR or self._error is None or not CATALOGUE[self._error].retriable:
+                return
+            if not self._safe_card_present():
+                return
+            self._visit = Visit()
+            self._generation += 1
+            self._error = None
+            self._pin_error = None
+            self._child_error = None
+            self._step = Step.READING
+        self._audit("retry", "read the card again after an error")
+        self.touch()
+        self._publish()
+
+    @property
+    def error_retriable(self) -> bool:
+        """True at an error that `retry` would act on (retriable, card still in)."""
+        with self._lock:
+            error = self._error if self._step is Step.ERROR else None
+        return error is not None and CATALOGUE[error].retriable and self._safe_card_present()
 
     def finish(self) -> None:
         """The guardian is done (or cancelled): ask for the card back and forget the visit."""

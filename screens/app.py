@@ -118,8 +118,8 @@ class KioskApp(App, inherit_bindings=False):
         previous, self._view = self._view, view
         self._apply_display(view)
         screen = self.screen
-        if isinstance(screen, ModalScreen) and not isinstance(screen, TesterPanel) and view.step is not previous.step:
-            # Help or the idle warning stood over a step that is gone (card pulled, timed out, moved on).
+        while isinstance(screen, ModalScreen) and not isinstance(screen, TesterPanel) and view.step is not previous.step:
+            # Help or the idle warning (or both) stood over a step that is gone (card pulled, timed out, moved on).
             await self.pop_screen()
             screen = self.screen
         if isinstance(screen, ModalScreen):

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from kiosk.eligibility import Region
 from kiosk.messages import N_, message
 from kiosk.session import SessionView, Step
 
@@ -30,9 +31,7 @@ class StepHelp:
 
 
 STEP_HELP: dict[Step, StepHelp] = {
-    Step.WELCOME: StepHelp(N_("help.step.welcome.title"), N_("help.step.welcome.now"), (
-        (N_("help.step.welcome.who.q"), N_("help.step.welcome.who.a")),
-    )),
+    Step.WELCOME: StepHelp(N_("help.step.welcome.title"), N_("help.step.welcome.now")),
     Step.INSERT_CARD: StepHelp(N_("help.step.insert_card.title"), N_("help.step.insert_card.now"), (
         (N_("help.step.insert_card.unreadable.q"), N_("help.step.insert_card.unreadable.a")),
         (N_("help.step.insert_card.which.q"), N_("help.step.insert_card.which.a")),
@@ -84,6 +83,24 @@ STEP_HELP: dict[Step, StepHelp] = {
     )),
 }
 
+RULES_ANSWER = N_("help.step.not_eligible.rules.a")
+"""The answer that goes on with the conditions in force in this region (below)."""
+
+CONDITIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("CARD_UNREADABLE", "NOT_SOCIAL_SECURITY_CARD"), N_("help.rule.card")),
+    (("CARD_EXPIRED",), N_("help.rule.card_valid")),
+    (("CARD_NOT_NORMAL",), N_("help.rule.card_normal")),
+    (("PIN_NOT_VERIFIED",), N_("help.rule.pin")),
+    (("CHILD_ID_INVALID",), N_("help.rule.child_id")),
+    (("CHILD_TOO_OLD",), N_("help.rule.age")),
+    (("CHILD_UNKNOWN",), N_("help.rule.child_known")),
+    (("NOT_GUARDIAN",), N_("help.rule.guardian")),
+    (("CHILD_HAS_ECARD",), N_("help.rule.no_ecard")),
+    (("CHILD_SLOTS_FULL",), N_("help.rule.slots")),
+    (("PHYSICAL_CARD_REQUIRED",), N_("help.rule.physical")),
+)
+"""What the kiosk checks, in plain words, by the eligibility rule codes behind each line."""
+
 
 class HelpScreen(ModalScreen[None]):
     """Help over the current step; it only shows text, so closing it returns to the step exactly as it was.
@@ -107,7 +124,8 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-tabs Button.-current { text-style: bold; }
     HelpScreen #help-content { width: 100%; height: 1fr; border: round $primary; padding: 0 1; }
     HelpScreen #help-content > Static { width: 100%; }
-    HelpScreen .help-heading { text-style: bold; padding: 0 0 1 0; }
+    HelpScreen .help-heading { text-style: bold; }
+    HelpScreen .help-lead { padding: 1 0 0 0; }
     HelpScreen .help-section { text-style: bold; padding: 1 0 0 0; }
     HelpScreen .help-text { padding: 0 0 0 2; }
     HelpScreen .help-note { padding: 1 0 0 0; text-style: italic; }
@@ -122,8 +140,8 @@ class HelpScreen(ModalScreen[None]):
     KioskApp.large-text HelpScreen #help-box { width: 100%; height: 100%; max-width: 100%; padding: 0 2; }
     KioskApp.large-text HelpScreen .help-answer, KioskApp.large-text HelpScreen .help-text { padding: 0 0 1 2; }
     KioskApp.high-contrast HelpScreen { background: $background; }
-    KioskApp.high-contrast HelpScreen #help-box { border: thick $text; }
-    KioskApp.high-contrast HelpScreen #help-content { border: round $text; }
+    KioskApp.high-contrast HelpScreen #help-box { border: thick $foreground; }
+    KioskApp.high-contrast HelpScreen #help-content { border: round $foreground; }
     KioskApp.high-contrast HelpScreen #help-return, KioskApp.high-contrast HelpScreen #help-nav { color: $text; }
     """
     AUTO_FOCUS = "#help-back"
@@ -194,16 +212,26 @@ class HelpScreen(ModalScreen[None]):
     def _text(self, text: str, classes: str) -> Static:
         return Static(text, classes=classes, markup=False)
 
-    def _region_values(self) -> dict[str, object]:
-        """The region's numbers the texts may mention ({age}, {slots}); empty when there is no session."""
-        region = getattr(getattr(self.app, "session", None), "region", None)
-        if region is None:
-            return {}
-        return {"age": region.age_limit, "slots": region.child_slots}
+    def _region(self) -> Region | None:
+        """The rules the kiosk applies (read only); None outside a kiosk app."""
+        return getattr(getattr(self.app, "session", None), "region", None)
 
-    def _physical_card_required(self) -> bool:
-        region = getattr(getattr(self.app, "session", None), "region", None)
-        return bool(getattr(region, "physical_card_required", False))
+    def _in_force(self, code: str) -> bool:
+        region = self._region()
+        if region is None:
+            return False
+        if code == "PHYSICAL_CARD_REQUIRED" and not region.physical_card_required:
+            return False
+        return region.is_enabled(code)
+
+    def _conditions(self) -> str:
+        """The conditions this kiosk checks, one "•" line each, as this region has them."""
+        region = self._region()
+        if region is None:
+            return ""
+        values = {"age": region.age_limit, "slots": region.child_slots}
+        return "\n".join(self.t(key, **values) for codes, key in CONDITIONS
+                         if any(self._in_force(code) for code in codes))
 
     def _need_widgets(self) -> list[Widget]:
         widgets: list[Widget] = [
@@ -214,15 +242,15 @@ class HelpScreen(ModalScreen[None]):
             self._text(self.t("help.need.child_id"), "help-text"),
             self._text(self.t("help.need.phone"), "help-text"),
         ]
-        values = self._region_values()
-        if values:
-            widgets.append(self._text(self.t("help.need.who", **values), "help-note"))
+        region = self._region()
+        if region is not None and self._in_force("CHILD_TOO_OLD"):
+            widgets.append(self._text(self.t("help.need.who", age=region.age_limit), "help-note"))
         widgets += [
             self._text(self.t("help.need.counter"), "help-section"),
             self._text(self.t("help.need.counter_list"), "help-text"),
             self._text(self.t("help.need.counter_note"), "help-note"),
         ]
-        if self._physical_card_required():
+        if self._in_force("PHYSICAL_CARD_REQUIRED"):
             widgets.append(self._text(self.t("help.need.physical_required"), "help-note"))
         else:
             widgets.append(self._text(self.t("help.need.no_physical"), "help-note"))
@@ -231,7 +259,7 @@ class HelpScreen(ModalScreen[None]):
     def _ways_widgets(self) -> list[Widget]:
         return [
             self._text(self.t("help.ways.heading"), "help-heading"),
-            self._text(self.t("help.ways.lead"), "help-answer"),
+            self._text(self.t("help.ways.lead"), "help-lead"),
             self._text(self.t("help.ways.app.heading"), "help-section"),
             self._text(self.t("help.ways.app.steps"), "help-text"),
             self._text(self.t("help.ways.web.heading"), "help-section"),
@@ -247,9 +275,6 @@ class HelpScreen(ModalScreen[None]):
 
     def _step_widgets(self) -> list[Widget]:
         help_for = STEP_HELP.get(self.view.step, STEP_HELP[Step.WELCOME])
-        values = self._region_values()
-        values.setdefault("age", "")
-        values.setdefault("slots", "")
         widgets: list[Widget] = [
             self._text(self.t("help.step.heading", title=self.t(help_for.title)), "help-heading"),
             self._text(self.t("help.step.now"), "help-section"),
@@ -257,9 +282,9 @@ class HelpScreen(ModalScreen[None]):
         ]
         for question, answer in help_for.questions:
             widgets.append(self._text(f"▸ {self.t(question)}", "help-question"))
-            answer_text = self.t(answer, **values)
-            if answer == "help.step.not_eligible.rules.a" and self._physical_card_required():
-                answer_text += "\n" + self.t("help.step.not_eligible.rules.physical")
+            answer_text = self.t(answer)
+            if answer == RULES_ANSWER:
+                answer_text = "\n".join(filter(None, (answer_text, self._conditions())))
             widgets.append(self._text(answer_text, "help-answer"))
         keys = self.t("help.keys.list")
         if getattr(self.app, "repeat_prompt", None) is not None:

@@ -201,8 +201,8 @@ def kiosk_app(settings_for, monkeypatch):
         return app, run_before
 
     yield make
-    for kiosk in built:
-        kiosk.registry.close()
+    for made in built:
+        made.registry.close()
 
 
 @pytest.mark.parametrize("size", list(SIZES))

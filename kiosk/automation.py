@@ -1,0 +1,559 @@
+"""Provides the headless automation interface: JSON lines that drive the kiosk session, in the spirit of the AusweisApp SDK.
+
+One JSON object per line each way. A tester's script sends commands (`{"cmd": "ENTER_PIN", "pin":
+"123456", "id": 7}`); the kiosk answers each one before it reads the next, with messages
+(`{"msg": "STATE", ...}`, `{"msg": "INFO", ...}`, `{"msg": "ERROR", ...}`). Every line of an answer
+carries the command's `id` (when it had one) and the answer's last line carries `"last": true`.
+Everything runs on the caller's thread: the blocking session operations the screens run in
+worker threads (`read_card`, `check_pin_tries`, `resume`) and the timers the app runs every
+second (idle check, activation poll, closing screens) run here in order, so an answer is
+complete when it is written. Only masked personal data (the session's view) is ever written.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import date, datetime
+from importlib import metadata
+from typing import Callable, Iterable
+
+from kiosk.eligibility.rules import Phase
+from kiosk.errors import CATALOGUE, KioskError
+from kiosk.ports import ManualClock, TesterBench
+from kiosk.session import KioskSession, SessionView, Step
+from kiosk.text import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+PACKAGE = "child-ecard-kiosk"
+
+# What the guardian can do at each step (the buttons of its screen), by command.
+GUARDIAN_COMMANDS: dict[Step, tuple[str, ...]] = {
+    Step.WELCOME: ("START",),
+    Step.INSERT_CARD: ("FINISH",),
+    Step.READING: (),
+    Step.HOLDER: ("CONFIRM_HOLDER", "FINISH"),
+    Step.PIN: ("ENTER_PIN", "FINISH"),
+    Step.CHILD_ID: ("ENTER_CHILD", "RESUME_PENDING", "FINISH"),
+    Step.CHILD_CONFIRM: ("CONFIRM_CHILD", "ANOTHER_CHILD", "FINISH"),
+    Step.ELIGIBLE: ("REGISTER", "FINISH"),
+    Step.NOT_ELIGIBLE: ("ANOTHER_CHILD", "FINISH"),
+    Step.REGISTERING: (),
+    Step.ACTIVATION: ("ACTIVATE", "POLL_ACTIVATION", "FINISH"),
+    Step.ACTIVATED: ("ANOTHER_CHILD", "FINISH"),
+    Step.TAKE_CARD: (),
+    Step.ERROR: ("FINISH",),
+    Step.OUT_OF_SERVICE: (),
+}
+ANYTIME_COMMANDS = ("GET_INFO", "GET_STATE", "SET_LANGUAGE")
+# Commands that need something of the interface rather than a step.
+TESTER_COMMANDS = ("INSERT_CARD", "REMOVE_CARD", "MORE_TIME", "ADVANCE_CLOCK")
+COMMANDS: tuple[str, ...] = tuple(dict.fromkeys(
+    [*ANYTIME_COMMANDS, *TESTER_COMMANDS, *(name for names in GUARDIAN_COMMANDS.values() for name in names)]
+))
+"""Every command the interface knows."""
+
+# Closing screens the app leaves by itself after `farewell_seconds`.
+FAREWELL_STEPS = (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR)
+MAX_ADVANCE_SECONDS = 366 * 24 * 3600
+
+_ABSENT = object()
+
+
+class ProtocolError(Exception):
+    """A command the interface refuses: INVALID_JSON, UNKNOWN_COMMAND, BAD_PARAMETER or WRONG_STATE."""
+
+    def __init__(self, code: str, text: str, **fields: object) -> None:
+        super().__init__(f"{code}: {text}")
+        self.code = code
+        self.text = text
+        self.fields = fields
+
+
+def kiosk_version() -> str:
+    """The installed package's version ("unknown" when the kiosk runs from a bare checkout)."""
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class AutomationInterface:
+    """Answers JSON-lines commands by driving a kiosk session; one instance serves one input stream."""
+
+    def __init__(
+        self,
+        session: KioskSession,
+        write: Callable[[str], None],
+        *,
+        activate_code: Callable[[str], object],
+        bench: TesterBench | None = None,
+        manual_clock: ManualClock | None = None,
+        service_check: Callable[[], object] | None = None,
+        farewell_seconds: float = 20.0,
+        kiosk_id: str = "",
+        reader: str = "simulated",
+    ) -> None:
+        """Args:
+            session: the kiosk session to drive (already built and wired to its reader).
+            write: takes one JSON line (no newline) and delivers it at once (flushed).
+            activate_code: what the guardian's app does with a code or URL (`Registry.activate`);
+                raises KioskError (ACTIVATION_*) for a code that does not work.
+            bench: the tester's hands at the simulated reader; None: INSERT_CARD and REMOVE_CARD are refused.
+            manual_clock: the clock the session runs on when it moves only when told; None: ADVANCE_CLOCK is refused.
+            service_check: checks the database and rule file now (`ServiceMonitor.check`), before every command.
+            farewell_seconds: how long the closing screens (activated, take card, error) wait before they finish.
+            kiosk_id, reader: reported by GET_INFO.
+        """
+        self._session = session
+        self._write = write
+        self._activate_code = activate_code
+        self._bench = bench
+        self._manual_clock = manual_clock
+        self._service_check = service_check
+        self._farewell_seconds = farewell_seconds
+        self._kiosk_id = kiosk_id
+        self._reader = reader
+        self._published: list[dict] = []  # STATE payloads of the views published, not yet drained
+        self._states: list[dict] = []  # the STATE messages of the answer being built
+        self._last_state: dict | None = None
+        self._step_seen = Step.WELCOME
+        self._entered_at = session.clock.now()
+        self._started = False
+        self._subscribed = False
+
+    # ----------------------------------------------------------------- the loop
+    def start(self) -> None:
+        """Subscribe to the session and catch up with it (a card already in the reader is read); writes nothing."""
+        if self._started:
+            return
+        self._started = True
+        if not self._subscribed:
+            self._session.subscribe(self._on_view)
+            self._subscribed = True
+        self._published.append(self._state(self._session.view))
+        self._drain()
+        self._states.clear()
+
+    def run(self, lines: Iterable[str | bytes]) -> None:
+        """Answer every line until the input ends, then finish the session (nothing is written for that)."""
+        self.start()
+        for line in lines:
+            self.handle_line(line)
+        self.close()
+
+    def close(self) -> None:
+        """The input ended: end any visit (the card is asked back) and stop answering."""
+        self._started = False
+        try:
+            self._session.finish()
+        except Exception:  # noqa: BLE001 - ending must not fail on a broken session
+            log.exception("finishing the session at the end of the input failed")
+        self._published.clear()
+
+    def handle_line(self, line: str | bytes) -> None:
+        """Answer one input line; a blank line is not answered."""
+        if not line.strip():
+            return
+        for message in self.answer(line):
+            self._write(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+
+    def answer(self, line: str | bytes) -> list[dict]:
+        """The messages answering one command line, the last one flagged `"last": true`; never raises."""
+        self.start()
+        request_id: object = _ABSENT
+        reply: dict | None = None
+        self._states = []
+        try:
+            request = _decode(line)
+            request_id = _request_id(request)
+            self._run_timers()
+            reply = self._execute(request)
+        except ProtocolError as exc:
+            reply = {"msg": "ERROR", "error": exc.code, "text": exc.text, **exc.fields}
+        except KioskError as exc:
+            log.info("command refused: %s %s", exc.code, exc.detail)
+            reply = self._kiosk_error(exc.code)
+        except Exception:  # noqa: BLE001 - the loop outlives any command; the traceback goes to the log only
+            log.exception("automation command failed")
+            reply = self._kiosk_error("INTERNAL")
+        try:
+            self._drain()
+        except Exception:  # noqa: BLE001
+            log.exception("automation step work failed")
+            reply = reply or self._kiosk_error("INTERNAL")
+        messages, self._states = self._states, []
+        if reply is None:
+            current = self._state(self._session.view)
+            if not messages or messages[-1] != current:
+                messages.append(current)
+            self._last_state = current
+        else:
+            messages.append(reply)
+        answer = []
+        for message in messages:
+            message = dict(message)
+            if request_id is not _ABSENT:
+                message = {"msg": message.pop("msg"), "id": request_id, **message}
+            answer.append(message)
+        answer[-1]["last"] = True
+        return answer
+
+    # ----------------------------------------------------------------- commands
+    def _execute(self, request: dict) -> dict | None:
+        """Run one command; returns its reply (INFO, ERROR), or None when the reply is the session's STATE."""
+        name = request.get("cmd", _ABSENT)
+        if name is _ABSENT:
+            raise ProtocolError("BAD_PARAMETER", "a command needs \"cmd\"", parameter="cmd")
+        if not isinstance(name, str):
+            raise ProtocolError("BAD_PARAMETER", "\"cmd\" must be a string", parameter="cmd")
+        if name not in COMMANDS:
+            raise ProtocolError("UNKNOWN_COMMAND", f"no command {name[:40]!r}", commands=list(COMMANDS))
+        log.info("automation command %s at step %s", name, self._session.step.value)
+        handler = getattr(self, "_cmd_" + name.lower())
+        return handler(request)
+
+    def _require(self, name: str) -> SessionView:
+        """The current view, when `name` is one of the commands its step allows."""
+        view = self._session.view
+        allowed = self._allowed(view)
+        if name not in allowed:
+            raise ProtocolError(
+                "WRONG_STATE", f"{name} is not possible at step {view.step.value}; possible: {', '.join(allowed)}",
+                step=view.step.value, allowed=allowed,
+            )
+        return view
+
+    def _cmd_get_info(self, request: dict) -> dict:
+        lang = self._session.view.lang
+        profiles = [
+            {"name": choice.name, "label": choice.label.get(lang), "description": choice.description.get(lang)}
+            for choice in (self._bench.choices() if self._bench is not None else [])
+        ]
+        return {
+            "msg": "INFO",
+            "name": PACKAGE,
+            "version": kiosk_version(),
+            "protocol": PROTOCOL_VERSION,
+            "kiosk_id": self._kiosk_id,
+            "reader": self._reader,
+            "manual_clock": self._manual_clock is not None,
+            "now": self._session.clock.now().isoformat(),
+            "languages": list(LANGUAGES),
+            "profiles": profiles,
+            "card_in_reader": self._bench.inserted() if self._bench is not None else None,
+            "commands": list(COMMANDS),
+        }
+
+    def _cmd_get_state(self, request: dict) -> None:
+        return None
+
+    def _cmd_set_language(self, request: dict) -> None:
+        lang = _text(request, "lang")
+        if lang not in LANGUAGES:
+            raise ProtocolError("BAD_PARAMETER", f"\"lang\" must be one of {', '.join(LANGUAGES)}", parameter="lang")
+        self._session.set_language(lang)
+
+    def _cmd_insert_card(self, request: dict) -> None:
+        bench = self._tester_bench("INSERT_CARD")
+        profile = _text(request, "profile")
+        names = [choice.name for choice in bench.choices()]
+        if profile not in names:
+            raise ProtocolError("BAD_PARAMETER", f"no virtual card profile {profile[:40]!r}; profiles: {', '.join(names)}",
+                                parameter="profile")
+        bench.insert(profile)
+
+    def _cmd_remove_card(self, request: dict) -> None:
+        bench = self._tester_bench("REMOVE_CARD")
+        if bench.inserted() is None:
+            view = self._session.view
+            raise ProtocolError("WRONG_STATE", f"REMOVE_CARD: there is no card in the reader (step {view.step.value})",
+                                step=view.step.value, allowed=self._allowed(view))
+        bench.remove()
+
+    def _cmd_more_time(self, request: dict) -> None:
+        self._require("MORE_TIME")
+        self._session.more_time()
+
+    def _cmd_advance_clock(self, request: dict) -> None:
+        seconds = _number(request, "seconds")
+        if self._manual_clock is None:
+            view = self._session.view
+            raise ProtocolError("WRONG_STATE", "ADVANCE_CLOCK needs the manual clock (start with --manual-clock)",
+                                step=view.step.value, allowed=self._allowed(view))
+        if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise ProtocolError("BAD_PARAMETER", f"\"seconds\" must be between 0 and {MAX_ADVANCE_SECONDS}",
+                                parameter="seconds")
+        self._manual_clock.advance(seconds)
+        self._run_timers()
+
+    def _cmd_start(self, request: dict) -> None:
+        self._require("START")
+        self._session.begin()
+
+    def _cmd_confirm_holder(self, request: dict) -> None:
+        self._require("CONFIRM_HOLDER")
+        self._session.confirm_holder()
+
+    def _cmd_enter_pin(self, request: dict) -> None:
+        pin = _text(request, "pin")
+        self._require("ENTER_PIN")
+        self._session.submit_pin(pin)
+
+    def _cmd_enter_child(self, request: dict) -> None:
+        text = _text(request, "child_id" if "child_id" in request or "id" not in request else "id")
+        self._require("ENTER_CHILD")
+        self._session.submit_child_id(text)
+
+    def _cmd_resume_pending(self, request: dict) -> None:
+        index = _integer(request, "index")
+        view = self._require("RESUME_PENDING")
+        if not 0 <= index < len(view.pending):
+            raise ProtocolError("BAD_PARAMETER", f"\"index\" must be between 0 and {len(view.pending) - 1}",
+                                parameter="index")
+        self._session.resume_pending(index)
+
+    def _cmd_confirm_child(self, request: dict) -> None:
+        self._require("CONFIRM_CHILD")
+        self._session.confirm_child()
+
+    def _cmd_another_child(self, request: dict) -> None:
+        self._require("ANOTHER_CHILD")
+        self._session.another_child()
+
+    def _cmd_register(self, request: dict) -> None:
+        self._require("REGISTER")
+        self._session.consent()
+
+    def _cmd_activate(self, request: dict) -> None:
+        code = request.get("code", _ABSENT)
+        if code is _ABSENT:
+            view = self._require("ACTIVATE")
+            assert view.ticket is not None
+            code = view.ticket.user_code
+        elif not isinstance(code, str):
+            raise ProtocolError("BAD_PARAMETER", "\"code\" must be a string", parameter="code")
+        self._activate_code(code)
+        if self._session.step is Step.ACTIVATION:
+            self._session.poll_activation()
+
+    def _cmd_poll_activation(self, request: dict) -> None:
+        self._require("POLL_ACTIVATION")
+        self._session.poll_activation()
+
+    def _cmd_finish(self, request: dict) -> None:
+        self._require("FINISH")
+        self._session.finish()
+
+    def _tester_bench(self, name: str) -> TesterBench:
+        if self._bench is None:
+            view = self._session.view
+            raise ProtocolError("WRONG_STATE", f"{name} needs the simulated reader (reader is {self._reader})",
+                                step=view.step.value, allowed=self._allowed(view))
+        return self._bench
+
+    # ----------------------------------------------------------------- the session's side
+    def _allowed(self, view: SessionView) -> list[str]:
+        """The commands possible now, at `view`'s step."""
+        names = list(GUARDIAN_COMMANDS.get(view.step, ()))
+        if view.step is Step.NOT_ELIGIBLE and (view.decision is None or view.decision.phase is not Phase.CHILD):
+            names.remove("ANOTHER_CHILD")  # refused before the PIN: there is no child to change
+        if view.step is Step.CHILD_ID and not view.pending:
+            names.remove("RESUME_PENDING")
+        names += ANYTIME_COMMANDS
+        if self._bench is not None:
+            names.append("INSERT_CARD")
+            if self._bench.inserted() is not None:
+                names.append("REMOVE_CARD")
+        if self._session.idle_seconds_left() is not None:
+            names.append("MORE_TIME")
+        if self._manual_clock is not None:
+            names.append("ADVANCE_CLOCK")
+        return names
+
+    def _on_view(self, view: SessionView) -> None:
+        # Called by the session after every change, on this thread (the simulated reader's events too).
+        if self._started:
+            self._published.append(self._state(view))
+
+    def _state(self, view: SessionView) -> dict:
+        return state_message(view, self._allowed(view))
+
+    def _drain(self) -> None:
+        """Do what the app does when a step is entered (read the card, ask the PIN counter, resume),
+        and add the STATE messages of the changes to the answer, repeated ones left out."""
+        while self._published:
+            state = self._published.pop(0)
+            step = Step(state["step"])
+            if state != self._last_state:
+                self._states.append(state)
+                self._last_state = state
+            if step is self._step_seen:
+                continue
+            self._step_seen = step
+            self._entered_at = self._session.clock.now()
+            if step is Step.READING:
+                self._session.read_card()
+            elif step is Step.PIN:
+                self._session.check_pin_tries()
+            elif step is Step.REGISTERING and state["resumed"]:
+                self._session.resume()
+
+    def _run_timers(self) -> None:
+        """What the app's timers do between two commands: services checked, idle timeout, activation poll, closing screens."""
+        if self._service_check is not None:
+            self._service_check()
+        self._drain()
+        self._session.check_idle()
+        self._drain()
+        step = self._session.step
+        if step is Step.ACTIVATION:
+            self._session.poll_activation()
+        elif step in FAREWELL_STEPS:
+            waited = (self._session.clock.now() - self._entered_at).total_seconds()
+            if waited >= self._farewell_seconds:
+                self._session.finish()
+        self._drain()
+
+    def _kiosk_error(self, code: str) -> dict:
+        entry = CATALOGUE.get(code, CATALOGUE["INTERNAL"])
+        lang = self._session.view.lang
+        return {
+            "msg": "ERROR", "error": entry.code, "text": entry.text.get(lang),
+            "next_step": entry.next_step.get(lang), "retriable": entry.retriable,
+        }
+
+
+# --------------------------------------------------------------------- messages
+def state_message(view: SessionView, allowed: Iterable[str] = ()) -> dict:
+    """The STATE message for a view: only what the view holds (masked), texts in the session's language."""
+    lang = view.lang
+    child_error = None
+    if view.child_id_error is not None:
+        child_error = {**_catalogued(view.child_id_error, lang),
+                       "position": view.child_id_error_position, "reason": view.child_id_reason}
+    return {
+        "msg": "STATE",
+        "step": view.step.value,
+        "lang": lang,
+        "card": None if view.card is None else {
+            "card_number": view.card.card_number, "spec_version": view.card.spec_version,
+            "expiry": _iso(view.card.expiry), "area_code": view.card.area_code,
+        },
+        "holder": None if view.holder is None else {
+            "name": view.holder.name, "resident_id": view.holder.resident_id,
+            "card_number": view.holder.card_number, "spec_version": view.holder.spec_version,
+            "expiry": _iso(view.holder.expiry),
+        },
+        "pin_tries_left": view.pin_tries_left,
+        "pin_error": None if view.pin_error is None else _catalogued(view.pin_error, lang),
+        "child_id_error": child_error,
+        "child": None if view.child is None else {
+            "name": view.child.name, "resident_id": view.child.resident_id, "age": view.child.age,
+            "sex": view.child.sex, "relationship": view.child.relationship,
+        },
+        "pending": [{"child_name": p.child_name, "child_id": p.child_id} for p in view.pending],
+        "decision": None if view.decision is None else {
+            "eligible": view.decision.eligible,
+            "resume": view.decision.resume,
+            "phase": view.decision.phase.value,
+            "failures": [
+                {"code": f.code, "reason": f.reason.get(lang), "next_step": f.next_step.get(lang),
+                 "legal_basis": f.legal_basis.get(lang)}
+                for f in view.decision.failures
+            ],
+        },
+        "resumed": view.resumed,
+        "ticket": None if view.ticket is None else {
+            "user_code": view.ticket.user_code, "url": view.ticket.url,
+            "expires_at": _iso(view.ticket.expires_at), "renewals": view.ticket.renewals,
+        },
+        "error": None if view.error is None else {
+            **_catalogued(view.error, lang), "retriable": CATALOGUE[view.error].retriable if view.error in CATALOGUE else None,
+        },
+        "notice": None if view.notice is None else _catalogued(view.notice, lang),
+        "out_of_service": None if view.out_of_service is None else _catalogued(view.out_of_service, lang),
+        "commands": list(allowed),
+    }
+
+
+def _catalogued(code: str, lang: str) -> dict:
+    entry = CATALOGUE.get(code)
+    if entry is None:
+        return {"code": code, "text": None, "next_step": None}
+    return {"code": code, "text": entry.text.get(lang), "next_step": entry.next_step.get(lang)}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+# --------------------------------------------------------------------- reading commands
+def _decode(line: str | bytes) -> dict:
+    """One input line as a command object.
+
+    Raises:
+        ProtocolError: INVALID_JSON for bytes that are not UTF-8, text that is not JSON, or JSON that is not an object.
+    """
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("INVALID_JSON", f"the line is not UTF-8 (byte {exc.start})") from None
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        # The position only: the line itself may hold a PIN or an ID number.
+        raise ProtocolError("INVALID_JSON", f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ProtocolError("INVALID_JSON", "not JSON: nested too deeply") from None
+    if not isinstance(request, dict):
+        raise ProtocolError("INVALID_JSON", f"a command is a JSON object, not {_json_kind(request)}")
+    return request
+
+
+def _request_id(request: dict) -> object:
+    """The id to echo in the answer. ENTER_CHILD may carry the child's ID number in "id" (with no
+    "child_id"): that one is personal data, never echoed."""
+    if request.get("cmd") == "ENTER_CHILD" and "child_id" not in request:
+        return _ABSENT
+    return request.get("id", _ABSENT)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
+
+
+def _text(request: dict, key: str) -> str:
+    value = request.get(key, _ABSENT)
+    if value is _ABSENT:
+        raise ProtocolError("BAD_PARAMETER", f"{request['cmd']} needs \"{key}\"", parameter=key)
+    if not isinstance(value, str):
+        raise ProtocolError("BAD_PARAMETER", f"\"{key}\" must be a string", parameter=key)
+    return value
+
+
+def _integer(request: dict, key: str) -> int:
+    value = request.get(key, _ABSENT)
+    if value is _ABSENT:
+        raise ProtocolError("BAD_PARAMETER", f"{request['cmd']} needs \"{key}\"", parameter=key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError("BAD_PARAMETER", f"\"{key}\" must be an integer", parameter=key)
+    return value
+
+
+def _number(request: dict, key: str) -> float:
+    value = request.get(key, _ABSENT)
+    if value is _ABSENT:
+        raise ProtocolError("BAD_PARAMETER", f"{request['cmd']} needs \"{key}\"", parameter=key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProtocolError("BAD_PARAMETER", f"\"{key}\" must be a number", parameter=key)
+    return float(value)

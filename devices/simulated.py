@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Iterator
 
 from devices.apdu import ApduResponder
+from devices.codec import decode_cn_date
 from devices.profiles import CardProfile
 from devices.reader import CardConnection, CardReader, ReaderEvent, ReaderEventKind
+from devices.sscard import EF05
 from devices.virtual_card import VirtualCard
 from kiosk.errors import KioskError
+from kiosk.tickets import ActivationResult
 
 
 class SimulatedReader(CardReader):
@@ -123,12 +128,36 @@ class _SimulatedConnection(CardConnection):
             yield
 
 
+@dataclass(frozen=True)
+class VirtualCardState:
+    """What the tester panel shows of one virtual card, as it is now."""
+
+    name: str
+    in_reader: bool
+    pin_tries_left: int
+    pin_max_tries: int
+    expiry: date | None
+    """The expiry date written on the card (EF05 item 06); None when it has none (or no EF05 at all)."""
+    has_issuer_file: bool
+    pull_after_apdus: int | None
+    """The card leaves the reader at this APDU after power-on; None: never."""
+    apdus_since_power_on: int
+    mute: bool
+
+    @property
+    def pin_blocked(self) -> bool:
+        return self.pin_tries_left <= 0
+
+
 class SimulatedBench:
     """Implements `kiosk.ports.TesterBench`: the demo card profiles a tester inserts into a `SimulatedReader`.
 
     Each profile's card is built once and kept, so that it remembers what happened to it
     between insertions as a real card does (PIN tries used, a pull fault that fired);
-    `reset` builds it anew. `card` hands it out for changes on the fly.
+    `reset` builds it anew. `card` hands it out for changes on the fly, and the setters below
+    make the changes the tester panel offers. They apply at once, where a real card would
+    notice them: the PIN counter and a pull fault at the card's next APDU, a mute card and a
+    new expiry date at the next insertion (the kiosk reads a card's data once per visit).
     """
 
     def __init__(self, reader: SimulatedReader, profiles: dict[str, CardProfile], psam_master_key: bytes | None) -> None:
@@ -142,6 +171,9 @@ class SimulatedBench:
         self._master_key = psam_master_key
         self._cards: dict[str, VirtualCard] = {}
         self._lock = threading.Lock()
+        # The guardian's phone presenting a QR code's URL or user code: the registry's `activate`,
+        # given by the composition root (see `scan`).
+        self.phone: Callable[[str], ActivationResult] | None = None
 
     def choices(self) -> list[CardProfile]:
         """Returns:
@@ -161,9 +193,95 @@ class SimulatedBench:
             return self._cards[name]
 
     def reset(self, name: str) -> None:
-        """Forget what happened to the card of profile `name`; a card in the reader stays until removed."""
+        """Forget what happened to the card of profile `name`: it is built anew from its profile.
+
+        When that card is in the reader the fresh one takes its place (the kiosk sees it taken
+        out and put in, as it would a different card).
+        """
+        in_reader = self.inserted() == name
         with self._lock:
             self._cards.pop(name, None)
+        if in_reader:
+            self.insert(name)
+
+    def state(self, name: str) -> VirtualCardState:
+        """Returns:
+            How the card of profile `name` is now (built on first use).
+        """
+        card = self.card(name)
+        raw_expiry = card.item(EF05, 0x06)
+        try:
+            expiry = decode_cn_date(raw_expiry) if raw_expiry else None
+        except KioskError:
+            expiry = None  # a corrupt date: the kiosk says so when it reads the card
+        return VirtualCardState(
+            name=name,
+            in_reader=self.inserted() == name,
+            pin_tries_left=card.pin_tries_left,
+            pin_max_tries=card.pin_max_tries,
+            expiry=expiry,
+            has_issuer_file=raw_expiry is not None,
+            pull_after_apdus=card.pull_after_apdus,
+            apdus_since_power_on=card.apdus_since_power_on,
+            mute=card.mute,
+        )
+
+    def set_pin_tries(self, name: str, tries: int) -> int:
+        """Set the PIN try counter (0 blocks the PIN), kept within 0..the card's maximum.
+
+        Returns:
+            The tries left now.
+        """
+        card = self.card(name)
+        card.pin_tries_left = max(0, min(tries, card.pin_max_tries))
+        return card.pin_tries_left
+
+    def toggle_expiry(self, name: str, today: date) -> date | None:
+        """Expire the card (its expiry date becomes the day before `today`), or renew an expired one.
+
+        A renewed card gets its profile's expiry date back, or ten years from `today` when that
+        date has passed too (an expired demo card). Nothing changes on a card without EF05.
+
+        Args:
+            today: the kiosk's today (its clock may have been jumped).
+        Returns:
+            The expiry date now on the card.
+        """
+        state = self.state(name)
+        if not state.has_issuer_file:
+            return None
+        card = self.card(name)
+        if state.expiry is not None and state.expiry < today:
+            issuer = self._profiles[name].issuer
+            original = issuer.expiry_date if issuer is not None else None
+            renewed = original if original is None or original >= today else today + timedelta(days=3653)
+            card.set_expiry_date(renewed)
+            return renewed
+        expired = today - timedelta(days=1)
+        card.set_expiry_date(expired)
+        return expired
+
+    def set_pull_after(self, name: str, apdus: int | None) -> None:
+        """Make the card leave the reader at its `apdus`-th APDU after power-on (0 or None: never).
+
+        A number at or below the APDUs already answered takes the card out at its next APDU.
+        """
+        self.card(name).pull_after_apdus = apdus or None
+
+    def set_mute(self, name: str, mute: bool) -> None:
+        """A mute card gives no answer to reset: the kiosk notices at the next insertion."""
+        self.card(name).mute = mute
+
+    def scan(self, presented: str) -> ActivationResult:
+        """Play the guardian's phone: present a QR code's URL or its user code (blocking: database).
+
+        Raises:
+            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED, DATABASE_UNAVAILABLE;
+                ACTIVATION_UNKNOWN also when no phone was given to this bench.
+        """
+        if self.phone is None:
+            raise KioskError("ACTIVATION_UNKNOWN", "this bench has no phone (no registry wired)")
+        return self.phone(presented)
 
     def inserted(self) -> str | None:
         """Returns:

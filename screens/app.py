@@ -12,14 +12,20 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from kiosk.errors import CATALOGUE, KioskError
+from kiosk.maintenance import MaintenanceMode
 from kiosk.session import KioskSession, SessionView, Step
 from screens.base import StepScreen
+from screens.maintenance.console import MaintenanceConsole
+from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
 from screens.registry import screen_for
 from kiosk.ports import TesterBench
 from screens.tester import TesterPanel
 from screens.timeout import TimeoutWarning
 
 log = logging.getLogger(__name__)
+
+MAINTENANCE_CORNER = (6, 3)
+"""The top-left screen cells (columns, rows) where five taps within three seconds open the technician login."""
 
 
 class SessionChanged(Message):
@@ -55,11 +61,15 @@ class KioskApp(App, inherit_bindings=False):
         kiosk_mode: bool = True,
         repeat_prompt: Callable[[], None] | None = None,
         keypad_shuffled: bool = False,
+        maintenance: MaintenanceMode | None = None,
     ) -> None:
         """Args:
             repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
+            maintenance: the technicians' maintenance mode; None: no way into it.
         """
         super().__init__()
+        self.maintenance = maintenance
+        self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt
         self.keypad_shuffled = keypad_shuffled
         self.session = session
@@ -100,6 +110,11 @@ class KioskApp(App, inherit_bindings=False):
         # Any key or touch is activity: it keeps the guardian's session alive.
         if isinstance(event, (events.Key, events.MouseDown)):
             self.session.touch()
+            # The same event comes by twice (from the terminal, then bubbling back up); mouse events
+            # may come only bubbling (Textual's Pilot). Each one counts once.
+            if event is not self._last_input_event:
+                self._last_input_event = event
+                self._maintenance_input(event)
         await super().on_event(event)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -116,9 +131,13 @@ class KioskApp(App, inherit_bindings=False):
     async def show(self, view: SessionView) -> None:
         """Put the screen for `view` up, or update the one that is up."""
         previous, self._view = self._view, view
+        if self.maintenance_console is not None:
+            self._held_view = view  # the guardian screens wait under the console; shown when it closes
+            return
         self._apply_display(view)
         screen = self.screen
-        while isinstance(screen, ModalScreen) and not isinstance(screen, TesterPanel) and view.step is not previous.step:
+        while (isinstance(screen, ModalScreen) and not isinstance(screen, (TesterPanel, TechnicianLogin))
+               and view.step is not previous.step):
             # Help or the idle warning (or both) stood over a step that is gone (card pulled, timed out, moved on).
             await self.pop_screen()
             screen = self.screen
@@ -127,6 +146,8 @@ class KioskApp(App, inherit_bindings=False):
             set_lang = getattr(screen, "set_lang", None)
             if set_lang is not None and view.lang != previous.lang:
                 await set_lang(view.lang)
+            # The step's work (a read, a farewell timer, ...) starts now, not when the modal closes.
+            self._start_step_work(previous, view)
             return
         current = self.screen
         if isinstance(current, StepScreen) and view.step in current.steps:
@@ -185,6 +206,8 @@ class KioskApp(App, inherit_bindings=False):
 
     def check_time(self) -> None:
         """The idle warning, the idle timeout and the screens' countdowns; runs every second (tests call it after moving the clock)."""
+        if self._check_maintenance_time():
+            return
         screen = self.screen
         left = self.session.idle_seconds_left()
         warn = left is not None and left <= self.session.policy.idle_warning_seconds
@@ -193,7 +216,7 @@ class KioskApp(App, inherit_bindings=False):
                 screen.update_seconds(left)
             else:
                 screen.dismiss(False)  # activity meanwhile, or nothing to wait for any more
-        elif warn and left > 0 and not isinstance(screen, TesterPanel):
+        elif warn and left > 0 and not isinstance(screen, (TesterPanel, TechnicianLogin)):
             self.push_screen(TimeoutWarning(self._view.lang, left), callback=self._after_warning)
         for step_screen in self.screen_stack:
             tick = getattr(step_screen, "tick", None)
@@ -212,17 +235,24 @@ class KioskApp(App, inherit_bindings=False):
             self.run_blocking(self.session.poll_activation)
 
     # ----------------------------------------------------------------- actions
-    def action_toggle_language(self) -> None:
+    async def action_toggle_language(self) -> None:
+        # Maintenance screens switch their own language; the guardians' stays as the kiosk's.
+        technician_screen = self.maintenance_console or (self.screen if isinstance(self.screen, TechnicianLogin) else None)
+        if technician_screen is not None:
+            await technician_screen.toggle_language()
+            return
         self.session.set_language("en" if self._view.lang == "zh" else "zh")
 
     def action_toggle_large_text(self) -> None:
-        self.session.set_display(large_text=not self._view.large_text)
+        if not self._technician_at_work():
+            self.session.set_display(large_text=not self._view.large_text)
 
     def action_toggle_high_contrast(self) -> None:
-        self.session.set_display(high_contrast=not self._view.high_contrast)
+        if not self._technician_at_work():
+            self.session.set_display(high_contrast=not self._view.high_contrast)
 
     def action_repeat_prompt(self) -> None:
-        if self.repeat_prompt is not None:
+        if self.repeat_prompt is not None and not self._technician_at_work():
             self.repeat_prompt()
 
     def action_help(self, topic: str = "step") -> None:
@@ -233,7 +263,7 @@ class KioskApp(App, inherit_bindings=False):
         if isinstance(screen, HelpScreen):
             screen.dismiss(None)
             return
-        if isinstance(screen, ModalScreen):
+        if isinstance(screen, ModalScreen) or self._technician_at_work():
             return
         self.push_screen(HelpScreen(self._view, topic), callback=self._after_help)
 
@@ -250,3 +280,84 @@ class KioskApp(App, inherit_bindings=False):
             self.exit()
             return
         await self.release_held_view()
+
+    # ----------------------------------------------------------------- maintenance (technicians)
+    @property
+    def maintenance_console(self) -> MaintenanceConsole | None:
+        """The maintenance console when it is up (possibly under a dialog), else None."""
+        return next((screen for screen in self.screen_stack if isinstance(screen, MaintenanceConsole)), None)
+
+    def _technician_at_work(self) -> bool:
+        return self.maintenance_console is not None or isinstance(self.screen, TechnicianLogin)
+
+    def _maintenance_input(self, event: events.Key | events.MouseDown) -> None:
+        """Technicians' input keeps the console open; guardians' input is watched for the hidden way in."""
+        mode = self.maintenance
+        if mode is None:
+            return
+        if self._technician_at_work():
+            mode.touch()
+            if isinstance(self.screen, TechnicianLogin):
+                self.screen.noticed_input(mode.clock.now())
+            return
+        if isinstance(event, events.Key):
+            opened = mode.key_pressed(event.key)
+        elif event.screen_x < MAINTENANCE_CORNER[0] and event.screen_y < MAINTENANCE_CORNER[1]:
+            opened = mode.corner_tapped()
+        else:
+            mode.tapped_elsewhere()
+            opened = False
+        if opened:
+            self.call_later(self.action_maintenance)
+
+    async def action_maintenance(self) -> None:
+        """Open the technician login (the hidden key sequence, or five taps in the top-left corner)."""
+        mode = self.maintenance
+        if mode is None or not mode.door.has_technicians or self._technician_at_work():
+            return
+        while isinstance(self.screen, ModalScreen):
+            await self.pop_screen()  # help, the idle warning or the tester panel: the login comes first
+        log.info("maintenance login opened")
+        await self.push_screen(TechnicianLogin(mode, self._view.lang), callback=self._after_login)
+
+    async def _after_login(self, admitted: bool | None) -> None:
+        mode = self.maintenance
+        if admitted and mode is not None and mode.active:
+            # The visit was ended and the kiosk held out of service by the login (mode.enter).
+            await self.push_screen(MaintenanceConsole(mode, self._view.lang))
+            return
+        await self.release_held_view()
+
+    def leave_maintenance(self, reason: str) -> None:
+        """Close the console and go back to the guardian screens ("left", "idle")."""
+        if self.maintenance is not None:
+            self._leave_maintenance(reason)
+
+    @work(thread=True, exit_on_error=False, group="maintenance")
+    def _leave_maintenance(self, reason: str) -> None:
+        assert self.maintenance is not None
+        self.maintenance.leave(reason)  # audited; back in service unless a technician or a fault keeps it out
+        self.call_from_thread(self._close_console)
+
+    async def _close_console(self) -> None:
+        while self.maintenance_console is not None:
+            await self.pop_screen()
+        self._held_view = None
+        await self.show(self.session.view)
+
+    def _check_maintenance_time(self) -> bool:
+        """The scheduled purge, the console's idle return and a forgotten login; True while the console is up."""
+        mode = self.maintenance
+        if mode is None:
+            return False
+        if mode.purge_due():
+            self.run_blocking(mode.run_scheduled_purge)
+        left = mode.idle_seconds_left()
+        if left is not None and left <= 0:
+            log.info("maintenance: no input for %d s, back to the guardian screens", mode.idle_seconds)
+            self.leave_maintenance("idle")
+        screen = self.screen
+        if isinstance(screen, TechnicianLogin) and not screen.busy:
+            if (mode.clock.now() - screen.last_input).total_seconds() >= LOGIN_IDLE_SECONDS:
+                screen.dismiss(False)
+        return self.maintenance_console is not None

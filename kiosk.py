@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from devices.reader import CardReader, ReaderEvent
     from devices.simulated import SimulatedBench
     from kiosk.health import ServiceMonitor
+    from kiosk.maintenance import MaintenanceMode
     from kiosk.ports import Clock
     from kiosk.registry import Registry
     from kiosk.session import KioskSession
@@ -33,6 +34,8 @@ examples:
   python kiosk.py card read --pin          read the card in a PC/SC reader and check its PIN
   python kiosk.py readers --watch          PC/SC readers and timestamped card events
   python kiosk.py --reader pcsc            the kiosk on the real PC/SC stack
+  python kiosk.py technician hash --id T0001   make a technician's PIN hash for the settings
+  python kiosk.py automate --manual-clock  drive the kiosk headless: JSON lines on stdin/stdout
 """
 
 
@@ -75,12 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     readers = commands.add_parser("readers", help="list PC/SC readers, cards and ATRs")
     readers.add_argument("--watch", action="store_true", help="then print timestamped reader and card events")
+
+    technician = commands.add_parser("technician", help="maintenance technicians: make a PIN hash for the settings")
+    technician_commands = technician.add_subparsers(dest="technician_command", metavar="TECHNICIAN_COMMAND",
+                                                    required=True)
+    make_hash = technician_commands.add_parser("hash", help="ask a PIN twice and print its salted hash to paste")
+    make_hash.add_argument("--id", dest="technician_id", help="the technician ID, to print a ready `ID = \"hash\"` line")
+    make_hash.add_argument("--scheme", choices=("scrypt", "pbkdf2_sha256"), default="scrypt", help="hash scheme")
+
+    automate = commands.add_parser("automate", help="drive the kiosk headless: JSON-lines commands on stdin, messages on stdout")
+    automate.add_argument("--manual-clock", action="store_true",
+                          help="the kiosk's clock moves only on ADVANCE_CLOCK (idle and expiry tests)")
+    automate.add_argument("--card", metavar="PROFILE", help="start with this virtual card inserted")
+    automate.add_argument("--language", choices=("zh", "en"), help="the language sessions start in")
+    automate.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                          help="a settings file overriding config/kiosk.toml")
     return parser
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     argv = list(argv)
-    known = {"run", "activate", "card", "readers", "-h", "--help"}
+    known = {"run", "activate", "card", "readers", "technician", "automate", "-h", "--help"}
     # `kiosk.py --card X` means `kiosk.py run --card X`; --config may stand before the command.
     head = argv[2:] if argv[:1] == ["--config"] else argv
     if not head or head[0] not in known:
@@ -89,8 +107,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {key: getattr(args, key) for key in ("language", "reader") if getattr(args, key, None)}
-    return load_settings(args.config, overrides=overrides).settings
+    return load_settings(args.config, overrides=_overrides(args)).settings
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {key: getattr(args, key) for key in ("language", "reader") if getattr(args, key, None)}
 
 
 @dataclass
@@ -106,6 +127,8 @@ class Kiosk:
     """Speaks each step's instruction; None where the kiosk stays silent (setting voice_prompts)."""
     monitor: "ServiceMonitor | None" = None
     """Keeps the kiosk out of service while its database or rule file cannot be used (started by start_services)."""
+    maintenance: "MaintenanceMode | None" = None
+    """The technicians' maintenance mode (hidden way in, PIN door, console data and actions)."""
 
 
 def open_registry(settings: Settings, clock: "Clock") -> "Registry":
@@ -153,6 +176,7 @@ class CardSide:
     reader: "CardReader"
     key_holder_factory: "Callable[[], KeyHolder | None]"
     bench: "SimulatedBench | None"
+    psam_reader: "CardReader | None" = None
 
 
 def build_simulated_side(settings: Settings) -> CardSide:
@@ -166,6 +190,7 @@ def build_simulated_side(settings: Settings) -> CardSide:
     except (ValueError, OSError) as exc:
         raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
     reader = SimulatedReader("Simulated reader 00")
+    psam_reader: SimulatedReader | None = None
     key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
     if settings.simulated_psam:
         profile = profiles.get(settings.simulated_psam)
@@ -174,7 +199,7 @@ def build_simulated_side(settings: Settings) -> CardSide:
         psam_reader = SimulatedReader("Simulated PSAM slot 01")
         psam_reader.insert(VirtualPsam.from_profile(profile))
         key_holder_factory = psam_key_holder_factory(psam_reader)
-    return CardSide(reader, key_holder_factory, SimulatedBench(reader, profiles, psam_master_key(profiles)))
+    return CardSide(reader, key_holder_factory, SimulatedBench(reader, profiles, psam_master_key(profiles)), psam_reader)
 
 
 def build_pcsc_side(settings: Settings) -> CardSide:
@@ -188,20 +213,23 @@ def build_pcsc_side(settings: Settings) -> CardSide:
     reader = PcscReader(settings.reader_name, exclude_pattern=settings.psam_reader,
                         protocol=settings.reader_protocol, exclusive=settings.reader_exclusive)
     key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
+    psam = None
     if settings.psam_reader:
         psam = PcscReader(settings.psam_reader, protocol=settings.reader_protocol, exclusive=False)
         key_holder_factory = psam_key_holder_factory(psam)
-    return CardSide(reader, key_holder_factory, None)
+    return CardSide(reader, key_holder_factory, None, psam)
 
 
-def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
-    """Build the session and its collaborators from the settings (no UI)."""
+def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict[str, str] | None" = None) -> Kiosk:
+    """Build the session and its collaborators from the settings (no UI); `origins` says where each setting came from."""
     from devices.service import ReaderCardService
     from kiosk.health import CONFIGURATION, DATABASE, ServiceMonitor, initial_region
-    from kiosk.ports import SystemClock
+    from kiosk.ports import OffsetClock, SystemClock
     from kiosk.session import KioskSession, SessionPolicy
 
-    clock = clock or SystemClock()
+    if clock is None:
+        # The tester panel jumps this clock (idle timeouts, QR expiry, card expiry); a real kiosk's is fixed.
+        clock = OffsetClock() if settings.reader == "simulated" and settings.tester_panel else SystemClock()
     if not settings.region_file.exists():
         raise StartupError(f"setting 'region': no rule file {settings.region_file}")
     # A rule file that does not load, or a database that does not answer, leaves the kiosk out of
@@ -226,12 +254,39 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None) -> Kiosk:
         ),
     )
     wire_reader(side.reader, session)
+    if side.bench is not None:
+        side.bench.phone = registry.activate  # the tester panel plays the guardian's phone at the QR
     monitor = ServiceMonitor(session, registry, settings.region_file, prepare=prepare)
     if region is None:
         session.out_of_service(CONFIGURATION)
     if prepare is not None:
         session.out_of_service(DATABASE)
-    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session), monitor)
+    maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
+    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session), monitor,
+                 maintenance)
+
+
+def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry", side: CardSide,
+                      clock: "Clock", origins: dict[str, str]) -> "MaintenanceMode":
+    """The technicians' maintenance mode, with the reader diagnostics for this kind of reader."""
+    from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
+    from kiosk.logbook import LOG_NAME
+    from kiosk.maintenance import MaintenanceMode, TechnicianDoor, parse_key_sequence
+
+    diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
+    diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
+    door = TechnicianDoor(settings.technicians, clock, registry.audit)
+    return MaintenanceMode(
+        session, registry, door, clock,
+        key_sequence=parse_key_sequence(settings.maintenance_key_sequence),
+        idle_seconds=settings.maintenance_idle_seconds,
+        purge_hours=settings.ticket_purge_hours,
+        diagnostics=diagnostics,
+        settings=settings.model_dump(),
+        origins=origins,
+        log_file=settings.data_dir / "logs" / LOG_NAME,
+        export_dir=settings.data_dir / "exports",
+    )
 
 
 def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter | None":
@@ -317,18 +372,20 @@ def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
         kiosk_mode=not windowed,
         repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
         keypad_shuffled=settings.keypad_shuffled,
+        maintenance=kiosk.maintenance,
     )
 
 
 def command_run(args: argparse.Namespace) -> int:
     from kiosk.logbook import configure_logging
 
-    settings = settings_from(args)
+    loaded = load_settings(args.config, overrides=_overrides(args))
+    settings = loaded.settings
     try:
         configure_logging(settings.data_dir, settings.log_level)
     except OSError as exc:
         raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
-    kiosk = build_kiosk(settings)
+    kiosk = build_kiosk(settings, origins=loaded.origins)
     if args.card:
         if kiosk.bench is None:
             raise StartupError("--card works with the simulated reader only")
@@ -366,6 +423,57 @@ def command_activate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_automate(args: argparse.Namespace) -> int:
+    """The automation interface (kiosk/automation.py) on stdin/stdout, on the simulated reader."""
+    import os
+
+    from kiosk.automation import AutomationInterface
+    from kiosk.logbook import configure_logging
+    from kiosk.ports import ManualClock, SystemClock
+
+    # Silent: a scripted run has nobody to speak to.
+    settings = settings_from(args).model_copy(update={"voice_prompts": "off"})
+    if settings.reader != "simulated":
+        raise StartupError("automate works with the simulated reader only (setting 'reader' is 'pcsc')")
+    try:
+        configure_logging(settings.data_dir, settings.log_level)
+    except OSError as exc:
+        raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
+    clock = ManualClock(SystemClock().now()) if args.manual_clock else SystemClock()
+    kiosk = build_kiosk(settings, clock=clock)
+    assert kiosk.bench is not None
+    if args.card:
+        names = [choice.name for choice in kiosk.bench.choices()]
+        if args.card not in names:
+            kiosk.registry.close()
+            raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
+        kiosk.bench.insert(args.card)
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stdout carries protocol lines and nothing else
+
+    def write(line: str) -> None:
+        out.write(line.encode("utf-8") + b"\n")
+        out.flush()
+
+    automation = AutomationInterface(
+        kiosk.session, write, activate_code=kiosk.registry.activate, bench=kiosk.bench,
+        manual_clock=clock if isinstance(clock, ManualClock) else None,
+        service_check=kiosk.monitor.check if kiosk.monitor is not None else None,
+        farewell_seconds=settings.farewell_seconds, kiosk_id=settings.kiosk_id, reader=settings.reader,
+    )
+    try:
+        automation.run(sys.stdin.buffer)
+    except BrokenPipeError:
+        # The script stopped reading: end as at the end of its input (and keep Python from flushing into the pipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_reader(kiosk)
+        kiosk.registry.close()
+    return 0
+
+
 def command_card(args: argparse.Namespace) -> int:
     from devices import commands
 
@@ -397,6 +505,30 @@ def command_readers(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_technician(args: argparse.Namespace) -> int:
+    """Ask a technician's PIN twice (not echoed) and print its salted hash for the `technicians` setting."""
+    import getpass
+
+    from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN, hash_pin
+
+    if args.technician_id is not None and not TECHNICIAN_ID_PATTERN.match(args.technician_id):
+        raise StartupError("--id: 1 to 20 letters, digits, '-' or '_'")
+    pin = getpass.getpass("Technician PIN (5 to 12 digits): ")
+    if getpass.getpass("The same PIN again: ") != pin:
+        print("kiosk: the two PINs differ; nothing made", file=sys.stderr)
+        return 1
+    try:
+        stored = hash_pin(pin, scheme=args.scheme)
+    except ValueError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        del pin
+    print(f'{args.technician_id} = "{stored}"' if args.technician_id else stored)
+    print("Paste it into the technicians setting: technicians = { ID = \"<hash>\", ... }", file=sys.stderr)
+    return 0
+
+
 def _stop_on_signals() -> threading.Event:
     """An event set by Ctrl+C or SIGTERM (set explicitly: a background job may inherit SIGINT ignored)."""
     import signal
@@ -412,7 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from devices.commands import CommandError
 
-    handlers = {"activate": command_activate, "card": command_card, "readers": command_readers}
+    handlers = {"activate": command_activate, "card": command_card, "readers": command_readers, "technician": command_technician,
+                "automate": command_automate}
     try:
         return handlers.get(args.command, command_run)(args)
     except (SettingsError, StartupError) as exc:

@@ -103,6 +103,11 @@ _ENTRIES = [
        "The kiosk comes back by itself once the file is corrected."),
     _e("OUT_OF_SERVICE", True,
        "Out of service (reader, database or configuration)."),
+    _e("MAINTENANCE", True,
+       "A technician took the kiosk out of service from the maintenance console (Service page); "
+       "it stays so until a technician puts it back."),
+    _e("MAINTENANCE_MODE", True,
+       "A technician is using the maintenance console; guardian visits wait until they leave it."),
     _e("INTERNAL", True,
        "Unexpected exception; see the kiosk log."),
 ]

@@ -95,6 +95,51 @@ class Settings(BaseModel):
     """Log level of the log file."""
     tester_panel: bool
     """Tester panel in simulated mode."""
+    technicians: dict[str, str]
+    """Maintenance technicians: ID -> salted slow hash of the PIN (kiosk.maintenance.passwords)."""
+    maintenance_key_sequence: str
+    """The keys that open the technician login, space-separated Textual key names."""
+    maintenance_idle_seconds: int = Field(ge=30, le=3600)
+    """Maintenance without input for this long returns to the guardian screens."""
+    ticket_purge_hours: int = Field(ge=0, le=168)
+    """How often expired activation codes are deleted (0: only from the maintenance console)."""
+
+    @field_validator("technicians", mode="before")
+    @classmethod
+    def _technicians_from_text(cls, value: object) -> object:
+        # From KIOSK_TECHNICIANS: "T0001=scrypt$...,T0002=pbkdf2_sha256$..." (or JSON).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                import json
+
+                return json.loads(text)
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError('expected ID=hash pairs, e.g. "T0001=scrypt$16384$8$1$<salt>$<hash>"')
+            return {tid.strip(): stored.strip() for tid, stored in pairs}
+        return value
+
+    @field_validator("technicians")
+    @classmethod
+    def _technicians_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN, parse_pin_hash
+
+        for technician, stored in value.items():
+            if not TECHNICIAN_ID_PATTERN.match(technician):
+                raise ValueError(f"technician ID {technician!r} must be 1 to 20 letters, digits, '-' or '_'")
+            try:
+                parse_pin_hash(stored)
+            except ValueError as exc:
+                raise ValueError(f"technician {technician}: {exc}") from None
+        return value
+
+    @field_validator("maintenance_key_sequence")
+    @classmethod
+    def _key_sequence_valid(cls, value: str) -> str:
+        from kiosk.maintenance.gesture import parse_key_sequence
+
+        return " ".join(parse_key_sequence(value))
 
     @property
     def resolved_database_url(self) -> str:
@@ -188,7 +233,7 @@ def _one_line(exc: ValidationError, values: Mapping[str, Any], origins: Mapping[
     key = str(error["loc"][0]) if error["loc"] else "?"
     if error["type"] == "missing":
         return f"setting '{key}' is missing from {DEFAULTS_FILE}"
-    got = values.get(key)
+    got = "(PIN hashes not shown)" if key == "technicians" else values.get(key)
     message = error["msg"]
     if error["type"] == "string_pattern_mismatch" and key == "activation_url_base":
         message = "must be an http:// or https:// address"

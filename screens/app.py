@@ -42,6 +42,8 @@ class KioskApp(App, inherit_bindings=False):
     CSS_PATH = "kiosk.tcss"
     TITLE = "Child e-card kiosk"
     ENABLE_COMMAND_PALETTE = False
+    # Below 38 rows the app gets class -short (the stylesheet drops decoration to keep the buttons in view).
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (38, "-tall")]
     BINDINGS: ClassVar = [
         Binding("f1", "help", "Help", show=False, priority=True),
         Binding("f2", "toggle_language", "中文/English", show=False, priority=True),
@@ -235,11 +237,11 @@ class KioskApp(App, inherit_bindings=False):
             self.run_blocking(self.session.poll_activation)
 
     # ----------------------------------------------------------------- actions
-    async def action_toggle_language(self) -> None:
+    def action_toggle_language(self) -> None:
         # Maintenance screens switch their own language; the guardians' stays as the kiosk's.
         technician_screen = self.maintenance_console or (self.screen if isinstance(self.screen, TechnicianLogin) else None)
         if technician_screen is not None:
-            await technician_screen.toggle_language()
+            self.call_later(technician_screen.toggle_language)
             return
         self.session.set_language("en" if self._view.lang == "zh" else "zh")
 

@@ -85,6 +85,14 @@ class StepScreen(Screen):
         """Show a newer picture of the same step (or the same step in another language)."""
         self.view = view
         await self.recompose()
+        self._focus_default()
+
+    def _focus_default(self) -> None:
+        """After a rebuild (language or display switched), focus what the screen focuses when it opens."""
+        if self.AUTO_FOCUS:
+            target = next(iter(self.query(self.AUTO_FOCUS)), None)
+            if target is not None and target.focusable:
+                target.focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "language":

@@ -24,6 +24,7 @@ REASON_KEYS = {
     "date": N_("child.reason.date"), "checksum": N_("child.reason.checksum"),
 }
 
+
 class ChildIdScreen(KeyEntryScreen):
     steps = (Step.CHILD_ID,)
     ENTRY_LENGTH = ID_LENGTH
@@ -32,7 +33,12 @@ class ChildIdScreen(KeyEntryScreen):
 
     def body(self) -> ComposeResult:
         yield Static(self.t("child.heading"), classes="heading")
-        yield Static(self.t("child.lead"), classes="lead")
+        yield Static(self.t("child.lead"), id="child-lead", classes="lead")
+        # Above the entry, not under it: a registration waiting for activation is what this guardian most
+        # likely came back for, and below the keypad it would fall off a small screen.
+        pending = Vertical(*self._pending_widgets(), id="pending")
+        pending.display = bool(self.view.pending)
+        yield pending
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
                 yield Center(Static(self._render_number(), id="child-number", classes="id-number"))
@@ -41,13 +47,12 @@ class ChildIdScreen(KeyEntryScreen):
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("child.ok"), id="primary", variant="primary", classes="big")
                     yield Button(self.t("child.cancel"), id="cancel", classes="big")
-                yield Vertical(*self._pending_widgets(), id="pending")
             yield Keypad(with_x=True, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
 
     def _pending_widgets(self) -> list[Static | Button]:
         if not self.view.pending:
             return []
-        widgets: list[Static | Button] = [Static(self.t("child.pending"), classes="lead")]
+        widgets: list[Static | Button] = [Static(self.t("child.pending"))]
         for index, pending in enumerate(self.view.pending):
             widgets.append(Button(self.t("child.resume", name=f"{pending.child_name} {pending.child_id}"),
                                   id=f"resume-{index}", classes="resume"))
@@ -58,15 +63,21 @@ class ChildIdScreen(KeyEntryScreen):
 
     def _render_number(self) -> Text:
         bad = self._bad_position()
+        # Large text spaces every character out (18 characters are read, and checked, one by one).
+        gap, group_gap = (" ", "   ") if self.view.large_text else ("", "  ")
+        # The wrong character is marked by reverse video and underline, not by its colour alone.
+        blank = "" if self.view.high_contrast else "dim"  # high contrast: no dimmed text at all
         text = Text()
         for index in range(ID_LENGTH):
             if index in _GROUPS:
-                text.append("  ")
+                text.append(group_gap)
+            elif index:
+                text.append(gap)
             if index < len(self.typed):
-                style = "bold reverse red" if index == bad else "bold"
+                style = "bold reverse underline red" if index == bad else "bold"
                 text.append(self.typed[index], style=style)
             else:
-                text.append("_", style="dim")
+                text.append("_", style=blank)
         return text
 
     def _feedback(self) -> str:
@@ -88,6 +99,7 @@ class ChildIdScreen(KeyEntryScreen):
     async def apply(self, view: SessionView) -> None:
         if view.lang != self.view.lang:
             await super().apply(view)  # self.typed survives: the guardian fixes the number, not retypes it
+            self._watch_body()  # a new #body
             return
         old, self.view = self.view, view
         # In place, not recomposed: keys typed meanwhile must not land on widgets being replaced.
@@ -96,6 +108,20 @@ class ChildIdScreen(KeyEntryScreen):
             pending = self.query_one("#pending", Vertical)
             await pending.remove_children()
             await pending.mount_all(self._pending_widgets())
+            pending.display = bool(view.pending)
+
+    def on_mount(self) -> None:
+        self._watch_body()
+
+    def _watch_body(self) -> None:
+        # Large text on a small terminal, or the waiting registrations arriving above the entry, can push
+        # the buttons below the fold: whenever #body's content changes size, scroll them back into view.
+        for body in self.query("#body").results(Vertical):
+            self.watch(body, "virtual_size", self._keep_buttons_in_view, init=False)
+
+    def _keep_buttons_in_view(self) -> None:
+        for primary in self.query("#primary").results(Button):
+            primary.scroll_visible(animate=False)
 
     def entry_changed(self) -> None:
         self._update()

@@ -19,7 +19,7 @@ class ErrorScreen(StepScreen):
     def body(self) -> ComposeResult:
         entry = CATALOGUE[self.view.error or "INTERNAL"]
         lang = self.view.lang
-        yield Static(self.t("error.heading"), classes="heading failure")
+        yield Static("✗ " + self.t("error.heading"), classes="heading failure")  # the mark, not only the red
         yield Static(f"✗ {entry.text.get(lang)}", classes="reason")
         card = self.view.card
         if card is not None and self.view.holder is None:
@@ -32,7 +32,7 @@ class ErrorScreen(StepScreen):
             ])
         next_label, code_label, colon = self.t("error.next"), self.t("error.code"), self.t("punct.colon")
         yield Static(f"[b]{next_label}{colon}[/b]{entry.next_step.get(lang)}", classes="next-step")
-        yield Static(f"[dim]{code_label}{colon}{entry.code}[/]", classes="lead")
+        yield Static(f"{code_label}{colon}{entry.code}", classes="error-code")
         yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
 
     def action_ok(self) -> None:

@@ -28,7 +28,8 @@ class NotEligibleScreen(StepScreen):
             for failure in decision.failures:
                 yield Static(f"✗ {failure.reason.get(lang)}", classes="reason")
                 yield Static(f"[b]{next_label}{colon}[/b]{failure.next_step.get(lang)}", classes="next-step")
-                yield Static(f"[b]{basis_label}{colon}[/b]{failure.legal_basis.get(lang)}  [dim]({failure.code})[/]",
+                # Muted by the stylesheet (and not at all in high contrast), never by a dim markup.
+                yield Static(f"[b]{basis_label}{colon}[/b]{failure.legal_basis.get(lang)}  ({failure.code})",
                              classes="legal-basis")
         with Horizontal(classes="buttons"):
             yield Button(self.t("ineligible.done"), id="primary", variant="primary", classes="big")

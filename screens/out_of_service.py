@@ -11,11 +11,18 @@ from screens.base import StepScreen
 
 class OutOfServiceScreen(StepScreen):
     steps = (Step.OUT_OF_SERVICE,)
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""  # nothing to focus (None would inherit the app's "*" and focus the first button)
 
     def body(self) -> ComposeResult:
-        yield Static(self.t("oos.heading"), classes="heading failure")
+        yield Static("⚠ " + self.t("oos.heading"), classes="heading failure")
         reason = CATALOGUE.get(self.view.out_of_service or "OUT_OF_SERVICE", CATALOGUE["OUT_OF_SERVICE"])
         yield Static(reason.text.get(self.view.lang), classes="lead")
+        if self.view.service_message:
+            # The technician's own words, as typed: never read as markup.
+            yield Static(self.t("oos.message", message=self.view.service_message), classes="notice",
+                         id="service-message", markup=False)
         yield Static(self.t("oos.lead"), classes="lead")
-        yield Static(self.t("oos.recovering"), classes="dim-text")
+        if self.view.out_of_service in ("MAINTENANCE", "MAINTENANCE_MODE"):
+            yield Static(self.t("oos.technician"), classes="dim-text")
+        else:
+            yield Static(self.t("oos.recovering"), classes="dim-text")

@@ -12,7 +12,7 @@ from screens.base import StepScreen
 
 class ReadingScreen(StepScreen):
     steps = (Step.READING, Step.REGISTERING)
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""  # nothing to focus (None would inherit the app's "*" and focus the first button)
 
     def body(self) -> ComposeResult:
         key = N_("reading.heading") if self.view.step is Step.READING else N_("registering.heading")

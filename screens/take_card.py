@@ -12,7 +12,7 @@ from screens.art import card_art
 
 class TakeCardScreen(StepScreen):
     steps = (Step.TAKE_CARD,)
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""  # nothing to focus (None would inherit the app's "*" and focus the first button)
 
     def body(self) -> ComposeResult:
         yield Static(self.t("takecard.heading"), classes="heading")

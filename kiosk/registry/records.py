@@ -76,3 +76,60 @@ class RegistrationRefused(Exception):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class RegistryCounts:
+    """The registry in numbers, for the maintenance console."""
+
+    registrations_today: int  # e-cards registered since the kiosk's local midnight
+    pending: int  # e-cards waiting for activation
+    activated: int  # e-cards active
+    cancelled: int  # e-cards cancelled
+    expired_tickets: int  # unused activation codes past their time (what a purge deletes)
+    people: int
+    audit_events: int
+    last_write: datetime | None  # the newest time written anywhere (registration, activation, ticket, audit)
+
+
+@dataclass(frozen=True)
+class StorageInfo:
+    """Where the registry lives and how big it is."""
+
+    backend: str  # "sqlite", "postgresql", ...
+    location: str  # the database URL with any password hidden
+    size_bytes: int | None  # None when the backend does not say
+
+
+@dataclass(frozen=True)
+class PendingActivation:
+    """A registered e-card still waiting for the guardian's app, from any guardian at any kiosk."""
+
+    ecard_id: int
+    child_resident_id: str
+    child_name: str
+    applicant_resident_id: str
+    created_at: datetime
+    kiosk_id: str
+    code_expires_at: datetime | None  # the newest unused activation code's end; None: no code was ever issued
+
+    @property
+    def child_masked_id(self) -> str:
+        return mask_id(self.child_resident_id)
+
+    @property
+    def child_masked_name(self) -> str:
+        return mask_name(self.child_name)
+
+    @property
+    def applicant_masked_id(self) -> str:
+        return mask_id(self.applicant_resident_id)
+
+
+@dataclass(frozen=True)
+class ConsistencyFinding:
+    """One consistency rule of the registry and the records breaking it (none: the rule holds)."""
+
+    code: str  # stable name of the rule, e.g. "ACTIVE_WITHOUT_TIME"
+    count: int
+    examples: tuple[int, ...] = ()  # row ids (e-card, ticket, guardianship or person ids) of the first breakers

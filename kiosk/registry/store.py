@@ -1,6 +1,9 @@
 """Provides Registry: the queries and writes the kiosk session needs, each one transaction, returning plain values."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Sequence
+
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -9,15 +12,19 @@ from sqlmodel import SQLModel, select
 from kiosk.domain import CardStatus, ECardState
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
-from kiosk.registry import activation
+from kiosk.registry import activation, upkeep
 from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database, unavailable_as_kiosk_error
 from kiosk.registry.models import TABLES, AuditEvent, ECard, Guardianship, Person, SocialSecurityCard
 from kiosk.registry.records import (
     AuditRecord,
     ChildECard,
+    ConsistencyFinding,
+    PendingActivation,
     PendingRegistration,
     PersonRecord,
     RegistrationRefused,
+    RegistryCounts,
+    StorageInfo,
 )
 from kiosk.resident_id import ResidentId
 from kiosk.tickets import ActivationResult, ActivationTicket, TicketState
@@ -296,7 +303,49 @@ class Registry:
         with self._database.transaction("activate") as session:
             return activation.activate(session, self._clock.now(), token_or_url_or_code, self._kiosk_id)
 
-    def purge_expired(self) -> int:
-        """Delete unused tickets that have run out; returns how many."""
+    def purge_expired(self, grace_seconds: float = 0.0) -> int:
+        """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many."""
+        from datetime import timedelta
+
         with self._database.transaction("purge_expired") as session:
-            return activation.purge_expired(session, self._clock.now())
+            return activation.purge_expired(session, self._clock.now() - timedelta(seconds=grace_seconds))
+
+    # ------------------------------------------------------------------ maintenance console
+    def counts(self, day_start: datetime) -> RegistryCounts:
+        """Registrations since `day_start` (the kiosk's local midnight), e-cards by state, expired codes, last write."""
+        with self._database.transaction("counts") as session:
+            return upkeep.counts(session, self._clock.now(), day_start)
+
+    def storage(self) -> StorageInfo:
+        """The backend, the URL with its password hidden, and the database's size in bytes."""
+        with self._database.transaction("storage") as session:
+            return upkeep.storage(session, self._database.engine, self._database.url)
+
+    def pending_activations(self, limit: int = 200) -> list[PendingActivation]:
+        """Every pending e-card, whoever registered it at whichever kiosk, oldest first."""
+        with self._database.transaction("pending_activations") as session:
+            return upkeep.pending_activations(session, limit)
+
+    def cancel_pending(self, ecard_id: int, reason: str = "") -> bool:
+        """Cancel a pending e-card and revoke its unused codes (audited as `ecard_cancelled`).
+
+        Returns:
+            False when the e-card was not pending (activated or cancelled meanwhile, or unknown).
+        """
+        with self._database.transaction("cancel_pending") as session:
+            return upkeep.cancel_pending(session, self._clock.now(), ecard_id, self._kiosk_id, scrub(reason))
+
+    def audit_events(self, kinds: Sequence[str] | None = None, limit: int = 200) -> list[AuditRecord]:
+        """Audit events newest first, only those of `kinds` when given."""
+        with self._database.transaction("audit_events") as session:
+            return upkeep.audit_events(session, kinds, limit)
+
+    def audit_kinds(self) -> list[str]:
+        """The kinds of audit events recorded so far, in name order."""
+        with self._database.transaction("audit_kinds") as session:
+            return upkeep.audit_kinds(session)
+
+    def consistency(self) -> list[ConsistencyFinding]:
+        """Check the registry's consistency rules (`upkeep.CONSISTENCY_RULES`); one finding per rule."""
+        with self._database.transaction("consistency") as session:
+            return upkeep.consistency(session, self._clock.now())

@@ -84,6 +84,7 @@ class KioskSession:
         self._pin_error: str | None = None
         self._child_error: tuple[str, int | None, str | None] | None = None
         self._out_of_service: list[str] = []  # why the kiosk is out of service, first reason first
+        self._service_messages: dict[str, str] = {}  # a technician's words for the guardians, by reason
         self._last_activity = clock.now()
         self._published_step = self._step
         self._large_text = False
@@ -120,6 +121,8 @@ class KioskSession:
             error=self._error,
             notice=self._notice,
             out_of_service=self._out_of_service[0] if self._out_of_service else None,
+            service_message=next(
+                (self._service_messages[r] for r in self._out_of_service if r in self._service_messages), None),
             pin_error=self._pin_error,
             large_text=self._large_text,
             high_contrast=self._high_contrast,
@@ -384,11 +387,13 @@ class KioskSession:
             self._audit("session_finished", f"step={step.value}")
         self._publish()
 
-    def out_of_service(self, reason: str | None) -> None:
+    def out_of_service(self, reason: str | None, message: str | None = None) -> None:
         """Take the kiosk out of service for `reason` (a catalogued code), or with None back into it whatever the reasons.
 
         Reasons add up (the reader and the database may both be gone); the kiosk is back in
-        service when the last one is cleared (`back_in_service`).
+        service when the last one is cleared (`back_in_service`). `message` is a technician's
+        own words for the guardians (shown as typed, in one language), kept until the reason is cleared
+        (None keeps the one given before).
         """
         if reason is None:
             self.back_in_service(None)
@@ -398,6 +403,11 @@ class KioskSession:
                 self._end_locked(notice=None)
             if reason not in self._out_of_service:
                 self._out_of_service.append(reason)
+            if message is not None:  # a new message replaces the last; an empty one withdraws it
+                if message.strip():
+                    self._service_messages[reason] = message.strip()
+                else:
+                    self._service_messages.pop(reason, None)
             self._step = Step.OUT_OF_SERVICE
         self._publish()
 
@@ -406,8 +416,10 @@ class KioskSession:
         with self._lock:
             if reason is None:
                 self._out_of_service.clear()
+                self._service_messages.clear()
             elif reason in self._out_of_service:
                 self._out_of_service.remove(reason)
+                self._service_messages.pop(reason, None)
             else:
                 return
             if self._out_of_service or self._step is not Step.OUT_OF_SERVICE:

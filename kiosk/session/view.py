@@ -110,6 +110,7 @@ class SessionView:
     error: str | None = None
     notice: str | None = None
     out_of_service: str | None = None
+    service_message: str | None = None  # a technician's words for the guardians while out of service
     large_text: bool = False
     high_contrast: bool = False
 

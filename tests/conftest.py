@@ -22,6 +22,14 @@ def _load_root():
 kiosk_root = _load_root()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (.ci/run runs `-n auto --dist loadgroup`) every PC/SC test goes to one worker:
+    # a machine has one pcscd and one pair of vpcd ports.
+    for item in items:
+        if "tests/pcsc/" in item.nodeid or item.get_closest_marker("pcsc"):
+            item.add_marker(pytest.mark.xdist_group("pcsc"))
+
+
 @pytest.fixture
 def settings_for(tmp_path):
     """Build Settings for a kiosk whose data lives in tmp_path; keyword arguments override keys."""

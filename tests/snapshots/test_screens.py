@@ -213,8 +213,11 @@ def test_screen(snap_compare, kiosk_app, screen: str, lang: str, size: str) -> N
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
-@pytest.mark.parametrize("mode", ["large_text", "high_contrast", "both"])
-@pytest.mark.parametrize("screen", list(SCREENS))
+DISPLAY_CASES = [(screen, mode) for screen in SCREENS for mode in ("large_text", "high_contrast")] + [
+    (screen, "both") for screen in ("welcome", "pin", "activation")]
+
+
+@pytest.mark.parametrize(("screen", "mode"), DISPLAY_CASES, ids=[f"{s}-{m}" for s, m in DISPLAY_CASES])
 def test_screen_in_display_mode(snap_compare, kiosk_app, screen: str, mode: str) -> None:
     async def drive(journey: Journey) -> None:
         await journey.reach(Step.WELCOME)

@@ -475,6 +475,7 @@ def state_message(view: SessionView, allowed: Iterable[str] = ()) -> dict:
         },
         "notice": None if view.notice is None else _catalogued(view.notice, lang),
         "out_of_service": None if view.out_of_service is None else _catalogued(view.out_of_service, lang),
+        "service_message": view.service_message,  # a technician's words to guardians while out of service
         "commands": list(allowed),
     }
 

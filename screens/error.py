@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center
+from textual.containers import Center, Horizontal
 from textual.widgets import Button, Static
 
 from kiosk.errors import CATALOGUE
@@ -14,7 +14,12 @@ from screens.fields import field_table
 
 class ErrorScreen(StepScreen):
     steps = (Step.ERROR,)
-    BINDINGS = [Binding("enter", "ok", "OK"), Binding("escape", "ok", "OK", show=False)]
+    BINDINGS = [Binding("enter", "primary", "OK"), Binding("escape", "ok", "OK", show=False)]
+
+    @property
+    def retriable(self) -> bool:
+        """The catalogue says trying again may work: the primary button reads the card again."""
+        return CATALOGUE[self.view.error or "INTERNAL"].retriable and self.view.step is Step.ERROR
 
     def body(self) -> ComposeResult:
         entry = CATALOGUE[self.view.error or "INTERNAL"]
@@ -33,10 +38,24 @@ class ErrorScreen(StepScreen):
         next_label, code_label, colon = self.t("error.next"), self.t("error.code"), self.t("punct.colon")
         yield Static(f"[b]{next_label}{colon}[/b]{entry.next_step.get(lang)}", classes="next-step")
         yield Static(f"{code_label}{colon}{entry.code}", classes="error-code")
-        yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
+        if self.retriable:
+            with Horizontal(classes="buttons"):
+                yield Button(self.t("error.retry"), id="primary", variant="primary", classes="big")
+                yield Button(self.t("error.finish"), id="finish", classes="big")
+        else:
+            yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
+
+    def action_primary(self) -> None:
+        if self.retriable:
+            self.kiosk.run_blocking(self.session.retry)
+        else:
+            self.action_ok()
 
     def action_ok(self) -> None:
         self.kiosk.run_blocking(self.session.finish)
 
     def pressed_primary(self) -> None:
+        self.action_primary()
+
+    def pressed_finish(self) -> None:
         self.action_ok()

@@ -283,3 +283,35 @@ async def test_no_key_combination_leaves_kiosk_mode(start_kiosk, step: Step):
         await journey.pilot.pause()
         assert journey.app.is_running and journey.app.return_code is None
         assert not journey.app.screen.query("CommandPalette")
+
+
+# ------------------------------------------------------------------ errors
+async def test_a_retriable_error_offers_try_again_and_a_final_one_only_ok(start_kiosk):
+    from kiosk.errors import KioskError
+
+    async with start_kiosk(language="en") as journey:
+        service = journey.session._card
+        real, calls = service.read_card, []
+
+        def read_card():
+            calls.append(1)
+            if len(calls) == 1:
+                raise KioskError("CARD_COMMUNICATION", "a hiccup on the contacts")
+            return real()
+
+        service.read_card = read_card
+        await journey.reach(Step.WELCOME)
+        await journey.insert("zhang-wei-3.00")
+        await journey.reach(Step.ERROR)
+        text = screen_text(journey.app)
+        assert "Something went wrong while reading the card." in text and "Try again (Enter)" in text
+        await journey.pilot.press("enter")
+        await journey.reach(Step.HOLDER)
+        await journey.remove()
+        await journey.reach(Step.WELCOME)
+        await journey.insert("bank-card")
+        await journey.reach(Step.ERROR)
+        text = screen_text(journey.app)
+        assert "This is not a social security card." in text and "Try again" not in text
+        await journey.pilot.press("enter")
+        await journey.reach(Step.TAKE_CARD)

@@ -18,6 +18,21 @@ IdleStep = Literal["insert_card", "holder", "pin", "child_id", "child_confirm", 
 """The steps that wait for the guardian, each with an idle timeout."""
 
 
+def _table_from_text(value: object, expected: str) -> object:
+    """A table setting given as text (a KIOSK_* variable, the command line): "a=1,b=2" or a JSON object."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("{"):
+        import json
+
+        return json.loads(text)
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"expected {expected}")
+    return {key.strip(): item.strip() for key, item in pairs}
+
+
 class SettingsError(Exception):
     """A setting that cannot be used; the message is one line naming the key and what is allowed."""
 
@@ -77,18 +92,8 @@ class Settings(BaseModel):
     @field_validator("step_idle_seconds", mode="before")
     @classmethod
     def _step_idle_from_text(cls, value: object) -> object:
-        # From KIOSK_STEP_IDLE_SECONDS or the command line: "pin=90,child_id=120" (or JSON).
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("{"):
-                import json
-
-                return json.loads(text)
-            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-            if any(len(pair) != 2 for pair in pairs):
-                raise ValueError('expected step=seconds pairs, e.g. "pin=90,child_id=120"')
-            return {step.strip(): seconds.strip() for step, seconds in pairs}
-        return value
+        # From KIOSK_STEP_IDLE_SECONDS or the command line.
+        return _table_from_text(value, 'step=seconds pairs, e.g. "pin=90,child_id=120"')
     farewell_seconds: int = Field(ge=3, le=300)
     """How long the closing screens wait."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -107,18 +112,8 @@ class Settings(BaseModel):
     @field_validator("technicians", mode="before")
     @classmethod
     def _technicians_from_text(cls, value: object) -> object:
-        # From KIOSK_TECHNICIANS: "T0001=scrypt$...,T0002=pbkdf2_sha256$..." (or JSON).
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("{"):
-                import json
-
-                return json.loads(text)
-            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-            if any(len(pair) != 2 for pair in pairs):
-                raise ValueError('expected ID=hash pairs, e.g. "T0001=scrypt$16384$8$1$<salt>$<hash>"')
-            return {tid.strip(): stored.strip() for tid, stored in pairs}
-        return value
+        # From KIOSK_TECHNICIANS.
+        return _table_from_text(value, 'ID=hash pairs, e.g. "T0001=scrypt$16384$8$1$<salt>$<hash>"')
 
     @field_validator("technicians")
     @classmethod

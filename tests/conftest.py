@@ -22,6 +22,7 @@ def _load_root():
 kiosk_root = _load_root()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Under pytest-xdist (.ci/run runs `-n auto --dist loadgroup`) every PC/SC test goes to one worker:
     # a machine has one pcscd and one pair of vpcd ports.

@@ -13,16 +13,16 @@ from bench.common import CARDS, PIN, BenchError, DemoCard, load_root, settings_i
 
 @contextlib.contextmanager
 def _instrumented_build(root) -> Iterator[dict]:
-    """While active, build_kiosk times open_registry and keeps the card service it makes.
+    """While active, build_kiosk times open_registry_lazily and keeps the card service it makes.
 
-    open_registry is looked up in the bench's own copy of kiosk.py; ReaderCardService is imported
+    open_registry_lazily is looked up in the bench's own copy of kiosk.py; ReaderCardService is imported
     by build_kiosk from devices.service at call time, so a recording subclass is put there for the
     duration of the build only.
     """
     import devices.service as service_module
 
     record: dict = {"db_seconds": None, "service": None}
-    original_open = root.open_registry
+    original_open = root.open_registry_lazily  # what build_kiosk calls
     original_service = service_module.ReaderCardService
 
     def timed_open(*args, **kwargs):
@@ -46,12 +46,12 @@ def _instrumented_build(root) -> Iterator[dict]:
             self.last_card = card
             return card
 
-    root.open_registry = timed_open
+    root.open_registry_lazily = timed_open
     service_module.ReaderCardService = RecordingService
     try:
         yield record
     finally:
-        root.open_registry = original_open
+        root.open_registry_lazily = original_open
         service_module.ReaderCardService = original_service
 
 

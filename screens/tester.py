@@ -126,6 +126,11 @@ class TesterPanel(ModalScreen[str | None]):
     def t(self, key: str, **values: object) -> str:
         return message(key, self.lang, **values)
 
+    async def set_lang(self, lang: str) -> None:
+        """F2 while the panel is open: the panel follows the session's language."""
+        self.lang = lang
+        await self.recompose()
+
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Vertical(id="tester-panel"):

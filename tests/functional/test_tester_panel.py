@@ -237,3 +237,16 @@ async def test_reset_puts_a_fresh_card_from_its_profile_in_the_reader(start_kios
         pin = await journey.reach(Step.PIN)
         await until(journey, lambda: journey.session.view.pin_tries_left is not None)
         assert journey.session.view.pin_tries_left == 3 and pin.view.step is Step.PIN
+
+
+async def test_the_panel_follows_a_language_switch(start_kiosk):
+    async with start_kiosk(language="zh") as journey:
+        await journey.reach(Step.WELCOME)
+        await journey.pilot.press("f9")
+        await journey.pilot.pause()
+        assert isinstance(journey.app.screen, tester.TesterPanel)
+        assert "测试面板" in screen_text(journey.app)
+        await journey.pilot.press("f2")
+        await journey.pilot.pause()
+        assert isinstance(journey.app.screen, tester.TesterPanel)
+        assert "Tester panel: virtual cards" in screen_text(journey.app)

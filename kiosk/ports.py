@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.domain import GuardianCard, PinResult
+
+if TYPE_CHECKING:
+    from kiosk.tickets import ActivationResult
 
 
 class CardService(Protocol):
@@ -143,6 +146,52 @@ class TesterBench(Protocol):
     def remove(self) -> None:
         """Take the card out of the reader."""
         ...
+
+    def state(self, name: str) -> VirtualCardState:
+        """The virtual card of profile `name` as it is now."""
+        ...
+
+    def set_pin_tries(self, name: str, tries: int) -> int:
+        """Set the card's PIN tries left (0 blocks it); returns the value set (capped at the maximum)."""
+        ...
+
+    def toggle_expiry(self, name: str, today: date) -> date | None:
+        """Expire the card (yesterday) or renew an expired one; returns the new expiry date."""
+        ...
+
+    def set_pull_after(self, name: str, apdus: int | None) -> None:
+        """The card leaves the reader at this APDU after power-on (None: never)."""
+        ...
+
+    def set_mute(self, name: str, mute: bool) -> None:
+        """A mute card gives no answer to reset."""
+        ...
+
+    def reset(self, name: str) -> None:
+        """Forget what happened to the card; one in the reader is put back in fresh."""
+        ...
+
+    def scan(self, presented: str) -> ActivationResult:
+        """The guardian's phone scanning `presented` (the QR's URL or the code).
+
+        Raises:
+            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED.
+        """
+        ...
+
+
+class VirtualCardState(Protocol):
+    """One virtual card as a tester sees it (devices.simulated.VirtualCardState)."""
+
+    name: str
+    in_reader: bool
+    pin_tries_left: int
+    pin_max_tries: int
+    expiry: date | None
+    has_issuer_file: bool
+    pull_after_apdus: int | None
+    apdus_since_power_on: int
+    mute: bool
 
 
 class Speaker(Protocol):

@@ -3,7 +3,7 @@ the guardian's phone at the QR code, and the kiosk's clock jumped."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -15,36 +15,9 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, Static
 from kiosk.errors import KioskError
 from kiosk.messages import N_, message
 from kiosk.ports import OffsetClock, TesterBench
-from kiosk.tickets import ActivationResult
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
-
-
-class VirtualCardState(Protocol):
-    """One virtual card as it is now (devices.simulated.VirtualCardState)."""
-
-    name: str
-    in_reader: bool
-    pin_tries_left: int
-    pin_max_tries: int
-    expiry: date | None
-    has_issuer_file: bool
-    pull_after_apdus: int | None
-    apdus_since_power_on: int
-    mute: bool
-
-
-class CardBench(TesterBench, Protocol):
-    """The tester's hands at the virtual cards beyond inserting them (devices.simulated.SimulatedBench)."""
-
-    def state(self, name: str) -> VirtualCardState: ...
-    def set_pin_tries(self, name: str, tries: int) -> int: ...
-    def toggle_expiry(self, name: str, today: date) -> date | None: ...
-    def set_pull_after(self, name: str, apdus: int | None) -> None: ...
-    def set_mute(self, name: str, mute: bool) -> None: ...
-    def reset(self, name: str) -> None: ...
-    def scan(self, presented: str) -> ActivationResult: ...
 
 
 JUMPS: dict[str, int] = {"1": 60, "2": 5 * 60, "3": 60 * 60, "4": 24 * 60 * 60}
@@ -113,7 +86,7 @@ class TesterPanel(ModalScreen[str | None]):
 
     def __init__(self, bench: TesterBench, lang: str) -> None:
         super().__init__()
-        self.bench: CardBench = bench  # type: ignore[assignment]  # the simulated bench has the card handles too
+        self.bench = bench
         self.lang = lang
         self.choices = bench.choices()
         self._asking: str | None = None  # "tries" or "jump": the next key answers

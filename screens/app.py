@@ -267,20 +267,14 @@ class KioskApp(App, inherit_bindings=False):
             return
         if isinstance(screen, ModalScreen) or self._technician_at_work():
             return
-        self.push_screen(HelpScreen(self._view, topic), callback=self._after_help)
-
-    async def _after_help(self, _result: object) -> None:
-        await self.release_held_view()
+        self.push_screen(HelpScreen(self._view, topic), callback=self._after_modal)
 
     def action_tester_panel(self) -> None:
         if self.tester is None or isinstance(self.screen, ModalScreen):
             return
-        self.push_screen(TesterPanel(self.tester, self._view.lang), callback=self._after_tester)
+        self.push_screen(TesterPanel(self.tester, self._view.lang), callback=self._after_modal)
 
-    async def _after_tester(self, result: str | None) -> None:
-        if result == "exit":
-            self.exit()
-            return
+    async def _after_modal(self, _result: object) -> None:
         await self.release_held_view()
 
     # ----------------------------------------------------------------- maintenance (technicians)

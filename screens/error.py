@@ -19,7 +19,7 @@ class ErrorScreen(StepScreen):
     @property
     def retriable(self) -> bool:
         """The catalogue says trying again may work: the primary button reads the card again."""
-        return CATALOGUE[self.view.error or "INTERNAL"].retriable and self.view.step is Step.ERROR
+        return CATALOGUE[self.view.error or "INTERNAL"].retriable
 
     def body(self) -> ComposeResult:
         entry = CATALOGUE[self.view.error or "INTERNAL"]

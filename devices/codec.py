@@ -10,10 +10,12 @@ from kiosk.errors import KioskError
 _DIGITS = frozenset("0123456789")
 FILLER: dict[str, frozenset[int]] = {
     "an": frozenset(b"\x00 \xff"),
-    "cn": frozenset(b"\x00\xff"),
+    "cn": frozenset(b"\xff"),
     "b": frozenset(b"\x00\xff"),
 }
-"""Bytes a card may put after a record's value (unused record space): 00 or FF (erased memory), and spaces after text.
+"""Bytes a card may put after a record's value (unused record space), by the value's format: after text its padding
+00 or spaces, or FF (never a GBK byte); after `cn` only FF (its F padding: 00 would be the digits "00", so a number
+cut short could not be told from padding); after binary 00 or FF (binary items have a size fixed by meaning).
 Anything else after the value means the length byte is shorter than the data: the value would be cut short."""
 VISIBLE_MARK = "\ufffd"
 """What stands in card text for a control or format character (ESC, SO, a zero-width or bidi mark)."""

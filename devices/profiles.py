@@ -84,7 +84,8 @@ class CardLayout:
 
     `sizes`: item name (ITEM_NAMES) -> the value's size in bytes on this card, padded the way its
     format pads (`an` with 00, `cn` with F); `record_padding`: filler bytes after every record's
-    value that the TLV length does not count, all `padding_byte` (00 or FF).
+    value that the TLV length does not count: `padding_byte` (00 or FF) after text and binary
+    values, FF after `cn` values (the only filler their format allows).
     """
 
     sizes: dict[str, int] = field(default_factory=dict)

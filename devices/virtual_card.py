@@ -140,7 +140,10 @@ class VirtualCard(ApduResponder):
 
     def set_item(self, file_id: int, tag: int, value: bytes) -> None:
         """Store `value` as the record `tag` of `file_id` (with the card's record padding), replacing it or appending it."""
-        self.set_record(file_id, tag, encode_tlv(tag, value) + self.record_padding)
+        padding = self.record_padding
+        if tag in ITEMS and ITEMS[tag].encoding == "cn":
+            padding = b"\xff" * len(padding)  # after a cn value only its F padding can follow
+        self.set_record(file_id, tag, encode_tlv(tag, value) + padding)
 
     def set_record(self, file_id: int, tag: int, record: bytes) -> None:
         """Store the raw `record` (tag, length, value and whatever follows, as the card sends it) under `tag` of `file_id`."""
@@ -352,12 +355,13 @@ class _Personaliser:
     def __init__(self, layout: CardLayout) -> None:
         self._sizes = {ITEM_NAMES[name]: size for name, size in layout.sizes.items()}
         self.padding = bytes([layout.padding_byte]) * layout.record_padding
+        self._cn_padding = b"\xff" * layout.record_padding  # after a cn value only F padding can follow
 
     def size(self, tag: int) -> int:
         return self._sizes.get(tag, ITEMS[tag].length)
 
     def record(self, tag: int, value: bytes) -> bytes:
-        return encode_tlv(tag, value) + self.padding
+        return encode_tlv(tag, value) + (self._cn_padding if ITEMS[tag].encoding == "cn" else self.padding)
 
     def binary(self, tag: int, value: bytes) -> bytes:
         return self.record(tag, value.ljust(self.size(tag), b"\x00"))

@@ -149,6 +149,12 @@ def test_00_and_ff_filler_after_the_value_is_the_records_padding(after: str) -> 
     assert parse_tlv(bytes.fromhex("0904D5C5CEB0" + after)).value == bytes.fromhex("D5C5CEB0")
 
 
+def test_00_after_a_bcd_value_is_digits_not_filler() -> None:
+    # Found by the APDU fuzzer: a length byte 2 short left "0000" after 43010000 and the number read cut short.
+    _rejected_as_invalid(lambda: parse_tlv(bytes.fromhex("040443010000" + "0000"), filler=FILLER["cn"]))
+    assert parse_tlv(bytes.fromhex("0406430100000000FFFF"), filler=FILLER["cn"]).value == bytes.fromhex("430100000000")
+
+
 def test_spaces_after_a_text_value_are_filler_for_text_only() -> None:
     assert parse_tlv(b"\x07\x02L4   ", filler=FILLER["an"]).value == b"L4"
     _rejected_as_invalid(lambda: parse_tlv(b"\x0b\x01\x01   ", filler=FILLER["cn"]))

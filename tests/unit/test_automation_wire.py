@@ -165,3 +165,24 @@ def test_kiosk_py_automate_answers_every_line_that_broke_it_on_main(tmp_path: Pa
     assert finals[5]["parameter"] == "seconds" and finals[3]["parameter"] == "id"
     assert RESIDENT_ID not in result.stdout.decode("utf-8")
     assert "4301**********0016" in finals[6]["text"] and "4301**********0016" in finals[7]["text"]
+
+
+def test_a_card_name_holding_terminal_escapes_reaches_no_json_line_and_no_log(tmp_path: Path) -> None:
+    # Seen on main: a holder name with ESC [2J and SO went raw to the terminal through masking.
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    source = ROOT / "config" / "cards"
+    (cards / "psam-test.toml").write_text((source / "psam-test.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    profile = (source / "li-na-2.00.toml").read_text(encoding="utf-8").replace('name = "李娜"', 'name = "李\\u001b[2J\\u000e娜"')
+    (cards / "li-na-escape.toml").write_text(profile, encoding="utf-8")
+    environ = {**_environ(tmp_path), "KIOSK_CARD_PROFILES_DIR": str(cards)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "kiosk.py"), "automate", "--manual-clock", "--card", "li-na-escape"],
+        input=b'{"cmd":"GET_STATE","id":1}\n', capture_output=True, env=environ, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    state = [strict_json(line) for line in result.stdout.decode("utf-8").splitlines()][-1]
+    assert state["step"] == "holder" and state["holder"]["name"] == "李*****娜"  # 李, ESC [ 2 J, SO, 娜 masked
+    log = (tmp_path / "data" / "logs" / "kiosk.log").read_bytes()
+    for raw in (result.stdout, result.stderr, log):
+        assert b"\x1b" not in raw and b"\x0e" not in raw and b"\\u001b" not in raw

@@ -152,27 +152,27 @@ def _json_kind(value: object) -> str:
     return "a number"
 
 
-def encode_message(message: dict) -> str:
-    """One message as one JSON line (no newline at its end): valid I-JSON whatever `message` holds.
+def encode_message(outgoing: dict) -> str:
+    """One message as one JSON line (no newline at its end): valid I-JSON whatever `outgoing` holds.
 
     A message that cannot be written (a NaN, an object JSON has no form for) becomes an INTERNAL
     error carrying the same id; a lone surrogate becomes U+FFFD.
     """
     try:
-        text = _dumps(message)
+        text = _dumps(outgoing)
         if not _is_unicode(text):
-            text = _dumps(_unicode(message))
+            text = _dumps(_unicode(outgoing))
     except (ValueError, TypeError, RecursionError):
         log.exception("an automation message could not be written as JSON")
         fallback: dict = {"msg": "ERROR"}
-        if "id" in message:
+        if "id" in outgoing:
             try:
-                _dumps({"id": message["id"]})
-                fallback["id"] = _unicode(message["id"])
+                _dumps({"id": outgoing["id"]})
+                fallback["id"] = _unicode(outgoing["id"])
             except (ValueError, TypeError, RecursionError):
                 pass
         fallback.update({"error": "INTERNAL", "text": "the answer could not be written as JSON"})
-        if message.get("last"):
+        if outgoing.get("last"):
             fallback["last"] = True
         text = _dumps(_unicode(fallback))
     for raw, escaped in _LINE_BREAKS.items():

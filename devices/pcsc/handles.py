@@ -89,9 +89,9 @@ class KeptHandle:
             return self._atr if self._watching else None
 
     def start(self) -> None:
-        """The watcher starts: from now on its word on the card counts."""
+        """The watcher starts: from now on its word on the card counts (what an earlier one said does not)."""
         with self._lock:
-            self._watching = True
+            self._watching, self._atr = True, None
 
     def stop(self) -> None:
         """The watcher stops: nobody would see the card leave, so the kept handle goes and none is taken back."""

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+_OPENING_WAIT_S = 5.0  # a session's connect waits this long at most for an early connect under way
+
 
 class OpenHandles:
     """Every open PC/SC card connection of this process; connections register and unregister themselves.
@@ -66,10 +68,11 @@ class KeptHandle:
     """The card handle one reader holds open while its watcher runs: opened early, kept (reset) between sessions.
 
     The watcher says which card it sees (`card_seen`, before the insertion is announced); the reader
-    opens a connection to it and hands it over (`keep`); a session's connect takes it (`take`) and
-    its close gives it back (`take_back`, which resets the card). A new card, no card, or the
-    watcher stopping (`stop`) lets go of it. Used from the watcher's thread, the card workers and
-    the UI thread at once: every method is thread-safe.
+    opens a connection to it and hands it over (`keep`, also when the open failed); a session's
+    connect takes it (`take`, waiting for an open under way: the watcher's exclusive connect and
+    the session's must not meet) and its close gives it back (`take_back`, which resets the card).
+    A new card, no card, or the watcher stopping (`stop`) lets go of it. Used from the watcher's
+    thread, the card workers and the UI thread at once: every method is thread-safe.
     """
 
     def __init__(self, *, enabled: bool) -> None:
@@ -78,6 +81,8 @@ class KeptHandle:
         """
         self._enabled = enabled
         self._lock = threading.Lock()
+        self._opened = threading.Condition(self._lock)  # notified when an open under way ends
+        self._opening = 0  # opens under way: card_seen said yes, keep has not been called yet
         self._watching = False
         self._atr: bytes | None = None
         self._kept: PcscConnection | None = None
@@ -107,31 +112,42 @@ class KeptHandle:
         A handle kept for an earlier card goes.
 
         Returns:
-            True when the reader should open a handle for this card and `keep` it.
+            True when the reader should open a handle for this card and then call `keep` (always,
+            with None when the open failed).
         """
         with self._lock:
             self._atr = atr
             kept, self._kept = self._kept, None
             wanted = self._enabled and self._watching and atr is not None
+            if wanted:
+                self._opening += 1
         if kept is not None:
             kept.discard()
         return wanted
 
-    def keep(self, connection: PcscConnection) -> None:
-        """Keep `connection`, just opened for the card seen; it is disconnected instead when that card
-        left meanwhile, another one is kept already, or the watcher stopped."""
+    def keep(self, connection: PcscConnection | None) -> None:
+        """The open `card_seen` asked for has ended: keep `connection`, or None when it failed.
+
+        The connection is disconnected instead when that card left meanwhile, another one is kept
+        already, or the watcher stopped.
+        """
         with self._lock:
-            keep = self._watching and self._atr is not None and self._kept is None
+            self._opening = max(0, self._opening - 1)
+            keep = connection is not None and self._watching and self._atr is not None and self._kept is None
             if keep:
                 self._kept = connection
-        if not keep:
+            self._opened.notify_all()
+        if connection is not None and not keep:
             connection.discard()
 
     def take(self) -> PcscConnection | None:
-        """Returns:
+        """Take the kept connection; while an early connect is under way, wait for it first (up to 5 s).
+
+        Returns:
             The kept connection, now the caller's (None when none is kept, or it was closed meanwhile).
         """
         with self._lock:
+            self._opened.wait_for(lambda: not self._opening, _OPENING_WAIT_S)
             kept, self._kept = self._kept, None
         return kept if kept is not None and kept.is_open else None
 

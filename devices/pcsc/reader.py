@@ -29,12 +29,14 @@ and the call raises CARD_COMMUNICATION (retriable: the session reads the card ag
 
 The card's handle is opened early: while the watcher runs, the reader connects to a card as soon as
 it goes in (before CARD_INSERTED is announced), so the session's `connect` finds the handle open and
-the guardian never waits for SCardConnect. When a session closes its connection and the card is
-still in, the handle is reset (SCardReconnect with SCARD_RESET_CARD: the PIN state and any
-authentication are gone, as with a disconnect) and kept for the next session; it is let go when the
-card leaves, the reader goes, or the watcher stops (devices/pcsc/handles.py: KeptHandle). With an exclusive reader this means no other
-program can open the card while it sits in the kiosk's reader (the kiosk's own tools use the kept
-handle); `connect_early=False` turns it off.
+the guardian never waits for SCardConnect. A `connect` that comes while that early connect is under
+way (one that did not wait for the event: after a pcscd restart, say) waits for it and gets its
+handle, rather than meeting its exclusive hold as READER_BUSY. When a session closes its connection
+and the card is still in, the handle is reset (SCardReconnect with SCARD_RESET_CARD: the PIN state
+and any authentication are gone, as with a disconnect) and kept for the next session; it is let go
+when the card leaves, the reader goes, or the watcher stops (KeptHandle in devices/pcsc/handles.py).
+With an exclusive reader this means no other program can open the card while it sits in the kiosk's
+reader (the kiosk's own tools use the kept handle); `connect_early=False` turns it off.
 
 APDUs are never logged: a VERIFY carries the PIN.
 """
@@ -217,7 +219,17 @@ class PcscReader(CardReader):
 
     def connect(self) -> PcscConnection:
         kept = self._kept.take()
-        return kept if kept is not None else self._connect()
+        if kept is not None:
+            return kept
+        try:
+            return self._connect()
+        except KioskError as error:
+            # The watcher saw the card go in just now and its early connect won the race for the
+            # exclusive handle: that handle is this caller's (take waits until it is kept).
+            kept = self._kept.take() if error.code == "READER_BUSY" else None
+            if kept is None:
+                raise
+            return kept
 
     def _connect(self) -> PcscConnection:
         # The name found last time (or by the watcher) saves listing readers on every connect;
@@ -262,13 +274,14 @@ class PcscReader(CardReader):
         """The watcher's word on the card (on its thread, before an insertion is announced): open its handle early."""
         if not self._kept.card_seen(atr):
             return
+        connection = None
         try:
             connection = self._connect()
         except KioskError as error:
             # Nothing lost: the session's connect tries again and reports what it finds.
             _log.debug("%s: early connect: %s", self.name, error)
-            return
-        self._kept.keep(connection)
+        finally:
+            self._kept.keep(connection)  # also when it failed: a session's connect waits for this
 
     # The watcher ----------------------------------------------------------------------
 

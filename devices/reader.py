@@ -4,9 +4,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
+import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, ClassVar, Iterator
+
+_log = logging.getLogger(__name__)
 
 
 class ReaderEventKind(enum.Enum):
@@ -62,6 +65,10 @@ class CardConnection(abc.ABC):
 class CardReader(abc.ABC):
     """One reader slot, for the guardian's card or for a PSAM."""
 
+    # True: a listener that raises is logged and the others still hear the event (for a reader
+    # whose events come from its own thread, which a listener's bug must not stop).
+    isolates_listener_failures: ClassVar[bool] = False
+
     def __init__(self, name: str) -> None:
         self.name = name
         self._listeners: list[ReaderListener] = []
@@ -94,7 +101,14 @@ class CardReader(abc.ABC):
                 self._listeners.remove(listener)
 
     def _emit(self, event: ReaderEvent) -> None:
+        """Deliver `event` to every listener, on the calling thread (for the reader classes)."""
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(event)
+            if not self.isolates_listener_failures:
+                listener(event)
+                continue
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - logged; the reader and the other listeners go on
+                _log.exception("%s: a reader event listener failed on %s", self.name, event.kind.value)

@@ -1,7 +1,7 @@
 """Provides a private pcscd with the vpcd driver, its vpcd card slots, and the lock its users share.
 
 Used by the PC/SC tests (tests/pcsc/conftest.py, through fixtures) and by the PC/SC benchmark
-(bench/pcsc.py). Only one pcscd can run on a machine (it owns /run/pcscd) and only one program
+(bench/pcsc/). Only one pcscd can run on a machine (it owns /run/pcscd) and only one program
 can serve the vpcd ports, so every user takes the lock file `LOCK_FILE` first: a second pytest
 run, or a benchmark, waits for the first one to end.
 

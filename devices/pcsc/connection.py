@@ -4,63 +4,70 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import weakref
-from typing import TYPE_CHECKING, Iterator
+import time
+from dataclasses import dataclass
+from typing import Iterator, Protocol
 
 from smartcard import scard
 
-from devices.pcsc.status import _CARD_GONE, _CLASSIFIED, _READER_GONE, _RESET_CARD, _SERVICE_GONE, _SUCCESS, _u32, error_name, pcsc_error
+from devices.pcsc.handles import OPEN_HANDLES
+from devices.pcsc.status import (CARD_GONE, CLASSIFIED, READER_GONE, RESET_CARD, SERVICE_GONE, SUCCESS, TIMEOUT,
+                                 error_name, establish_context, pcsc_error, release_context, u32)
 from devices.reader import CardConnection
 from kiosk.errors import KioskError
 
-if TYPE_CHECKING:
-    from devices.pcsc.reader import PcscReader
-
 _log = logging.getLogger(__name__)
 
-# Every open connection of this process. pcscd keeps an exclusive connection's hold on its reader
-# until SCardDisconnect, even after the card left (when the handle is good for nothing more):
-# connect() closes such dead connections before it reports READER_BUSY.
-_OPEN_LOCK = threading.Lock()
-_OPEN: "weakref.WeakSet[PcscConnection]" = weakref.WeakSet()
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How a reader's connections share the card, speak to it, close, and diagnose a failure."""
+
+    share: int  # SCARD_SHARE_EXCLUSIVE or SCARD_SHARE_SHARED (each step then runs in a transaction)
+    protocols: int  # the SCARD_PROTOCOL_* offered at connect, and again at every reconnect
+    reset_on_close: bool  # the card is reset when the handle is let go or kept for the next session
+    removal_grace: float  # seconds a failed transmit waits for pcscd to say whether the card left
 
 
-def _close_dead_connections(reader_name: str) -> int:
-    """Close this process's connections to `reader_name` whose card has left.
+class HandleKeeper(Protocol):
+    """Where a closing connection offers its handle (a reader's KeptHandle)."""
 
-    Returns:
-        How many were closed.
-    """
-    with _OPEN_LOCK:
-        candidates = [connection for connection in _OPEN if connection.reader_name == reader_name]
-    closed = 0
-    for connection in candidates:
-        if connection._card_gone():
-            _log.info("%s: closing a connection left open after its card left", reader_name)
-            connection.discard()
-            closed += 1
-    return closed
+    def take_back(self, connection: PcscConnection) -> bool:
+        """Returns:
+            True when the handle was kept (the connection is closed then); False: disconnect it.
+        """
 
 
 class PcscConnection(CardConnection):
     """An open PC/SC card handle in one reader."""
 
-    def __init__(self, reader: PcscReader, reader_name: str, handle: int, protocol: int, atr: bytes,
-                 share: int, protocols: int) -> None:
-        self._reader = reader
+    def __init__(self, reader_name: str, handle: int, protocol: int, atr: bytes, settings: ConnectionSettings,
+                 keeper: HandleKeeper) -> None:
+        """Args:
+            reader_name: the PC/SC name of the reader the handle is in.
+            handle: the card handle SCardConnect (or SCardReconnect) gave.
+            protocol: the protocol in use (SCARD_PROTOCOL_T0 or _T1).
+            atr: the card's ATR.
+            settings: the reader's connection settings.
+            keeper: offered the handle when the connection closes.
+        """
         self.reader_name = reader_name
         self._handle = handle
         self._protocol = protocol
         self._atr = atr
-        self._share = share
-        self._protocols = protocols
+        self._settings = settings
+        self._keeper = keeper
         self._io = threading.RLock()  # one APDU at a time; held for a whole transaction
         self._closed_lock = threading.Lock()
         self._closed = False
         self._depth = 0  # nested transaction() levels
         self._sent = 0  # APDUs answered since connect or the last reset
-        with _OPEN_LOCK:
-            _OPEN.add(self)
+        OPEN_HANDLES.add(self)
+
+    @property
+    def keeper(self) -> HandleKeeper:
+        """Where this connection's handle goes when it closes (identifies the reader that made it)."""
+        return self._keeper
 
     @property
     def atr(self) -> bytes:
@@ -81,39 +88,79 @@ class PcscConnection(CardConnection):
             if self._closed:
                 self._check_open()  # raises
             rv, response = scard.SCardTransmit(self._handle, self._protocol, list(command))
-            if rv == _SUCCESS and len(response) >= 2:  # the usual case, with nothing around the call
+            if rv == SUCCESS and len(response) >= 2:  # the usual case, with nothing around the call
                 self._sent += 1
                 return bytes(response)
-            rv = _u32(rv)
-            if rv == _RESET_CARD:
+            rv = u32(rv)
+            if rv == RESET_CARD:
                 # Another program reset the card: the command never reached it. Reconnect, then
                 # send it once more (only when nothing had been sent before; else it raises).
                 self._after_reset("SCardTransmit")
                 self._check_open()
                 rv, response = scard.SCardTransmit(self._handle, self._protocol, list(command))
-                rv = _u32(rv)
-                if rv == _SUCCESS and len(response) >= 2:
+                rv = u32(rv)
+                if rv == SUCCESS and len(response) >= 2:
                     self._sent += 1
                     return bytes(response)
             self._check_open()
             call = f"{self.reader_name}: SCardTransmit"
-            if rv in _CLASSIFIED:
+            if rv in CLASSIFIED:
                 raise pcsc_error(rv, call, in_session=True)
-            problem = f"{len(response)}-byte response without status word" if rv == _SUCCESS else error_name(rv)
+            problem = f"{len(response)}-byte response without status word" if rv == SUCCESS else error_name(rv)
             raise self._diagnose(f"{call}: {problem}")
 
     def _diagnose(self, what: str) -> KioskError:
-        left = self._reader._card_left(self.reader_name, self._handle)
+        left = self._what_left()
         if left == "card":
             return KioskError("CARD_REMOVED", f"{what}; the card left the reader")
         if left == "reader":
             return KioskError("READER_LOST", f"{what}; the reader (or pcscd) went away")
         return KioskError("CARD_COMMUNICATION", what)
 
+    def _what_left(self) -> str | None:
+        """After a failed transmit: did the card (or the reader) leave? Waits up to `removal_grace`.
+
+        Returns:
+            "card" when the card left, "reader" when the reader or pcscd did, None when the card
+            is still there.
+        """
+        rv, context = establish_context()
+        if rv != SUCCESS:
+            return "reader"
+        deadline = time.monotonic() + self._settings.removal_grace
+        state = scard.SCARD_STATE_UNAWARE
+        try:
+            while True:
+                status = u32(scard.SCardStatus(self._handle)[0])
+                if status in CARD_GONE:
+                    return "card"
+                if status in SERVICE_GONE or status in READER_GONE:
+                    return "reader"
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                rv, states = scard.SCardGetStatusChange(context, max(1, int(remaining * 1000)),
+                                                        [(self.reader_name, state)])
+                rv = u32(rv)
+                if rv == TIMEOUT:
+                    return None
+                if rv in SERVICE_GONE or rv in READER_GONE:
+                    return "reader"
+                if rv != SUCCESS:
+                    return None
+                event = states[0][1]
+                if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
+                    return "reader"
+                if event & scard.SCARD_STATE_EMPTY:
+                    return "card"
+                state = event & ~scard.SCARD_STATE_CHANGED
+        finally:
+            release_context(context)
+
     def _after_reset(self, what: str) -> None:
         """Reconnect after SCARD_W_RESET_CARD; raise unless nothing had been sent yet."""
-        rv, active = scard.SCardReconnect(self._handle, self._share, self._protocols, scard.SCARD_LEAVE_CARD)
-        if _u32(rv) != _SUCCESS:
+        rv, active = scard.SCardReconnect(self._handle, self._settings.share, self._settings.protocols, scard.SCARD_LEAVE_CARD)
+        if u32(rv) != SUCCESS:
             raise pcsc_error(rv, f"{self.reader_name}: SCardReconnect after SCARD_W_RESET_CARD", in_session=True)
         self._protocol = active
         if self._sent == 0:
@@ -126,7 +173,7 @@ class PcscConnection(CardConnection):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        if self._share == scard.SCARD_SHARE_EXCLUSIVE:
+        if self._settings.share == scard.SCARD_SHARE_EXCLUSIVE:
             # An exclusive handle already keeps every other program away: no transaction needed.
             with self._io:
                 yield
@@ -145,10 +192,10 @@ class PcscConnection(CardConnection):
     def _begin(self) -> None:
         for _attempt in range(2):
             self._check_open()
-            rv = _u32(scard.SCardBeginTransaction(self._handle))
-            if rv == _SUCCESS:
+            rv = u32(scard.SCardBeginTransaction(self._handle))
+            if rv == SUCCESS:
                 return
-            if rv != _RESET_CARD:
+            if rv != RESET_CARD:
                 raise pcsc_error(rv, f"{self.reader_name}: SCardBeginTransaction", in_session=True)
             self._after_reset("SCardBeginTransaction")
         raise KioskError("CARD_COMMUNICATION", f"{self.reader_name}: SCardBeginTransaction: the card keeps being reset")
@@ -157,18 +204,18 @@ class PcscConnection(CardConnection):
         with self._closed_lock:
             if self._closed:
                 return
-        rv = _u32(scard.SCardEndTransaction(self._handle, scard.SCARD_LEAVE_CARD))
-        if rv != _SUCCESS:
+        rv = u32(scard.SCardEndTransaction(self._handle, scard.SCARD_LEAVE_CARD))
+        if rv != SUCCESS:
             # The step's answers are in already; a card gone now shows at the next command.
             _log.debug("%s: SCardEndTransaction: %s", self.reader_name, error_name(rv))
 
-    def _card_gone(self) -> bool:
+    def card_gone(self) -> bool:
         """True when the card this connection was made to has left the reader (or pcscd went away)."""
         with self._closed_lock:
             if self._closed:
                 return False
-        rv = _u32(scard.SCardStatus(self._handle)[0])
-        return rv in _CARD_GONE or rv in _SERVICE_GONE or rv in _READER_GONE
+        rv = u32(scard.SCardStatus(self._handle)[0])
+        return rv in CARD_GONE or rv in SERVICE_GONE or rv in READER_GONE
 
     @property
     def is_open(self) -> bool:
@@ -181,7 +228,7 @@ class PcscConnection(CardConnection):
         with self._io:  # never under a transaction or an APDU of another thread
             if not self.is_open:
                 return
-            if self._reader._take_back(self):
+            if self._keeper.take_back(self):
                 return
         self.discard()
 
@@ -197,15 +244,14 @@ class PcscConnection(CardConnection):
             if self._closed:
                 return None
             self._closed = True
-        with _OPEN_LOCK:
-            _OPEN.discard(self)
-        disposition = scard.SCARD_RESET_CARD if self._reader.reset_on_close else scard.SCARD_LEAVE_CARD
-        rv, active = scard.SCardReconnect(self._handle, self._share, self._protocols, disposition)
-        if _u32(rv) != _SUCCESS:
-            _log.debug("%s: SCardReconnect to keep the handle: %s", self.reader_name, error_name(_u32(rv)))
+        OPEN_HANDLES.remove(self)
+        disposition = scard.SCARD_RESET_CARD if self._settings.reset_on_close else scard.SCARD_LEAVE_CARD
+        rv, active = scard.SCardReconnect(self._handle, self._settings.share, self._settings.protocols, disposition)
+        if u32(rv) != SUCCESS:
+            _log.debug("%s: SCardReconnect to keep the handle: %s", self.reader_name, error_name(u32(rv)))
             scard.SCardDisconnect(self._handle, scard.SCARD_LEAVE_CARD)
             return None
-        return PcscConnection(self._reader, self.reader_name, self._handle, active, self._atr, self._share, self._protocols)
+        return PcscConnection(self.reader_name, self._handle, active, self._atr, self._settings, self._keeper)
 
     def discard(self) -> None:
         """Close the connection and disconnect its handle (resetting the card when the reader says so)."""
@@ -213,12 +259,11 @@ class PcscConnection(CardConnection):
             if self._closed:
                 return
             self._closed = True
-        with _OPEN_LOCK:
-            _OPEN.discard(self)
-        disposition = scard.SCARD_RESET_CARD if self._reader.reset_on_close else scard.SCARD_LEAVE_CARD
+        OPEN_HANDLES.remove(self)
+        disposition = scard.SCARD_RESET_CARD if self._settings.reset_on_close else scard.SCARD_LEAVE_CARD
         try:
-            rv = _u32(scard.SCardDisconnect(self._handle, disposition))
+            rv = u32(scard.SCardDisconnect(self._handle, disposition))
         except Exception:  # noqa: BLE001 - closing must not fail
             return
-        if rv != _SUCCESS:
+        if rv != SUCCESS:
             _log.debug("%s: SCardDisconnect: %s", self.reader_name, error_name(rv))

@@ -29,12 +29,14 @@ and the call raises CARD_COMMUNICATION (retriable: the session reads the card ag
 
 The card's handle is opened early: while the watcher runs, the reader connects to a card as soon as
 it goes in (before CARD_INSERTED is announced), so the session's `connect` finds the handle open and
-the guardian never waits for SCardConnect. When a session closes its connection and the card is
-still in, the handle is reset (SCardReconnect with SCARD_RESET_CARD: the PIN state and any
-authentication are gone, as with a disconnect) and kept for the next session; it is let go when the
-card leaves, the reader goes, or the watcher stops. With an exclusive reader this means no other
-program can open the card while it sits in the kiosk's reader (the kiosk's own tools use the kept
-handle); `connect_early=False` turns it off.
+the guardian never waits for SCardConnect. A `connect` that comes while that early connect is under
+way (one that did not wait for the event: after a pcscd restart, say) waits for it and gets its
+handle, rather than meeting its exclusive hold as READER_BUSY. When a session closes its connection
+and the card is still in, the handle is reset (SCardReconnect with SCARD_RESET_CARD: the PIN state
+and any authentication are gone, as with a disconnect) and kept for the next session; it is let go
+when the card leaves, the reader goes, or the watcher stops (KeptHandle in devices/pcsc/handles.py).
+With an exclusive reader this means no other program can open the card while it sits in the kiosk's
+reader (the kiosk's own tools use the kept handle); `connect_early=False` turns it off.
 
 APDUs are never logged: a VERIFY carries the PIN.
 """
@@ -42,16 +44,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from smartcard import scard
 
-from devices.pcsc.connection import _OPEN, _OPEN_LOCK, PcscConnection, _close_dead_connections
-from devices.pcsc.status import _BUSY, _CARD_GONE, _NO_READERS, _READER_GONE, _SERVICE_GONE, _SUCCESS, _TIMEOUT, _establish, _release, _u32, error_name, pcsc_error
-from devices.pcsc.watcher import _Watcher, _RETRY_MAX, _READY_TIMEOUT
-from devices.reader import CardReader, ReaderEvent, ReaderEventKind
+from devices.pcsc.connection import ConnectionSettings, PcscConnection
+from devices.pcsc.context import PcscContext
+from devices.pcsc.handles import OPEN_HANDLES, KeptHandle
+from devices.pcsc.status import (BUSY, NO_READERS, READER_GONE, SUCCESS, TIMEOUT, error_name, establish_context,
+                                 pcsc_error, release_context, u32)
+from devices.pcsc.watcher import CardSeen, ReaderMatched, ReaderWatcher, WatchMessage
+from devices.reader import CardReader, ReaderEvent
 from kiosk.errors import KioskError
 
 _log = logging.getLogger(__name__)
@@ -76,71 +80,26 @@ def list_readers() -> list[ReaderStatus]:
     Raises:
         KioskError: READER_UNAVAILABLE when there is no PC/SC service.
     """
-    rv, context = _establish()
-    if rv != _SUCCESS:
+    rv, context = establish_context()
+    if rv != SUCCESS:
         raise pcsc_error(rv, "SCardEstablishContext", in_session=False)
     try:
         rv, names = scard.SCardListReaders(context, [])
-        rv = _u32(rv)
-        if rv == _NO_READERS:
+        rv = u32(rv)
+        if rv == NO_READERS:
             return []
-        if rv != _SUCCESS:
+        if rv != SUCCESS:
             raise KioskError("READER_UNAVAILABLE", f"SCardListReaders: {error_name(rv)}")
         rv, states = scard.SCardGetStatusChange(context, 0, [(name, scard.SCARD_STATE_UNAWARE) for name in names])
-        rv = _u32(rv)
-        if rv not in (_SUCCESS, _TIMEOUT):
+        rv = u32(rv)
+        if rv not in (SUCCESS, TIMEOUT):
             raise KioskError("READER_UNAVAILABLE", f"SCardGetStatusChange: {error_name(rv)}")
         return [
             ReaderStatus(name, bool(state & scard.SCARD_STATE_PRESENT), bytes(atr), bool(state & scard.SCARD_STATE_MUTE))
             for name, state, atr in states
         ]
     finally:
-        _release(context)
-
-
-class _Context:
-    """One PC/SC context, established on first use and replaced when pcscd restarted under it."""
-
-    def __init__(self, owner: str) -> None:
-        self._owner = owner
-        self._lock = threading.Lock()
-        self._context: int | None = None
-
-    def call(self, action: Callable[[int], Any]) -> Any:
-        """Run `action(context)`, whose result is a tuple starting with a PC/SC result or the result alone.
-
-        A context left over from a pcscd that went away answers SCARD_E_NO_SERVICE for ever
-        (SCardIsValidContext still says it is fine); it is replaced and the action runs once more.
-
-        Raises:
-            KioskError: READER_UNAVAILABLE when no context can be established.
-        """
-        result: Any = None
-        for _attempt in range(2):
-            context = self._get()
-            result = action(context)
-            rv = result[0] if isinstance(result, (tuple, list)) else result
-            if _u32(rv) not in _SERVICE_GONE:
-                return result
-            self.drop(context)
-        return result
-
-    def _get(self) -> int:
-        with self._lock:
-            if self._context is None:
-                rv, context = _establish()
-                if rv != _SUCCESS:
-                    raise pcsc_error(rv, f"{self._owner}: SCardEstablishContext", in_session=False)
-                self._context = context
-            return self._context
-
-    def drop(self, context: int | None = None) -> None:
-        """Release the context (only `context`, when given and still current)."""
-        with self._lock:
-            if self._context is None or (context is not None and context != self._context):
-                return
-            context, self._context = self._context, None
-        _release(context)
+        release_context(context)
 
 
 class PcscReader(CardReader):
@@ -149,6 +108,8 @@ class PcscReader(CardReader):
     Card operations use their own PC/SC context, status queries another, and the watcher a
     third, so a slow card never holds up `card_present` and the watcher never waits for either.
     """
+
+    isolates_listener_failures = True  # events come from the watcher's thread, which a listener's bug must not stop
 
     def __init__(
         self,
@@ -188,17 +149,16 @@ class PcscReader(CardReader):
         self.reset_on_close = exclusive if reset_on_close is None else reset_on_close
         self.removal_grace = removal_grace
         self.connect_early = connect_early
-        self._early_lock = threading.Lock()  # guards _early and the watcher's _seen_atr updates
-        self._early: PcscConnection | None = None  # the handle opened before anyone asked for it
-        self._card_context = _Context(self.name)  # SCardConnect and the card handles
-        self._query_context = _Context(self.name)  # reader lists and states
+        self._settings = ConnectionSettings(
+            share=scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED,
+            protocols=PROTOCOLS[protocol], reset_on_close=self.reset_on_close, removal_grace=removal_grace)
+        self._kept = KeptHandle(enabled=connect_early)  # the card's handle while the watcher runs
+        self._card_context = PcscContext(self.name)  # SCardConnect and the card handles
+        self._query_context = PcscContext(self.name)  # reader lists and states
         self._resolved_lock = threading.Lock()
         self._resolved: str | None = None
-        self._seen_atr: bytes | None = None  # the ATR of the card the watcher last saw go in
         self._watch_lock = threading.Lock()
-        self._watch_thread: threading.Thread | None = None
-        self._watch_stop = threading.Event()
-        self._watch_context: int | None = None
+        self._watcher: ReaderWatcher | None = None
 
     # Which reader ---------------------------------------------------------------------
 
@@ -223,10 +183,10 @@ class PcscReader(CardReader):
 
     def _resolve(self) -> str:
         rv, names = self._query_context.call(lambda context: scard.SCardListReaders(context, []))
-        rv = _u32(rv)
-        if rv == _NO_READERS:
+        rv = u32(rv)
+        if rv == NO_READERS:
             names = []
-        elif rv != _SUCCESS:
+        elif rv != SUCCESS:
             self._set_resolved(None)
             raise pcsc_error(rv, f"{self.name}: SCardListReaders", in_session=False)
         name = next((n for n in names if self.matches(n)), None)
@@ -253,45 +213,51 @@ class PcscReader(CardReader):
             return False
         rv, states = self._query_context.call(
             lambda context: scard.SCardGetStatusChange(context, 0, [(name, scard.SCARD_STATE_UNAWARE)]))
-        if _u32(rv) not in (_SUCCESS, _TIMEOUT) or not states:
+        if u32(rv) not in (SUCCESS, TIMEOUT) or not states:
             return False
         return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
 
     def connect(self) -> PcscConnection:
-        with self._early_lock:
-            early, self._early = self._early, None
-        if early is not None and early.is_open:
-            return early
-        return self._connect()
+        kept = self._kept.take()
+        if kept is not None:
+            return kept
+        try:
+            return self._connect()
+        except KioskError as error:
+            # The watcher saw the card go in just now and its early connect won the race for the
+            # exclusive handle: that handle is this caller's (take waits until it is kept).
+            kept = self._kept.take() if error.code == "READER_BUSY" else None
+            if kept is None:
+                raise
+            return kept
 
     def _connect(self) -> PcscConnection:
         # The name found last time (or by the watcher) saves listing readers on every connect;
         # a reader that went away under that name is looked up again once.
         cached = self.resolved_name
         name = cached or self._resolve()
-        share = scard.SCARD_SHARE_EXCLUSIVE if self.exclusive else scard.SCARD_SHARE_SHARED
-        protocols = PROTOCOLS[self.protocol]
+        settings = self._settings
 
         def attempt(context: int) -> Any:
-            return scard.SCardConnect(context, name, share, protocols)
+            return scard.SCardConnect(context, name, settings.share, settings.protocols)
 
         rv, handle, active = self._card_context.call(attempt)
-        if cached is not None and _u32(rv) in _READER_GONE:
+        if cached is not None and u32(rv) in READER_GONE:
             name = self._resolve()
             rv, handle, active = self._card_context.call(attempt)
-        if _u32(rv) in _BUSY and _close_dead_connections(name):
+        if u32(rv) in BUSY and OPEN_HANDLES.close_dead(name):
             rv, handle, active = self._card_context.call(attempt)
-        if _u32(rv) != _SUCCESS:
+        if u32(rv) != SUCCESS:
             raise pcsc_error(rv, f"{name}: SCardConnect", in_session=False)
-        seen = self._seen_atr if self.monitoring else None
+        seen = self._kept.card_atr
         if seen is not None:
             # The watcher read this card's ATR when it went in: no SCardStatus round trip per read.
-            return PcscConnection(self, name, handle, active, seen, share, protocols)
+            return PcscConnection(name, handle, active, seen, settings, self._kept)
         rv, _reader, _state, _protocol, atr = scard.SCardStatus(handle)
-        if _u32(rv) != _SUCCESS:
+        if u32(rv) != SUCCESS:
             scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
             raise pcsc_error(rv, f"{name}: SCardStatus", in_session=False)
-        return PcscConnection(self, name, handle, active, bytes(atr), share, protocols)
+        return PcscConnection(name, handle, active, bytes(atr), settings, self._kept)
 
     def close(self) -> None:
         """Stop the watcher, close this reader's open connections and let go of its PC/SC contexts.
@@ -299,102 +265,23 @@ class PcscReader(CardReader):
         For shutdown; the reader can still be used afterwards (it connects anew).
         """
         self.stop_monitoring()
-        with _OPEN_LOCK:
-            mine = [connection for connection in _OPEN if connection._reader is self]
-        for connection in mine:
+        for connection in OPEN_HANDLES.of(self._kept):
             connection.discard()
         self._card_context.drop()
         self._query_context.drop()
 
-    def _card_left(self, reader_name: str, handle: int) -> str | None:
-        """After a failed transmit: did the card (or the reader) leave? Waits up to `removal_grace`.
-
-        Returns:
-            "card" when the card left, "reader" when the reader or pcscd did, None when the card
-            is still there.
-        """
-        rv, context = _establish()
-        if rv != _SUCCESS:
-            return "reader"
-        deadline = time.monotonic() + self.removal_grace
-        state = scard.SCARD_STATE_UNAWARE
-        try:
-            while True:
-                status = _u32(scard.SCardStatus(handle)[0])
-                if status in _CARD_GONE:
-                    return "card"
-                if status in _SERVICE_GONE or status in _READER_GONE:
-                    return "reader"
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                rv, states = scard.SCardGetStatusChange(context, max(1, int(remaining * 1000)), [(reader_name, state)])
-                rv = _u32(rv)
-                if rv == _TIMEOUT:
-                    return None
-                if rv in _SERVICE_GONE or rv in _READER_GONE:
-                    return "reader"
-                if rv != _SUCCESS:
-                    return None
-                event = states[0][1]
-                if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
-                    return "reader"
-                if event & scard.SCARD_STATE_EMPTY:
-                    return "card"
-                state = event & ~scard.SCARD_STATE_CHANGED
-        finally:
-            _release(context)
-
-    # The handle opened early ------------------------------------------------------------
-
     def _card_seen(self, atr: bytes | None) -> None:
-        """The watcher's word on the card in the reader: its ATR, or None (none, or a mute one).
-
-        A handle kept for an earlier card goes; with `connect_early`, one is opened for a new card.
-        Called on the watcher's thread, before the change is announced.
-        """
-        with self._early_lock:
-            self._seen_atr = atr
-            early, self._early = self._early, None
-        if early is not None:
-            early.discard()
-        if atr is None or not self.connect_early:
+        """The watcher's word on the card (on its thread, before an insertion is announced): open its handle early."""
+        if not self._kept.card_seen(atr):
             return
+        connection = None
         try:
             connection = self._connect()
         except KioskError as error:
             # Nothing lost: the session's connect tries again and reports what it finds.
             _log.debug("%s: early connect: %s", self.name, error)
-            return
-        with self._early_lock:
-            keep = self._seen_atr is not None and self._early is None
-            if keep:
-                self._early = connection
-        if not keep:
-            connection.discard()
-
-    def _drop_early(self) -> None:
-        with self._early_lock:
-            early, self._early = self._early, None
-        if early is not None:
-            early.discard()
-
-    def _take_back(self, connection: PcscConnection) -> bool:
-        """Keep a connection its user closes, reset, for the next session.
-
-        Returns:
-            True when it was kept (its handle now belongs to a new PcscConnection in `_early`);
-            False when the caller must disconnect it (watcher not running, no card, one kept already).
-        """
-        if not self.connect_early or not self.monitoring:
-            return False
-        with self._early_lock:
-            if self._early is not None or self._seen_atr is None:
-                return False
-            kept = connection.reset_for_reuse()
-            if kept is not None:
-                self._early = kept
-        return kept is not None
+        finally:
+            self._kept.keep(connection)  # also when it failed: a session's connect waits for this
 
     # The watcher ----------------------------------------------------------------------
 
@@ -402,7 +289,7 @@ class PcscReader(CardReader):
     def monitoring(self) -> bool:
         """True while the watcher thread runs."""
         with self._watch_lock:
-            return self._watch_thread is not None and self._watch_thread.is_alive()
+            return self._watcher is not None and self._watcher.running
 
     def start_monitoring(self) -> None:
         """Start the watcher thread (once); returns when it has had its first look at the readers.
@@ -415,61 +302,28 @@ class PcscReader(CardReader):
         `card_present`. A listener that raises is logged; the watcher goes on.
         """
         with self._watch_lock:
-            if self._watch_thread is not None and self._watch_thread.is_alive():
+            if self._watcher is not None and self._watcher.running:
                 return
-            self._watch_stop = threading.Event()
-            ready = threading.Event()
-            self._watch_thread = threading.Thread(
-                target=self._watch, args=(self._watch_stop, ready), name=f"pcsc-watch:{self.name_pattern}", daemon=True)
-            self._watch_thread.start()
-        ready.wait(_READY_TIMEOUT)
+            self._kept.start()
+            watcher = self._watcher = ReaderWatcher(self.matches, self._on_watch, name=self.name,
+                                                    thread_name=f"pcsc-watch:{self.name_pattern}")
+            watcher.start()
+        watcher.wait_ready()
 
     def stop_monitoring(self, timeout: float = 5.0) -> None:
         """Stop the watcher thread and wait for it, and let go of the card's kept handle; safe to call when it is not running."""
         with self._watch_lock:
-            thread, self._watch_thread = self._watch_thread, None
-            self._watch_stop.set()
-        if thread is None or thread is threading.current_thread():
-            self._drop_early()
-            return
-        deadline = time.monotonic() + timeout
-        while thread.is_alive() and time.monotonic() < deadline:
-            # A cancel that comes while the watcher is between two waits is lost: cancel until it ends.
-            with self._watch_lock:
-                context = self._watch_context
-            if context is not None:
-                try:
-                    scard.SCardCancel(context)
-                except Exception:  # noqa: BLE001 - a dead pcscd has nothing to cancel
-                    pass
-            thread.join(0.05)
+            watcher, self._watcher = self._watcher, None
         # Without the watcher nobody would see the card leave: the handle kept for it goes now.
-        self._drop_early()
+        self._kept.stop()
+        if watcher is not None:
+            watcher.stop(timeout)
 
-    def _send(self, kind: ReaderEventKind, reader_name: str, atr: bytes = b"") -> None:
-        self._emit(ReaderEvent(kind, reader_name, atr))
-
-    def _emit(self, event: ReaderEvent) -> None:
-        # Each listener on its own: one that raises neither stops the watcher nor the others.
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - logged, the watcher goes on
-                _log.exception("%s: a reader event listener failed on %s", self.name, event.kind.value)
-
-    def _watch(self, stop: threading.Event, ready: threading.Event) -> None:
-        watcher = _Watcher(self, stop, ready)
-        try:
-            while not stop.is_set():
-                try:
-                    watcher.run()
-                except Exception:  # noqa: BLE001 - a watcher that dies silently is the bug this class avoids
-                    _log.exception("%s: the reader watcher failed; it starts again", self.name)
-                    watcher.close()
-                    ready.set()
-                    stop.wait(_RETRY_MAX)
-        finally:
-            ready.set()
-            watcher.close()
+    def _on_watch(self, message: WatchMessage) -> None:
+        match message:
+            case ReaderMatched(name=name):
+                self._set_resolved(name)
+            case CardSeen(atr=atr):
+                self._card_seen(atr)
+            case ReaderEvent():
+                self._emit(message)

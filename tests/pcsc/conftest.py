@@ -12,7 +12,7 @@ Fixtures (all for tests under tests/pcsc/, marked `@pytest.mark.pcsc`):
 - `profiles`, `master_key`, `card_of(name)`: the demo profiles of config/cards/ and fresh virtual cards.
 
 Only one process at a time can own pcscd and the vpcd ports: a lock file (`LOCK_FILE`, taken in
-tests/pcscd_daemon.py) makes a second pytest run, or the PC/SC benchmark (bench/pcsc.py), wait
+tests/pcscd_daemon.py) makes a second pytest run, or the PC/SC benchmark (bench/pcsc/), wait
 for the first one's PC/SC work to end.
 """
 from __future__ import annotations

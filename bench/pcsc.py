@@ -485,20 +485,22 @@ class Floor:
 
 def _session_flow(root, daemon, scratch: Path, log: ApduLog) -> dict:
     """Drive the KioskSession over PC/SC (card already in): which APDUs each step sends."""
-    from kiosk.session import Step
+    from kiosk.session import InlineRunner, Step
 
     kiosk = root.build_kiosk(_pcsc_settings(root, daemon, scratch))
     session = kiosk.session
+    runner = InlineRunner()
+    runner.hold()
+    session.use_runner(runner)  # the session's work runs here, step by step
     steps: dict[str, list[Apdu]] = {}
     try:
         root.start_reader(kiosk)  # the card is in: the session goes to READING
         if session.step is not Step.READING:
             raise BenchError(f"pcsc session: expected READING after start_reader, at {session.step.value}")
         log.take()
-        session.read_card()
+        runner.resume()  # the card read
         steps["read_card"] = log.take()
-        session.confirm_holder()
-        session.check_pin_tries()  # what the app runs on entering the PIN step (screens/app.py)
+        session.confirm_holder()  # entering the PIN step asks the card its try counter
         steps["check_pin_tries"] = log.take()
         session.submit_pin(PIN)
         steps["submit_pin"] = log.take()

@@ -186,7 +186,7 @@ class KioskApp(App, inherit_bindings=False):
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error
-        log.error("session operation failed", exc_info=error)
+        log.error("worker failed", exc_info=error)
         entry = error.entry if isinstance(error, KioskError) else CATALOGUE["INTERNAL"]
         # Catalogued words for the guardian, never an exception's text.
         self.notify(f"{entry.text.get(self._view.lang)} {entry.next_step.get(self._view.lang)}",

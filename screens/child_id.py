@@ -9,12 +9,12 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from kiosk.resident_id import LENGTH as ID_LENGTH
 from kiosk.resident_id import check_partial
 from kiosk.session import Action, SessionView, Step
 from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
 
-ID_LENGTH = 18
 _GROUPS = (6, 14)  # a gap after the area code and after the birth date
 
 

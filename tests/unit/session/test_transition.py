@@ -68,3 +68,21 @@ def test_ending_a_visit_decides_from_the_readers_events_and_asks_for_no_card_cal
     assert outcome.state.step is Step.TAKE_CARD  # the card is in, as the reader said
     card_work = [effect for effect in outcome.effects if effect.lane == "card"]
     assert card_work == [fx.ReleaseCard(reading.visit_id)]
+
+
+def test_every_step_has_its_entry_in_the_steps_table_and_a_screen() -> None:
+    # A new step is a Step, its entry in kiosk/session/steps.py and its screen (listed in screens/registry.py).
+    from kiosk.session.steps import STEPS
+    from screens.registry import SCREEN_FOR_STEP
+
+    assert set(STEPS) == set(Step)
+    assert set(SCREEN_FOR_STEP) == set(Step)
+
+
+def test_the_steps_with_an_idle_time_setting_are_steps_where_the_idle_clock_runs() -> None:
+    from typing import get_args
+
+    from kiosk.session.steps import STEPS
+    from kiosk.settings import IdleStep
+
+    assert {Step(name) for name in get_args(IdleStep)} <= {step for step, spec in STEPS.items() if spec.idle}

@@ -117,6 +117,7 @@ class CardRemoved(Event):
 class OutOfService(Event):
     reason: str
     message: str | None = None
+    between_visits: bool = False  # True: declined while a visit is under way
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from kiosk.eligibility import Region
 from kiosk.ports import CardService, Clock, EffectRunner
-from kiosk.registry import Registry
 from kiosk.session import card_work, registry_work
 from kiosk.session import events as ev
 from kiosk.session.effects import SURVIVES_THE_VISIT, Effect, ReleaseCard, Work
@@ -25,6 +24,9 @@ from kiosk.session.state import Context, SessionPolicy, SessionState
 from kiosk.session.steps import allowed_actions, idle_timeout
 from kiosk.session.transition import transition
 from kiosk.session.view import Action, SessionView, Step
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry  # the store itself (SQLAlchemy) loads only where a kiosk opens it
 
 log = logging.getLogger(__name__)
 
@@ -197,15 +199,19 @@ class KioskSession:
         """End any visit as the guardian's finish would, at any step (a technician comes in, the kiosk stops)."""
         self.handle(ev.EndVisit())
 
-    def out_of_service(self, reason: str | None, message: str | None = None) -> None:
+    def out_of_service(self, reason: str | None, message: str | None = None, *, between_visits: bool = False) -> bool:
         """Take the kiosk out of service for `reason` (a catalogued code), or with None back into it whatever the reasons.
 
         Reasons add up (the reader and the database may both be gone); the kiosk is back in
         service when the last one is cleared (`back_in_service`). `message` is a technician's
         own words for the guardians (shown as typed, in one language), kept until the reason is cleared
-        (None keeps the one given before).
+        (None keeps the one given before). With `between_visits`, a visit under way is never cut
+        short: nothing happens and False comes back (decided with the state, so no visit can start
+        in between); try again when it has ended.
         """
-        self.handle(ev.BackInService(None) if reason is None else ev.OutOfService(reason, message))
+        if reason is None:
+            return self.handle(ev.BackInService(None))
+        return self.handle(ev.OutOfService(reason, message, between_visits))
 
     def back_in_service(self, reason: str | None) -> None:
         """`reason` is over (None: every reason is); with none left the kiosk greets the next guardian."""
@@ -242,6 +248,8 @@ class KioskSession:
             else:
                 late = None
                 outcome = transition(state, event, context)
+                if not outcome.taken:
+                    return False
                 self._state = outcome.state
                 view = self._view_locked(context)
                 if view != self._published:

@@ -5,13 +5,17 @@ Switching the session to another registry (the registry service over HTTP) chang
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from kiosk.domain import ECardState
 from kiosk.errors import KioskError
-from kiosk.registry import Registry, RegistrationRefused
+from kiosk.registry.records import RegistrationRefused
 from kiosk.resident_id import ResidentId
 from kiosk.session import effects as fx
 from kiosk.session import events as ev
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry
 
 log = logging.getLogger("kiosk.session")
 

@@ -101,6 +101,7 @@ class Outcome:
 
     state: SessionState
     effects: tuple[Effect, ...] = ()
+    taken: bool = True  # False: the event was declined as it stands (the state is the one before)
 
 
 class Change:
@@ -110,6 +111,7 @@ class Change:
         self.state = state
         self.ctx = ctx
         self.effects: list[Effect] = []
+        self.declined = False
 
     @property
     def visit(self) -> Visit:
@@ -140,8 +142,12 @@ class Change:
         """The answer for `stamp` came: no longer waited for."""
         self.set(flights=tuple(f for f in self.state.flights if f.serial != stamp.serial))
 
+    def decline(self) -> None:
+        """The event does not apply now: nothing changes."""
+        self.declined = True
+
     def outcome(self) -> Outcome:
-        return Outcome(self.state, tuple(self.effects))
+        return Outcome(self.state, tuple(self.effects), taken=not self.declined)
 
     def after(self, seconds: float) -> datetime:
         return self.ctx.now + timedelta(seconds=seconds)

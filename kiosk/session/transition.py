@@ -39,6 +39,8 @@ def transition(state: SessionState, event: ev.Event, ctx: Context) -> Outcome:
         ANSWERS[type(event)](change, event, flight)
     else:
         HANDLERS[type(event)](change, event)
+    if change.declined:
+        return Outcome(state, taken=False)
     if change.state.step is not state.step:
         _enter(change)
     return change.outcome()
@@ -193,6 +195,9 @@ def card_removed(change: Change, event: ev.CardRemoved) -> None:
 
 
 def out_of_service(change: Change, event: ev.OutOfService) -> None:
+    if event.between_visits and change.state.visit is not None:
+        change.decline()  # never in the middle of a visit: the caller tries again when it has ended
+        return
     if event.reason == "READER_UNAVAILABLE":
         change.set(card_in=False)  # no reader, no card in it (the reader's return says whether one is)
     if change.state.visit is not None:

@@ -59,3 +59,16 @@ def test_a_card_inserted_while_out_of_service_is_read_when_the_guardian_begins(g
     guardian.expect(Step.READING)
     guardian.work()
     guardian.expect(Step.HOLDER)
+
+
+def test_out_of_service_between_visits_waits_for_the_visit_to_end(guardian: Guardian) -> None:
+    # An operator's remote switch: never in the middle of a visit (the caller tries again after it).
+    guardian.to_child_id()
+    assert guardian.session.out_of_service("MAINTENANCE", "back at two", between_visits=True) is False
+    view = guardian.expect(Step.CHILD_ID)
+    assert view.out_of_service is None and guardian.session.out_of_service_reasons == ()
+    guardian.session.finish()
+    guardian.expect(Step.TAKE_CARD)  # the visit is over: now it applies
+    assert guardian.session.out_of_service("MAINTENANCE", "back at two", between_visits=True) is True
+    view = guardian.expect(Step.OUT_OF_SERVICE)
+    assert view.service_message == "back at two"

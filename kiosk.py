@@ -204,10 +204,13 @@ def build_simulated_side(settings: Settings) -> CardSide:
 
 def build_pcsc_side(settings: Settings) -> CardSide:
     """The guardian's PC/SC reader (and PSAM slot) through pyscard and pcscd."""
+    from kiosk.optional import OptionalPartMissing, optional_part
+
     try:
-        from devices.pcsc import PcscReader
-    except ImportError as exc:
-        raise StartupError(f"setting 'reader': PC/SC needs pyscard ({exc}); run `bash .ci/setup`") from None
+        with optional_part("reader 'pcsc'"):
+            from devices.pcsc import PcscReader
+    except OptionalPartMissing as exc:
+        raise StartupError(f"setting 'reader': {exc}") from None
     from devices.psam import psam_key_holder_factory
 
     reader = PcscReader(settings.reader_name, exclude_pattern=settings.psam_reader,
@@ -275,10 +278,11 @@ def build_maintenance(settings: Settings, session: "KioskSession", registry: "Re
     from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
     from kiosk.logbook import LOG_NAME
     from kiosk.maintenance import MaintenanceMode, TechnicianDoor, parse_key_sequence
+    from kiosk.maintenance.door import STATE_FILE_NAME
 
     diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
     diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
-    door = TechnicianDoor(settings.technicians, clock, registry.audit)
+    door = TechnicianDoor(settings.technicians, clock, registry.audit, state_file=settings.data_dir / STATE_FILE_NAME)
     return MaintenanceMode(
         session, registry, door, clock,
         key_sequence=parse_key_sequence(settings.maintenance_key_sequence),

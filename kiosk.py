@@ -254,6 +254,9 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
             idle_timeout_seconds=settings.idle_timeout_seconds,
             step_idle_seconds=dict(settings.step_idle_seconds),
             idle_warning_seconds=settings.idle_warning_seconds,
+            farewell_seconds=settings.farewell_seconds,
+            poll_seconds=settings.activation_poll_seconds,
+            work_deadline_seconds=settings.work_deadline_seconds,
         ),
     )
     wire_reader(side.reader, session)
@@ -357,7 +360,7 @@ def stop_services(kiosk: Kiosk) -> None:
 
 def stop_reader(kiosk: Kiosk) -> None:
     """Stop watching and let go of the card and the PC/SC service (shutdown)."""
-    kiosk.session.finish()
+    kiosk.session.end_visit()
     close = getattr(kiosk.reader, "close", None)
     if close is not None:
         close()
@@ -370,8 +373,6 @@ def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
     settings = kiosk.settings
     return KioskApp(
         kiosk.session,
-        poll_seconds=settings.activation_poll_seconds,
-        farewell_seconds=settings.farewell_seconds,
         tester=kiosk.bench if settings.tester_panel else None,
         kiosk_mode=not windowed,
         repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
@@ -463,7 +464,7 @@ def command_automate(args: argparse.Namespace) -> int:
         kiosk.session, write, activate_code=kiosk.registry.activate, bench=kiosk.bench,
         manual_clock=clock if isinstance(clock, ManualClock) else None,
         service_check=kiosk.monitor.check if kiosk.monitor is not None else None,
-        farewell_seconds=settings.farewell_seconds, kiosk_id=settings.kiosk_id, reader=settings.reader,
+        kiosk_id=settings.kiosk_id, reader=settings.reader,
     )
     try:
         automation.run(sys.stdin.buffer)

@@ -77,7 +77,7 @@ def _expect(session, step, what: str) -> None:
 
 def one_journey(root, card: DemoCard, data_dir: Path) -> dict:
     """Build a kiosk on a fresh data dir (timed apart), then time insert -> ACTIVATION with a ticket."""
-    from kiosk.session import Step
+    from kiosk.session import InlineRunner, Step
 
     settings = settings_in(data_dir)
     build_start = time.perf_counter()
@@ -85,13 +85,16 @@ def one_journey(root, card: DemoCard, data_dir: Path) -> dict:
         kiosk = root.build_kiosk(settings)
     build_seconds = time.perf_counter() - build_start
     session = kiosk.session
+    runner = InlineRunner()
+    session.use_runner(runner)  # the session's work runs here, at once, as in the automation interface
     try:
         card_apdus = _count_card_apdus(kiosk.bench.card(card.profile))  # built before the clock starts
         marks = []
         start = time.perf_counter()
+        runner.hold()
         kiosk.bench.insert(card.profile)  # the reader's event moves the session to READING
         _expect(session, Step.READING, "insert")
-        session.read_card()
+        runner.resume()  # the card read
         marks.append(("read_card", time.perf_counter()))
         _expect(session, Step.HOLDER, "read_card")
         session.confirm_holder()

@@ -8,11 +8,8 @@ from devices.apdu import PIN_APDU_LIMIT, READ_APDU_LIMIT, ApduChannel
 from devices.psam import KeyHolder
 from devices.reader import CardReader
 from devices.sscard import SocialSecurityCard
-from kiosk.domain import GuardianCard, PinResult
+from kiosk.domain import GuardianCard, PinResult, is_pin_format
 from kiosk.errors import KioskError
-
-PIN_LENGTH = 6
-_DIGITS = frozenset("0123456789")
 
 
 class ReaderCardService:
@@ -73,7 +70,7 @@ class ReaderCardService:
             return card.pin_tries_left()
 
     def verify_pin(self, pin: str) -> PinResult:
-        if len(pin) != PIN_LENGTH or not set(pin) <= _DIGITS:
+        if not is_pin_format(pin):
             raise KioskError("PIN_FORMAT", "the PIN typed is not 6 digits")
         with self._lock:
             card = self._card

@@ -4,19 +4,20 @@ One JSON object per line each way. A tester's script sends commands (`{"cmd": "E
 "123456", "id": 7}`); the kiosk answers each one before it reads the next, with messages
 (`{"msg": "STATE", ...}`, `{"msg": "INFO", ...}`, `{"msg": "ERROR", ...}`). Every line of an answer
 carries the command's `id` (when it had one) and the answer's last line carries `"last": true`.
-Everything runs on the caller's thread: the blocking session operations the screens run in
-worker threads (`read_card`, `check_pin_tries`, `resume`) and the timers the app runs every
-second (idle check, activation poll, closing screens) run here in order, so an answer is
-complete when it is written. Only masked personal data (the session's view) is ever written.
+Everything runs on the caller's thread: the session's card and registry work runs at once
+(an inline effect runner), and the session is told the time before every command (its idle
+timeout, closing screens and activation poll), so an answer is complete when it is written.
+Which guardian commands are possible is the session's word (`SessionView.actions`). Only
+masked personal data (the session's view) is ever written.
 """
 from __future__ import annotations
 
 import logging
 import math
-from datetime import date, datetime
 from importlib import metadata
 from typing import Callable, Iterable
 
+from kiosk.automation_messages import state_message
 from kiosk.automation_wire import (
     ProtocolError,
     decode_command,
@@ -25,10 +26,9 @@ from kiosk.automation_wire import (
     encode_message,
     require_numbers_in_range,
 )
-from kiosk.eligibility.rules import Phase
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.ports import ManualClock, TesterBench
-from kiosk.session import KioskSession, SessionView, Step
+from kiosk.session import Action, InlineRunner, KioskSession, SessionView, Step
 from kiosk.text import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -36,34 +36,16 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 PACKAGE = "child-ecard-kiosk"
 
-# What the guardian can do at each step (the buttons of its screen), by command.
-GUARDIAN_COMMANDS: dict[Step, tuple[str, ...]] = {
-    Step.WELCOME: ("START",),
-    Step.INSERT_CARD: ("FINISH",),
-    Step.READING: (),
-    Step.HOLDER: ("CONFIRM_HOLDER", "FINISH"),
-    Step.PIN: ("ENTER_PIN", "FINISH"),
-    Step.CHILD_ID: ("ENTER_CHILD", "RESUME_PENDING", "FINISH"),
-    Step.CHILD_CONFIRM: ("CONFIRM_CHILD", "ANOTHER_CHILD", "FINISH"),
-    Step.ELIGIBLE: ("REGISTER", "FINISH"),
-    Step.NOT_ELIGIBLE: ("ANOTHER_CHILD", "FINISH"),
-    Step.REGISTERING: (),
-    Step.ACTIVATION: ("ACTIVATE", "POLL_ACTIVATION", "FINISH"),
-    Step.ACTIVATED: ("ANOTHER_CHILD", "FINISH"),
-    Step.TAKE_CARD: (),
-    Step.ERROR: ("FINISH",),
-    Step.OUT_OF_SERVICE: (),
-}
 ANYTIME_COMMANDS = ("GET_INFO", "GET_STATE", "SET_LANGUAGE")
-# Commands that need something of the interface rather than a step.
-TESTER_COMMANDS = ("INSERT_CARD", "REMOVE_CARD", "MORE_TIME", "ADVANCE_CLOCK")
-COMMANDS: tuple[str, ...] = tuple(dict.fromkeys(
-    [*ANYTIME_COMMANDS, *TESTER_COMMANDS, *(name for names in GUARDIAN_COMMANDS.values() for name in names)]
-))
-"""Every command the interface knows."""
+TESTER_COMMANDS = ("INSERT_CARD", "REMOVE_CARD", "ADVANCE_CLOCK")
+PHONE_COMMANDS = ("ACTIVATE", "POLL_ACTIVATION")
+"""The guardian's phone at the QR code on screen (ACTIVATE with a "code" of its own works at any time)."""
+COMMANDS: tuple[str, ...] = (
+    *ANYTIME_COMMANDS, "INSERT_CARD", "REMOVE_CARD", Action.MORE_TIME.value, "ADVANCE_CLOCK",
+    *(action.value for action in Action if action is not Action.MORE_TIME), *PHONE_COMMANDS,
+)
+"""Every command the interface knows: the session's actions are the guardian's commands."""
 
-# Closing screens the app leaves by itself after `farewell_seconds`.
-FAREWELL_STEPS = (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR)
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 
 _ABSENT = object()
@@ -89,7 +71,6 @@ class AutomationInterface:
         bench: TesterBench | None = None,
         manual_clock: ManualClock | None = None,
         service_check: Callable[[], object] | None = None,
-        farewell_seconds: float = 20.0,
         kiosk_id: str = "",
         reader: str = "simulated",
     ) -> None:
@@ -101,7 +82,6 @@ class AutomationInterface:
             bench: the tester's hands at the simulated reader; None: INSERT_CARD and REMOVE_CARD are refused.
             manual_clock: the clock the session runs on when it moves only when told; None: ADVANCE_CLOCK is refused.
             service_check: checks the database and rule file now (`ServiceMonitor.check`), before every command.
-            farewell_seconds: how long the closing screens (activated, take card, error) wait before they finish.
             kiosk_id, reader: reported by GET_INFO.
         """
         self._session = session
@@ -110,28 +90,24 @@ class AutomationInterface:
         self._bench = bench
         self._manual_clock = manual_clock
         self._service_check = service_check
-        self._farewell_seconds = farewell_seconds
         self._kiosk_id = kiosk_id
         self._reader = reader
-        self._published: list[dict] = []  # STATE payloads of the views published, not yet drained
         self._states: list[dict] = []  # the STATE messages of the answer being built
         self._last_state: dict | None = None
-        self._step_seen = Step.WELCOME
-        self._entered_at = session.clock.now()
         self._started = False
         self._subscribed = False
 
     # ----------------------------------------------------------------- the loop
     def start(self) -> None:
-        """Subscribe to the session and catch up with it (a card already in the reader is read); writes nothing."""
+        """Subscribe to the session and run its work here (a card already in the reader is read); writes nothing."""
         if self._started:
             return
         self._started = True
         if not self._subscribed:
             self._session.subscribe(self._on_view)
             self._subscribed = True
-        self._published.append(self._state(self._session.view))
-        self._drain()
+        self._session.use_runner(InlineRunner())
+        self._last_state = self._state(self._session.view)
         self._states.clear()
 
     def run(self, lines: Iterable[str | bytes]) -> None:
@@ -145,10 +121,10 @@ class AutomationInterface:
         """The input ended: end any visit (the card is asked back) and stop answering."""
         self._started = False
         try:
-            self._session.finish()
+            self._session.end_visit()
         except Exception:  # noqa: BLE001 - ending must not fail on a broken session
             log.exception("finishing the session at the end of the input failed")
-        self._published.clear()
+        self._states.clear()
 
     def handle_line(self, line: str | bytes) -> None:
         """Answer one input line; a blank line is not answered."""
@@ -177,11 +153,6 @@ class AutomationInterface:
         except Exception:  # noqa: BLE001 - the loop outlives any command; the traceback goes to the log only
             log.exception("automation command failed")
             reply = self._kiosk_error("INTERNAL")
-        try:
-            self._drain()
-        except Exception:  # noqa: BLE001
-            log.exception("automation step work failed")
-            reply = reply or self._kiosk_error("INTERNAL")
         messages, self._states = self._states, []
         if reply is None:
             current = self._state(self._session.view)
@@ -214,15 +185,23 @@ class AutomationInterface:
         return handler(request)
 
     def _require(self, name: str) -> SessionView:
-        """The current view, when `name` is one of the commands its step allows."""
+        """The current view, when `name` is one of the commands possible now."""
         view = self._session.view
-        allowed = self._allowed(view)
-        if name not in allowed:
-            raise ProtocolError(
-                "WRONG_STATE", f"{name} is not possible at step {view.step.value}; possible: {', '.join(allowed)}",
-                step=view.step.value, allowed=allowed,
-            )
+        if name not in self._allowed(view):
+            raise self._wrong_state(name, view)
         return view
+
+    def _act(self, name: str, taken: bool) -> None:
+        """The session's answer to a guardian's command: refused (it moved on meanwhile) is WRONG_STATE too."""
+        if not taken:
+            raise self._wrong_state(name, self._session.view)
+
+    def _wrong_state(self, name: str, view: SessionView) -> ProtocolError:
+        allowed = self._allowed(view)
+        return ProtocolError(
+            "WRONG_STATE", f"{name} is not possible at step {view.step.value}; possible: {', '.join(allowed)}",
+            step=view.step.value, allowed=allowed,
+        )
 
     def _cmd_get_info(self, request: dict) -> dict:
         lang = self._session.view.lang
@@ -273,7 +252,7 @@ class AutomationInterface:
 
     def _cmd_more_time(self, request: dict) -> None:
         self._require("MORE_TIME")
-        self._session.more_time()
+        self._act("MORE_TIME", self._session.more_time())
 
     def _cmd_advance_clock(self, request: dict) -> None:
         seconds = _number(request, "seconds")
@@ -289,21 +268,21 @@ class AutomationInterface:
 
     def _cmd_start(self, request: dict) -> None:
         self._require("START")
-        self._session.begin()
+        self._act("START", self._session.begin())
 
     def _cmd_confirm_holder(self, request: dict) -> None:
         self._require("CONFIRM_HOLDER")
-        self._session.confirm_holder()
+        self._act("CONFIRM_HOLDER", self._session.confirm_holder())
 
     def _cmd_enter_pin(self, request: dict) -> None:
         pin = _text(request, "pin")
         self._require("ENTER_PIN")
-        self._session.submit_pin(pin)
+        self._act("ENTER_PIN", self._session.submit_pin(pin))
 
     def _cmd_enter_child(self, request: dict) -> None:
         text = _text(request, "child_id" if "child_id" in request or "id" not in request else "id")
         self._require("ENTER_CHILD")
-        self._session.submit_child_id(text)
+        self._act("ENTER_CHILD", self._session.submit_child_id(text))
 
     def _cmd_resume_pending(self, request: dict) -> None:
         index = _integer(request, "index")
@@ -311,19 +290,23 @@ class AutomationInterface:
         if not 0 <= index < len(view.pending):
             raise ProtocolError("BAD_PARAMETER", f"\"index\" must be between 0 and {len(view.pending) - 1}",
                                 parameter="index")
-        self._session.resume_pending(index)
+        self._act("RESUME_PENDING", self._session.resume_pending(index))
 
     def _cmd_confirm_child(self, request: dict) -> None:
         self._require("CONFIRM_CHILD")
-        self._session.confirm_child()
+        self._act("CONFIRM_CHILD", self._session.confirm_child())
 
     def _cmd_another_child(self, request: dict) -> None:
         self._require("ANOTHER_CHILD")
-        self._session.another_child()
+        self._act("ANOTHER_CHILD", self._session.another_child())
 
     def _cmd_register(self, request: dict) -> None:
         self._require("REGISTER")
-        self._session.consent()
+        self._act("REGISTER", self._session.consent())
+
+    def _cmd_retry(self, request: dict) -> None:
+        self._require("RETRY")
+        self._act("RETRY", self._session.retry())
 
     def _cmd_activate(self, request: dict) -> None:
         code = request.get("code", _ABSENT)
@@ -334,16 +317,15 @@ class AutomationInterface:
         elif not isinstance(code, str):
             raise ProtocolError("BAD_PARAMETER", "\"code\" must be a string", parameter="code")
         self._activate_code(code)
-        if self._session.step is Step.ACTIVATION:
-            self._session.poll_activation()
+        self._session.check_activation()  # the phone just scanned: the screen follows in this answer
 
     def _cmd_poll_activation(self, request: dict) -> None:
         self._require("POLL_ACTIVATION")
-        self._session.poll_activation()
+        self._session.check_activation()
 
     def _cmd_finish(self, request: dict) -> None:
         self._require("FINISH")
-        self._session.finish()
+        self._act("FINISH", self._session.finish())
 
     def _tester_bench(self, name: str) -> TesterBench:
         if self._bench is None:
@@ -354,66 +336,38 @@ class AutomationInterface:
 
     # ----------------------------------------------------------------- the session's side
     def _allowed(self, view: SessionView) -> list[str]:
-        """The commands possible now, at `view`'s step."""
-        names = list(GUARDIAN_COMMANDS.get(view.step, ()))
-        if view.step is Step.NOT_ELIGIBLE and (view.decision is None or view.decision.phase is not Phase.CHILD):
-            names.remove("ANOTHER_CHILD")  # refused before the PIN: there is no child to change
-        if view.step is Step.CHILD_ID and not view.pending:
-            names.remove("RESUME_PENDING")
+        """The commands possible now: the session's actions, the phone at a QR code, and the interface's own."""
+        actions = [action.value for action in view.actions if action is not Action.MORE_TIME]
+        names = ([*PHONE_COMMANDS] if view.step is Step.ACTIVATION and view.ticket is not None else []) + actions
         names += ANYTIME_COMMANDS
         if self._bench is not None:
             names.append("INSERT_CARD")
             if self._bench.inserted() is not None:
                 names.append("REMOVE_CARD")
-        if self._session.idle_seconds_left() is not None:
-            names.append("MORE_TIME")
+        if view.allows(Action.MORE_TIME):
+            names.append(Action.MORE_TIME.value)
         if self._manual_clock is not None:
             names.append("ADVANCE_CLOCK")
         return names
 
     def _on_view(self, view: SessionView) -> None:
-        # Called by the session after every change, on this thread (the simulated reader's events too).
-        if self._started:
-            self._published.append(self._state(view))
+        # Called by the session after every change, on this thread (the simulated reader's events and the work too):
+        # one STATE for each, repeated ones left out.
+        if not self._started:
+            return
+        state = self._state(view)
+        if state != self._last_state:
+            self._states.append(state)
+            self._last_state = state
 
     def _state(self, view: SessionView) -> dict:
         return state_message(view, self._allowed(view))
 
-    def _drain(self) -> None:
-        """Do what the app does when a step is entered (read the card, ask the PIN counter, resume),
-        and add the STATE messages of the changes to the answer, repeated ones left out."""
-        while self._published:
-            state = self._published.pop(0)
-            step = Step(state["step"])
-            if state != self._last_state:
-                self._states.append(state)
-                self._last_state = state
-            if step is self._step_seen:
-                continue
-            self._step_seen = step
-            self._entered_at = self._session.clock.now()
-            if step is Step.READING:
-                self._session.read_card()
-            elif step is Step.PIN:
-                self._session.check_pin_tries()
-            elif step is Step.REGISTERING and state["resumed"]:
-                self._session.resume()
-
     def _run_timers(self) -> None:
-        """What the app's timers do between two commands: services checked, idle timeout, activation poll, closing screens."""
+        """What the app's timers do between two commands: services checked, then the session told the time."""
         if self._service_check is not None:
             self._service_check()
-        self._drain()
-        self._session.check_idle()
-        self._drain()
-        step = self._session.step
-        if step is Step.ACTIVATION:
-            self._session.poll_activation()
-        elif step in FAREWELL_STEPS:
-            waited = (self._session.clock.now() - self._entered_at).total_seconds()
-            if waited >= self._farewell_seconds:
-                self._session.finish()
-        self._drain()
+        self._session.tick()
 
     def _kiosk_error(self, code: str) -> dict:
         entry = CATALOGUE.get(code, CATALOGUE["INTERNAL"])
@@ -422,71 +376,6 @@ class AutomationInterface:
             "msg": "ERROR", "error": entry.code, "text": entry.text.get(lang),
             "next_step": entry.next_step.get(lang), "retriable": entry.retriable,
         }
-
-
-# --------------------------------------------------------------------- messages
-def state_message(view: SessionView, allowed: Iterable[str] = ()) -> dict:
-    """The STATE message for a view: only what the view holds (masked), texts in the session's language."""
-    lang = view.lang
-    child_error = None
-    if view.child_id_error is not None:
-        child_error = {**_catalogued(view.child_id_error, lang),
-                       "position": view.child_id_error_position, "reason": view.child_id_reason}
-    return {
-        "msg": "STATE",
-        "step": view.step.value,
-        "lang": lang,
-        "card": None if view.card is None else {
-            "card_number": view.card.card_number, "spec_version": view.card.spec_version,
-            "expiry": _iso(view.card.expiry), "area_code": view.card.area_code,
-        },
-        "holder": None if view.holder is None else {
-            "name": view.holder.name, "resident_id": view.holder.resident_id,
-            "card_number": view.holder.card_number, "spec_version": view.holder.spec_version,
-            "expiry": _iso(view.holder.expiry),
-        },
-        "pin_tries_left": view.pin_tries_left,
-        "pin_error": None if view.pin_error is None else _catalogued(view.pin_error, lang),
-        "child_id_error": child_error,
-        "child": None if view.child is None else {
-            "name": view.child.name, "resident_id": view.child.resident_id, "age": view.child.age,
-            "sex": view.child.sex, "relationship": view.child.relationship,
-        },
-        "pending": [{"child_name": p.child_name, "child_id": p.child_id} for p in view.pending],
-        "decision": None if view.decision is None else {
-            "eligible": view.decision.eligible,
-            "resume": view.decision.resume,
-            "phase": view.decision.phase.value,
-            "failures": [
-                {"code": f.code, "reason": f.reason.get(lang), "next_step": f.next_step.get(lang),
-                 "legal_basis": f.legal_basis.get(lang)}
-                for f in view.decision.failures
-            ],
-        },
-        "resumed": view.resumed,
-        "ticket": None if view.ticket is None else {
-            "user_code": view.ticket.user_code, "url": view.ticket.url,
-            "expires_at": _iso(view.ticket.expires_at), "renewals": view.ticket.renewals,
-        },
-        "error": None if view.error is None else {
-            **_catalogued(view.error, lang), "retriable": CATALOGUE[view.error].retriable if view.error in CATALOGUE else None,
-        },
-        "notice": None if view.notice is None else _catalogued(view.notice, lang),
-        "out_of_service": None if view.out_of_service is None else _catalogued(view.out_of_service, lang),
-        "service_message": view.service_message,  # a technician's words to guardians while out of service
-        "commands": list(allowed),
-    }
-
-
-def _catalogued(code: str, lang: str) -> dict:
-    entry = CATALOGUE.get(code)
-    if entry is None:
-        return {"code": code, "text": None, "next_step": None}
-    return {"code": code, "text": entry.text.get(lang), "next_step": entry.next_step.get(lang)}
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 # --------------------------------------------------------------------- reading commands

@@ -64,6 +64,15 @@ class GuardianCard:
     apdu_count: int = 0
 
 
+PIN_LENGTH = 6
+"""Digits in a social security card's PIN: what the keypad takes, the session checks and the card is sent."""
+
+
+def is_pin_format(pin: str) -> bool:
+    """True for exactly PIN_LENGTH ASCII digits (anything else never reaches the card)."""
+    return len(pin) == PIN_LENGTH and pin.isascii() and pin.isdigit()
+
+
 class PinStatus(enum.Enum):
     """The outcome of one VERIFY."""
 

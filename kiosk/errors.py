@@ -74,6 +74,9 @@ _ENTRIES = [
        "EXTERNAL AUTHENTICATE was refused, or the PSAM could not compute the cryptogram."),
     _e("CARD_COMMUNICATION", True,
        "A transmit failed or the card answered with an unexpected status word."),
+    _e("CARD_TIMEOUT", True,
+       "The card (or the reader) did not answer within work_deadline_seconds; the card was let go and a late "
+       "answer is dropped. A card that does this again and again is faulty, or pcscd is stuck."),
     _e("PSAM_UNAVAILABLE", True,
        "The PSAM slot holds no working PSAM."),
     # Cards that answer oddly (issue 9): bounded reads, and items the rules need
@@ -103,6 +106,9 @@ _ENTRIES = [
     # Service
     _e("DATABASE_UNAVAILABLE", True,
        "The registry database could not be reached or refused a write."),
+    _e("REGISTRY_TIMEOUT", True,
+       "The registry did not answer within work_deadline_seconds (a slow or stuck database or registry service); "
+       "a write it finishes later (a registration) is kept and resumes with the card."),
     _e("SESSION_TIMEOUT", False,
        "Idle timeout."),
     _e("CONFIG_INVALID", True,

@@ -1,9 +1,9 @@
-"""Provides the ports the core needs from the outside world: the card in the reader, and the clock."""
+"""Provides the ports the core needs from the outside world: the card in the reader, the clock, where blocking work runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from kiosk.domain import GuardianCard, PinResult
 
@@ -60,6 +60,24 @@ class CardService(Protocol):
 
     def release(self) -> None:
         """Drop the connection to the card; safe to call at any time, any number of times."""
+        ...
+
+
+class EffectRunner(Protocol):
+    """Where the session's blocking work (card and registry I/O) runs: thread workers in the app, at once in
+    automation and tests.
+
+    A job does the I/O and hands its answer back to the session as an event; it never raises. The
+    session never holds its lock while it calls `run`, so a runner may run the job on the spot.
+    """
+
+    def run(self, job: Callable[[], None], name: str) -> None:
+        """Run `job` (now, or on a thread of its own) and return.
+
+        Args:
+            job: the work, answer included; safe to call from any thread.
+            name: what the work is ("read_card", "poll_ticket", ...), for logs and worker names.
+        """
         ...
 
 

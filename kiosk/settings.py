@@ -96,6 +96,8 @@ class Settings(BaseModel):
         return _table_from_text(value, 'step=seconds pairs, e.g. "pin=90,child_id=120"')
     farewell_seconds: int = Field(ge=3, le=300)
     """How long the closing screens wait."""
+    work_deadline_seconds: int = Field(ge=5, le=120)
+    """How long a step waits for the card or the registry before it gives up with an error."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     """Log level of the log file."""
     tester_panel: bool

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from kiosk.i18n import N_, message
 from kiosk.ports import Speaker
-from kiosk.session.view import VISIT_STEPS, SessionView, Step
+from kiosk.session.steps import VISIT_STEPS
+from kiosk.session.view import SessionView, Step
 
 if TYPE_CHECKING:
     from kiosk.session import KioskSession

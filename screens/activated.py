@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from kiosk.session import Step
+from kiosk.session import Action, Step
 from screens.base import StepScreen
 
 
@@ -19,10 +19,11 @@ class ActivatedScreen(StepScreen):
         yield Static(self.t("activated.lead"), classes="lead")
         with Horizontal(classes="buttons"):
             yield Button(self.t("activated.done"), id="primary", variant="primary", classes="big")
-            yield Button(self.t("activated.another"), id="another", classes="big")
+            if self.allows(Action.ANOTHER_CHILD):
+                yield Button(self.t("activated.another"), id="another", classes="big")
 
     def action_done(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def action_another(self) -> None:
         self.session.another_child()

@@ -115,7 +115,7 @@ class ActivationScreen(StepScreen):
             countdown.update(self._countdown())
 
     def action_leave(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_leave(self) -> None:
         self.action_leave()

@@ -13,12 +13,13 @@ from textual.worker import Worker, WorkerState
 
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.maintenance import MaintenanceMode
-from kiosk.session import KioskSession, SessionView, Step
+from kiosk.ports import TesterBench
+from kiosk.session import InlineRunner, KioskSession, SessionView
 from screens.base import StepScreen
 from screens.maintenance.console import MaintenanceConsole
 from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
 from screens.registry import screen_for
-from kiosk.ports import TesterBench
+from screens.runner import StartWork, WorkerRunner
 from screens.tester import TesterPanel
 from screens.timeout import TimeoutWarning
 
@@ -57,8 +58,6 @@ class KioskApp(App, inherit_bindings=False):
         self,
         session: KioskSession,
         *,
-        poll_seconds: float = 1.0,
-        farewell_seconds: float = 20.0,
         tester: TesterBench | None = None,
         kiosk_mode: bool = True,
         repeat_prompt: Callable[[], None] | None = None,
@@ -75,8 +74,8 @@ class KioskApp(App, inherit_bindings=False):
         self.repeat_prompt = repeat_prompt
         self.keypad_shuffled = keypad_shuffled
         self.session = session
-        self.poll_seconds = poll_seconds
-        self.farewell_seconds = farewell_seconds
+        self.effect_runner: WorkerRunner | None = None
+        """Runs the session's work while the app is up (made on mount)."""
         self.tester = tester
         self.kiosk_mode = kiosk_mode
         self._view = session.view
@@ -99,10 +98,19 @@ class KioskApp(App, inherit_bindings=False):
         self._view = self.session.view  # the session may have moved since __init__ (a card already in)
         self._apply_display(self._view)
         self.push_screen(screen_for(self._view))
-        # A card may have gone in before the app was up (--card): start that step's work now.
-        self._start_step_work(SessionView(step=Step.WELCOME, lang=self._view.lang), self._view)
-        self.set_interval(1.0, self.check_time, name="idle-and-countdown")
-        self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
+        # The session's work runs in thread workers from now on (a card in before the app was up is read now).
+        self.effect_runner = WorkerRunner(self)
+        self.session.use_runner(self.effect_runner)
+        # The session's timers run on its clock; it is told the time at least as often as it looks for an activation.
+        self.set_interval(min(1.0, self.session.policy.poll_seconds), self.check_time, name="session-time")
+
+    def on_unmount(self) -> None:
+        # No more workers: whatever the session still does (ending the visit at shutdown) runs where it is asked.
+        self.session.use_runner(InlineRunner())
+
+    def on_start_work(self, message: StartWork) -> None:
+        if self.effect_runner is not None:
+            self.effect_runner.start(message.job, message.work_name)
 
     def on_resize(self, event: events.Resize) -> None:
         # Below 100 columns the title gives way, so the step indicator and the buttons fit.
@@ -144,42 +152,20 @@ class KioskApp(App, inherit_bindings=False):
             await self.pop_screen()
             screen = self.screen
         if isinstance(screen, ModalScreen):
-            self._held_view = view  # shown when the modal closes
+            self._held_view = view  # shown when the modal closes (the step's work goes on meanwhile)
             set_lang = getattr(screen, "set_lang", None)
             if set_lang is not None and view.lang != previous.lang:
                 await set_lang(view.lang)
-            # The step's work (a read, a farewell timer, ...) starts now, not when the modal closes.
-            self._start_step_work(previous, view)
             return
         current = self.screen
         if isinstance(current, StepScreen) and view.step in current.steps:
             await current.apply(view)
         else:
             await self.switch_screen(screen_for(view))
-        self._start_step_work(previous, view)
 
     def _apply_display(self, view: SessionView) -> None:
         self.set_class(view.large_text, "large-text")
         self.set_class(view.high_contrast, "high-contrast")
-
-    def _start_step_work(self, previous: SessionView, view: SessionView) -> None:
-        entered = previous.step is not view.step
-        if view.step is Step.READING and entered:
-            self.run_blocking(self.session.read_card)
-        elif view.step is Step.PIN and entered:
-            self.run_blocking(self.session.check_pin_tries)
-        elif view.step is Step.REGISTERING and entered and view.resumed:
-            self.run_blocking(self.session.resume)
-        elif view.step in (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR) and entered:
-            self.set_timer(self.farewell_seconds, self._farewell_timeout(view.step))
-
-    def _farewell_timeout(self, step: Step) -> Callable[[], None]:
-        def expire() -> None:
-            # Still on that closing screen: finish (TAKE_CARD goes to welcome once the card is gone).
-            if self.session.step is step:
-                self.run_blocking(self.session.finish)
-
-        return expire
 
     async def release_held_view(self) -> None:
         """Called when a modal closes: catch up with the session."""
@@ -189,10 +175,10 @@ class KioskApp(App, inherit_bindings=False):
 
     # ----------------------------------------------------------------- blocking work
     def run_blocking(self, operation: Callable[..., None], *args: object) -> None:
-        """Run a blocking session operation in a thread worker (card or database I/O)."""
+        """Run a blocking maintenance operation in a thread worker (the session runs its own work: `effect_runner`)."""
         self._run_in_thread(operation, args)
 
-    @work(thread=True, exit_on_error=False, group="session")
+    @work(thread=True, exit_on_error=False, group="maintenance")
     def _run_in_thread(self, operation: Callable[..., None], args: tuple[object, ...]) -> None:
         operation(*args)
 
@@ -200,16 +186,18 @@ class KioskApp(App, inherit_bindings=False):
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error
-        log.error("session operation failed", exc_info=error)
+        log.error("worker failed", exc_info=error)
         entry = error.entry if isinstance(error, KioskError) else CATALOGUE["INTERNAL"]
         # Catalogued words for the guardian, never an exception's text.
         self.notify(f"{entry.text.get(self._view.lang)} {entry.next_step.get(self._view.lang)}",
                     severity="error", timeout=5)
 
     def check_time(self) -> None:
-        """The idle warning, the idle timeout and the screens' countdowns; runs every second (tests call it after moving the clock)."""
+        """The session's time (idle timeout, deadlines, closing screens, the activation), the idle warning and the
+        screens' countdowns; runs every second or faster (tests call it after moving the clock)."""
         if self._check_maintenance_time():
             return
+        self.session.tick()
         screen = self.screen
         left = self.session.idle_seconds_left()
         warn = left is not None and left <= self.session.policy.idle_warning_seconds
@@ -224,17 +212,11 @@ class KioskApp(App, inherit_bindings=False):
             tick = getattr(step_screen, "tick", None)
             if isinstance(step_screen, StepScreen) and tick is not None:
                 tick()
-        if left is not None and left <= 0:
-            self.run_blocking(self.session.check_idle)
 
     async def _after_warning(self, more: bool | None) -> None:
         if more:
             self.session.more_time()
         await self.release_held_view()
-
-    def _poll(self) -> None:
-        if self.session.step is Step.ACTIVATION:
-            self.run_blocking(self.session.poll_activation)
 
     # ----------------------------------------------------------------- actions
     def action_toggle_language(self) -> None:

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from kiosk.messages import N_, message, plural
-from kiosk.session import KioskSession, SessionView, Step
+from kiosk.session import Action, KioskSession, SessionView, Step
 from screens.widgets.steps import StepIndicator
 
 if TYPE_CHECKING:
@@ -46,6 +46,10 @@ class StepScreen(Screen):
     @property
     def session(self) -> KioskSession:
         return self.kiosk.session
+
+    def allows(self, action: Action) -> bool:
+        """True when the session takes `action` now: a screen shows a button (or honours a key) only for those."""
+        return self.view.allows(action)
 
     def t(self, key: str, **values: object) -> str:
         """The text for `key` in the session's language."""

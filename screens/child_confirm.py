@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from kiosk.session import Step
+from kiosk.session import Action, Step
 from screens.base import StepScreen
 from screens.fields import field_table
 
@@ -34,7 +34,8 @@ class ChildConfirmScreen(StepScreen):
         ])
         with Horizontal(classes="buttons"):
             yield Button(self.t("confirm.yes"), id="primary", variant="primary", classes="big")
-            yield Button(self.t("confirm.no"), id="retype", classes="big")
+            if self.allows(Action.ANOTHER_CHILD):
+                yield Button(self.t("confirm.no"), id="retype", classes="big")
 
     def action_confirm(self) -> None:
         self.session.confirm_child()

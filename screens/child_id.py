@@ -9,12 +9,12 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from kiosk.resident_id import LENGTH as ID_LENGTH
 from kiosk.resident_id import check_partial
-from kiosk.session import SessionView, Step
+from kiosk.session import Action, SessionView, Step
 from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
 
-ID_LENGTH = 18
 _GROUPS = (6, 14)  # a gap after the area code and after the birth date
 
 
@@ -37,7 +37,7 @@ class ChildIdScreen(KeyEntryScreen):
         # Above the entry, not under it: a registration waiting for activation is what this guardian most
         # likely came back for, and below the keypad it would fall off a small screen.
         pending = Vertical(*self._pending_widgets(), id="pending")
-        pending.display = bool(self.view.pending)
+        pending.display = bool(self._pending_widgets())
         yield pending
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
@@ -50,7 +50,7 @@ class ChildIdScreen(KeyEntryScreen):
             yield Keypad(with_x=True, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
 
     def _pending_widgets(self) -> list[Static | Button]:
-        if not self.view.pending:
+        if not self.view.pending or not self.allows(Action.RESUME_PENDING):
             return []
         widgets: list[Static | Button] = [Static(self.t("child.pending"))]
         for index, pending in enumerate(self.view.pending):
@@ -104,11 +104,12 @@ class ChildIdScreen(KeyEntryScreen):
         old, self.view = self.view, view
         # In place, not recomposed: keys typed meanwhile must not land on widgets being replaced.
         self._update()
-        if view.pending != old.pending:
+        if view.pending != old.pending or view.actions != old.actions:
             pending = self.query_one("#pending", Vertical)
             await pending.remove_children()
-            await pending.mount_all(self._pending_widgets())
-            pending.display = bool(view.pending)
+            widgets = self._pending_widgets()
+            await pending.mount_all(widgets)
+            pending.display = bool(widgets)
 
     def on_mount(self) -> None:
         self._watch_body()
@@ -127,11 +128,11 @@ class ChildIdScreen(KeyEntryScreen):
         self._update()
 
     def submit(self) -> None:
-        self.kiosk.run_blocking(self.session.submit_child_id, self.typed)
+        self.session.submit_child_id(self.typed)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("resume-"):
             event.stop()
-            self.kiosk.run_blocking(self.session.resume_pending, int(event.button.id.removeprefix("resume-")))
+            self.session.resume_pending(int(event.button.id.removeprefix("resume-")))
             return
         super().on_button_pressed(event)

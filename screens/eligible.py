@@ -24,10 +24,10 @@ class EligibleScreen(StepScreen):
             yield Button(self.t("eligible.no"), id="cancel", classes="big")
 
     def action_consent(self) -> None:
-        self.kiosk.run_blocking(self.session.consent)
+        self.session.consent()
 
     def action_cancel(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_primary(self) -> None:
         self.action_consent()

@@ -59,7 +59,7 @@ class KeyEntryScreen(StepScreen):
 
     def action_cancel(self) -> None:
         self.typed = ""
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_cancel(self) -> None:
         self.action_cancel()

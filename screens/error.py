@@ -7,7 +7,7 @@ from textual.containers import Center, Horizontal
 from textual.widgets import Button, Static
 
 from kiosk.errors import CATALOGUE
-from kiosk.session import Step
+from kiosk.session import Action, Step
 from screens.base import StepScreen
 from screens.fields import field_table
 
@@ -15,11 +15,6 @@ from screens.fields import field_table
 class ErrorScreen(StepScreen):
     steps = (Step.ERROR,)
     BINDINGS = [Binding("enter", "primary", "OK"), Binding("escape", "ok", "OK", show=False)]
-
-    @property
-    def retriable(self) -> bool:
-        """The catalogue says trying again may work: the primary button reads the card again."""
-        return CATALOGUE[self.view.error or "INTERNAL"].retriable
 
     def body(self) -> ComposeResult:
         entry = CATALOGUE[self.view.error or "INTERNAL"]
@@ -38,7 +33,7 @@ class ErrorScreen(StepScreen):
         next_label, code_label, colon = self.t("error.next"), self.t("error.code"), self.t("punct.colon")
         yield Static(f"[b]{next_label}{colon}[/b]{entry.next_step.get(lang)}", classes="next-step")
         yield Static(f"{code_label}{colon}{entry.code}", classes="error-code")
-        if self.retriable:
+        if self.allows(Action.RETRY):  # the error may go away and the card is still in: read it again
             with Horizontal(classes="buttons"):
                 yield Button(self.t("error.retry"), id="primary", variant="primary", classes="big")
                 yield Button(self.t("error.finish"), id="finish", classes="big")
@@ -46,13 +41,13 @@ class ErrorScreen(StepScreen):
             yield Center(Button(self.t("error.ok"), id="primary", variant="primary", classes="big"))
 
     def action_primary(self) -> None:
-        if self.retriable:
-            self.kiosk.run_blocking(self.session.retry)
+        if self.allows(Action.RETRY):
+            self.session.retry()
         else:
             self.action_ok()
 
     def action_ok(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_primary(self) -> None:
         self.action_primary()

@@ -34,7 +34,7 @@ class HolderScreen(StepScreen):
         self.session.confirm_holder()
 
     def action_cancel(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_primary(self) -> None:
         self.action_confirm()

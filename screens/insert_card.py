@@ -23,7 +23,7 @@ class InsertCardScreen(StepScreen):
         yield Center(Button(self.t("insert.cancel"), id="cancel", classes="big"))
 
     def action_cancel(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def pressed_cancel(self) -> None:
         self.action_cancel()

@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from kiosk.session import Step
+from kiosk.session import Action, Step
 from screens.base import StepScreen
 
 
@@ -33,21 +33,14 @@ class NotEligibleScreen(StepScreen):
                              classes="legal-basis")
         with Horizontal(classes="buttons"):
             yield Button(self.t("ineligible.done"), id="primary", variant="primary", classes="big")
-            if self._can_try_another():
+            if self.allows(Action.ANOTHER_CHILD):
                 yield Button(self.t("ineligible.another"), id="another", classes="big")
 
-    def _can_try_another(self) -> bool:
-        decision = self.view.decision
-        return decision is not None and self.view.stage is not None and any(
-            failure.code.startswith(("CHILD", "NOT_GUARDIAN", "PHYSICAL")) for failure in decision.failures
-        )
-
     def action_finish(self) -> None:
-        self.kiosk.run_blocking(self.session.finish)
+        self.session.finish()
 
     def action_another(self) -> None:
-        if self._can_try_another():
-            self.session.another_child()
+        self.session.another_child()  # refused by the session where the screen shows no such button
 
     def pressed_primary(self) -> None:
         self.action_finish()

@@ -6,11 +6,10 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
 from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
-
-PIN_LENGTH = 6
 
 
 class PinScreen(KeyEntryScreen):
@@ -75,4 +74,4 @@ class PinScreen(KeyEntryScreen):
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent
         self.entry_changed()
-        self.kiosk.run_blocking(self.session.submit_pin, pin)
+        self.session.submit_pin(pin)

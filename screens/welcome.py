@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal
 from textual.widgets import Button, Static
 
-from kiosk.session import Step
+from kiosk.session import Action, Step
 from screens.art import card_art
 from screens.base import StepScreen
 
@@ -20,10 +20,11 @@ class WelcomeScreen(StepScreen):
         if self.notice_text():
             yield Static(self.notice_text(), classes="notice")
         yield Static(self.t("welcome.lead"), classes="lead")
-        yield Static(self.t("welcome.age_note", age=self.session.region.age_limit), classes="lead")
+        yield Static(self.t("welcome.age_note", age=self.view.age_limit), classes="lead")
         yield Center(Static(card_art(self.t("art.card_label")), classes="art"))
         yield Static(self.t("welcome.insert"), classes="instruction")
-        yield Center(Button(self.t("welcome.start"), id="primary", variant="primary", classes="big"))
+        if self.allows(Action.START):
+            yield Center(Button(self.t("welcome.start"), id="primary", variant="primary", classes="big"))
         with Horizontal(classes="buttons", id="welcome-options"):
             yield Button(self.t("welcome.need"), id="help-need", classes="option")
             yield Button(self.t("welcome.ways"), id="help-ways", classes="option")
@@ -37,7 +38,7 @@ class WelcomeScreen(StepScreen):
         return self.t("welcome.on") if on else self.t("welcome.off")
 
     def action_start(self) -> None:
-        self.kiosk.run_blocking(self.session.begin)
+        self.session.begin()
 
     def pressed_primary(self) -> None:
         self.action_start()

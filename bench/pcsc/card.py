@@ -176,20 +176,22 @@ def session_flow(root: Any, daemon: Any, scratch: Path, log: ApduLog) -> dict:
     Returns:
         The APDUs (as JSON) of read_card, check_pin_tries and submit_pin.
     """
-    from kiosk.session import Step
+    from kiosk.session import InlineRunner, Step
 
     kiosk = root.build_kiosk(pcsc_settings(daemon, scratch))
     session = kiosk.session
+    runner = InlineRunner()
+    runner.hold()
+    session.use_runner(runner)  # the session's work runs here, step by step
     steps: dict[str, list[Apdu]] = {}
     try:
         root.start_reader(kiosk)  # the card is in: the session goes to READING
         if session.step is not Step.READING:
             raise BenchError(f"pcsc session: expected READING after start_reader, at {session.step.value}")
         log.take()
-        session.read_card()
+        runner.resume()  # the card read
         steps["read_card"] = log.take()
-        session.confirm_holder()
-        session.check_pin_tries()  # what the app runs on entering the PIN step (screens/app.py)
+        session.confirm_holder()  # entering the PIN step asks the card its try counter
         steps["check_pin_tries"] = log.take()
         session.submit_pin(PIN)
         steps["submit_pin"] = log.take()

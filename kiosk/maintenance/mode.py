@@ -125,7 +125,7 @@ class MaintenanceMode:
         with self._lock:
             self._technician = technician
             self._last_input = self.clock.now()
-        self.session.finish()
+        self.session.end_visit()
         self.session.out_of_service(MAINTENANCE_MODE)
         self._audit("maintenance_enter", f"technician={technician}")
         log.info("maintenance: technician %s entered", technician)

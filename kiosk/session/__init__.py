@@ -1,8 +1,20 @@
-"""Provides the kiosk session (the state machine of a visit) and the picture of it that screens present."""
-from kiosk.session.machine import KioskSession, SessionListener, SessionPolicy
-from kiosk.session.view import STAGES, CardView, ChildView, HolderView, PendingView, SessionView, Step, TicketView
+"""Provides the kiosk session (the state machine of a visit, with its effects) and the picture of it that screens present."""
+from kiosk.session.machine import KioskSession, SessionListener
+from kiosk.session.runner import InlineRunner
+from kiosk.session.state import SessionPolicy
+from kiosk.session.view import (
+    STAGES,
+    Action,
+    CardView,
+    ChildView,
+    HolderView,
+    PendingView,
+    SessionView,
+    Step,
+    TicketView,
+)
 
 __all__ = [
-    "STAGES", "CardView", "ChildView", "HolderView", "KioskSession", "PendingView", "SessionListener",
-    "SessionPolicy", "SessionView", "Step", "TicketView",
+    "STAGES", "Action", "CardView", "ChildView", "HolderView", "InlineRunner", "KioskSession", "PendingView",
+    "SessionListener", "SessionPolicy", "SessionView", "Step", "TicketView",
 ]

@@ -1,4 +1,4 @@
-"""Provides the steps of a visit and the immutable, masked picture of the session the screens present."""
+"""Provides the steps of a visit, the guardian's actions, and the immutable, masked picture of the session the screens present."""
 from __future__ import annotations
 
 import enum
@@ -28,15 +28,27 @@ class Step(str, enum.Enum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-# The five stages of the step indicator, and which stage each step belongs to.
+class Action(str, enum.Enum):
+    """What the guardian may ask of the session; the view says which are allowed now (`SessionView.actions`).
+
+    The values are the automation interface's command names.
+    """
+
+    START = "START"
+    CONFIRM_HOLDER = "CONFIRM_HOLDER"
+    ENTER_PIN = "ENTER_PIN"
+    ENTER_CHILD = "ENTER_CHILD"
+    RESUME_PENDING = "RESUME_PENDING"
+    CONFIRM_CHILD = "CONFIRM_CHILD"
+    ANOTHER_CHILD = "ANOTHER_CHILD"
+    REGISTER = "REGISTER"
+    RETRY = "RETRY"
+    FINISH = "FINISH"
+    MORE_TIME = "MORE_TIME"
+
+
+# The five stages of the step indicator (which step belongs to which: kiosk.session.steps).
 STAGES = ("card", "pin", "child", "check", "activate")
-STAGE_OF = {
-    Step.INSERT_CARD: 0, Step.READING: 0, Step.HOLDER: 0, Step.PIN: 1, Step.CHILD_ID: 2,
-    Step.CHILD_CONFIRM: 2, Step.ELIGIBLE: 3, Step.NOT_ELIGIBLE: 3, Step.REGISTERING: 4,
-    Step.ACTIVATION: 4, Step.ACTIVATED: 4,
-}
-# Steps in which a guardian's visit is under way (idle timeout and card removal apply).
-VISIT_STEPS = frozenset(STAGE_OF) | {Step.ERROR}
 
 
 @dataclass(frozen=True)
@@ -113,8 +125,13 @@ class SessionView:
     service_message: str | None = None  # a technician's words for the guardians while out of service
     large_text: bool = False
     high_contrast: bool = False
+    actions: tuple[Action, ...] = ()
+    """What the guardian may do now; the session refuses anything else, screens draw their buttons from it."""
+    stage: int | None = None
+    """0-based index into STAGES, None outside a visit."""
+    age_limit: int | None = None
+    """The age under which the regional rules give a child an e-card (None while there are no rules)."""
 
-    @property
-    def stage(self) -> int | None:
-        """0-based index into STAGES, None outside a visit."""
-        return STAGE_OF.get(self.step)
+    def allows(self, action: Action) -> bool:
+        """True when `action` is one the session takes now."""
+        return action in self.actions

@@ -1,7 +1,7 @@
-"""Provides the visit: everything known about the guardian at the kiosk, kept in one place so it can be dropped whole."""
+"""Provides the visit: everything known about the guardian at the kiosk, kept in one value so it can be dropped whole."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kiosk.domain import CardStatus, GuardianCard
 from kiosk.eligibility import EligibilityDecision
@@ -9,7 +9,7 @@ from kiosk.resident_id import ResidentId
 from kiosk.session.view import TicketView
 
 
-@dataclass
+@dataclass(frozen=True)
 class Visit:
     """Everything known about the current guardian; dropped whole when the visit ends."""
 
@@ -28,4 +28,14 @@ class Visit:
     renewals: int = 0
     poll_failures: int = 0
     more_time: int = 0  # how often the guardian asked for more time
-    pending: list[tuple[str, str]] = field(default_factory=list)  # (child rid, child name)
+    pending: tuple[tuple[str, str], ...] = ()  # (child rid, child name)
+
+    @property
+    def guardian(self) -> str | None:
+        """The guardian's resident ID number, once the card's holder data is read."""
+        return self.card.holder.resident_id if self.card is not None and self.card.holder is not None else None
+
+    def without_child(self) -> Visit:
+        """The visit back at the child's ID number: the child, the decision and its registration forgotten."""
+        return Visit(card=self.card, card_status=self.card_status, pin_verified=self.pin_verified,
+                     pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending)

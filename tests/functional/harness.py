@@ -9,6 +9,16 @@ from kiosk.session import Step
 from screens.registry import SCREEN_FOR_STEP
 
 
+class HeldWork:
+    """An effect runner that keeps the session's work waiting for good: a card or a registry that takes its time."""
+
+    def __init__(self) -> None:
+        self.waiting: list[str] = []
+
+    def run(self, job, name: str) -> None:
+        self.waiting.append(name)
+
+
 class Journey:
     """Drives a running KioskApp like a guardian (keys and clicks) and a tester (the virtual cards)."""
 
@@ -42,6 +52,12 @@ class Journey:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
             except asyncio.TimeoutError:
                 pass
+
+    def hold_work(self) -> HeldWork:
+        """From now on the session's work waits (the screen of the moment stays, as a slow card would leave it)."""
+        held = HeldWork()
+        self.session.use_runner(held)
+        return held
 
     async def insert(self, profile: str) -> None:
         self.kiosk.bench.insert(profile)

@@ -38,7 +38,7 @@ def _assert_nothing_personal(journey) -> None:
     for item in PERSONAL:
         assert item not in text, item
         assert not any(item in s for s in strings), item
-    assert journey.session._visit is None
+    assert not journey.session.visit_under_way
 
 
 # ------------------------------------------------------------------ time
@@ -64,7 +64,6 @@ async def test_the_warning_comes_in_time_and_more_time_keeps_the_typed_digits_ag
             assert journey.app.screen is pin and not warning.is_attached
             assert journey.session.idle_seconds_left() == pytest.approx(60)
             clock.advance(60 - WARNING - 1)
-        assert journey.session._visit.more_time == 4
         assert pin.typed == "123"  # nothing typed was lost
         await journey.type("456")
         await journey.pilot.press("enter")
@@ -287,24 +286,15 @@ async def test_no_key_combination_leaves_kiosk_mode(start_kiosk, step: Step):
 
 # ------------------------------------------------------------------ errors
 async def test_a_retriable_error_offers_try_again_and_a_final_one_only_ok(start_kiosk):
-    from kiosk.errors import KioskError
-
     async with start_kiosk(language="en") as journey:
-        service = journey.session._card
-        real, calls = service.read_card, []
-
-        def read_card():
-            calls.append(1)
-            if len(calls) == 1:
-                raise KioskError("CARD_COMMUNICATION", "a hiccup on the contacts")
-            return real()
-
-        service.read_card = read_card
+        bench = journey.kiosk.bench
+        bench.set_mute("zhang-wei-3.00", True)  # dirty contacts: no answer to reset
         await journey.reach(Step.WELCOME)
         await journey.insert("zhang-wei-3.00")
         await journey.reach(Step.ERROR)
         text = screen_text(journey.app)
-        assert "Something went wrong while reading the card." in text and "Try again (Enter)" in text
+        assert "This card cannot be read." in text and "Try again (Enter)" in text
+        bench.set_mute("zhang-wei-3.00", False)  # wiped clean
         await journey.pilot.press("enter")
         await journey.reach(Step.HOLDER)
         await journey.remove()

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input, Log, Static
+from textual.worker import WorkerCancelled
 
 from kiosk.maintenance import MAINTENANCE_MODE, TECHNICIAN_OUT_OF_SERVICE
 from kiosk.ports import ManualClock
@@ -42,7 +43,13 @@ class Technician(Journey):
         """Let every worker (PIN hash, database, card) finish and the screen catch up."""
         for _ in range(3):
             await self.pilot.pause()
-            await self.app.workers.wait_for_complete()
+            try:
+                await self.app.workers.wait_for_complete()
+            except WorkerCancelled:
+                # The app exited (the Service page's exit) while the worker that asked for it was still handing
+                # its answer over: the exit cancelled it. Anything else cancelled is a failure.
+                if self.app.return_code is None:
+                    raise
         await self.pilot.pause()
 
     async def open_login(self) -> TechnicianLogin:

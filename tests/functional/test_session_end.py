@@ -52,7 +52,7 @@ async def test_no_personal_data_left_on_screen_or_in_the_session_after_it_ends(s
         for item in PERSONAL:
             assert item not in text
             assert not any(item in s for s in strings), item
-        assert journey.session._visit is None
+        assert not journey.session.visit_under_way
 
 
 async def test_no_key_quits_or_opens_a_palette_in_kiosk_mode(start_kiosk):

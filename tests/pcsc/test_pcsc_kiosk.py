@@ -85,7 +85,7 @@ async def test_pcscd_killed_mid_session_goes_out_of_service_and_comes_back_by_it
         pcscd.kill()
         await journey.reach(Step.OUT_OF_SERVICE)
         assert "本机暂停服务" in screen_text(journey.app)
-        assert journey.session._visit is None
+        assert not journey.session.visit_under_way
         # Nothing half-done was written: the child has no e-card.
         assert journey.kiosk.registry.child_ecard("43010220210214005X") is None
 

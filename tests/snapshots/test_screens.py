@@ -55,7 +55,7 @@ async def _insert_card(j: Journey) -> None:
 
 async def _reading(j: Journey) -> None:
     await j.reach(Step.WELCOME)
-    j.app._start_step_work = lambda previous, view: None  # the read never starts: the screen stays
+    j.hold_work()  # the read never ends: the screen stays
     await j.insert("zhang-wei-3.00")
     await j.reach(Step.READING)
 
@@ -114,8 +114,8 @@ async def _not_eligible(j: Journey) -> None:
 
 async def _registering(j: Journey) -> None:
     await _eligible(j)
-    j.session._step = Step.REGISTERING  # the moment between consent and the QR, held still
-    j.session._publish()
+    j.hold_work()  # the moment between consent and the QR, held still
+    await j.pilot.press("enter")
     await j.reach(Step.REGISTERING)
 
 
@@ -127,6 +127,7 @@ async def _activation(j: Journey) -> None:
 async def _activated(j: Journey) -> None:
     await _activation(j)
     j.kiosk.registry.activate(j.session.view.ticket.user_code)
+    j.session.check_activation()  # the kiosk's clock stands still here: it looks at once, as after a scan
     await j.reach(Step.ACTIVATED)
 
 

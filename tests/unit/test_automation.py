@@ -61,7 +61,7 @@ class AutomationScript:
         self.automation = AutomationInterface(
             kiosk.session, self.lines.append, activate_code=kiosk.registry.activate,
             bench=kiosk.bench if bench else None, manual_clock=clock, service_check=kiosk.monitor.check,
-            farewell_seconds=FAREWELL, kiosk_id=kiosk.settings.kiosk_id, reader=kiosk.settings.reader,
+            kiosk_id=kiosk.settings.kiosk_id, reader=kiosk.settings.reader,
         )
 
     def raw(self, line: str | bytes) -> list[dict]:
@@ -98,7 +98,7 @@ def build(settings_for, clock):
     built = []
 
     def make(**overrides):
-        values = {"idle_timeout_seconds": IDLE_TIMEOUT, "step_idle_seconds": {},
+        values = {"idle_timeout_seconds": IDLE_TIMEOUT, "step_idle_seconds": {}, "farewell_seconds": FAREWELL,
                   "activation_ttl_seconds": TICKET_TTL, "language": "zh", **overrides}
         kiosk = kiosk_root.build_kiosk(settings_for(**values), clock=clock)
         built.append(kiosk)

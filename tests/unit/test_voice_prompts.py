@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.i18n import has_message, message
 from kiosk.ports import ManualClock
-from kiosk.session import SessionView, Step, TicketView
+from kiosk.session import InlineRunner, SessionView, Step, TicketView
 from kiosk.voice import (
     ERROR_PROMPTS,
     NOTICE_PROMPTS,
@@ -155,9 +155,15 @@ def test_every_voice_key_is_in_both_catalogues():
 
 # ------------------------------------------------------------------ when the prompter speaks
 @pytest.fixture
-def kiosk(settings_for):
+def runner() -> InlineRunner:
+    return InlineRunner()
+
+
+@pytest.fixture
+def kiosk(settings_for, runner):
     settings = settings_for(language="zh", voice_prompts="off", idle_timeout_seconds=90, step_idle_seconds={})
     built = kiosk_root.build_kiosk(settings, clock=ManualClock(NOW))
+    built.session.use_runner(runner)
     yield built
     built.registry.close()
 
@@ -175,8 +181,8 @@ def prompter(kiosk, speaker) -> VoicePrompter:
 
 
 @pytest.fixture
-def guardian(kiosk, prompter) -> Guardian:
-    return Guardian(kiosk)
+def guardian(kiosk, runner, prompter) -> Guardian:
+    return Guardian(kiosk, runner)
 
 
 def said(key: str, lang: str = "zh", **values) -> tuple[str, str]:
@@ -193,10 +199,13 @@ def test_a_visit_speaks_each_step_once(guardian, speaker):
 
 
 def test_the_same_instruction_is_not_said_twice(guardian, speaker, kiosk):
-    guardian.to_pin()
+    guardian.to_holder()
+    guardian.hold()
+    kiosk.session.confirm_holder()
     before = list(speaker.said)
+    assert before[-1] == said("voice.pin")
     kiosk.session.set_display(large_text=True)  # a new view, the same instruction
-    kiosk.session.check_pin_tries()  # the tries left become known: still "enter your PIN"
+    guardian.work()  # the tries left become known: still "enter your PIN"
     assert kiosk.session.view.pin_tries_left == 3
     assert speaker.said == before
 
@@ -281,10 +290,10 @@ def test_no_personal_data_is_spoken_or_kept(guardian, speaker, kiosk, prompter):
     assert not [item for item in PERSONAL for string in kept if item in string]
 
 
-def test_a_speaker_that_raises_does_not_break_the_session(kiosk, caplog):
+def test_a_speaker_that_raises_does_not_break_the_session(kiosk, runner, caplog):
     voice = VoicePrompter(BrokenSpeaker())
     voice.attach(kiosk.session)
-    guardian = Guardian(kiosk)
+    guardian = Guardian(kiosk, runner)
     with caplog.at_level(logging.ERROR, logger="kiosk.voice"):
         guardian.to_activation()
         voice.repeat()
@@ -325,8 +334,8 @@ def test_a_kiosk_with_a_voice_speaks_and_offers_f6(settings_for, monkeypatch):
     built = kiosk_root.build_kiosk(settings_for(language="zh", voice_prompts="on"), clock=ManualClock(NOW))
     try:
         assert built.voice is not None and built.voice.speaker is speaker
-        app = kiosk_root.build_app(built)
-        guardian = Guardian(built)
+        app = kiosk_root.build_app(built)  # not running: nothing runs the card's work, the read waits
+        guardian = Guardian(built, InlineRunner())
         guardian.insert(ZHANG_WEI_CARD)
         assert speaker.said == [said("voice.reading")]
         app.repeat_prompt()

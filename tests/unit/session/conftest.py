@@ -1,8 +1,10 @@
 """Provides the session tests' fixtures: a headless kiosk on a manual clock, a guardian driving it, a memory scan.
 
-Everything runs in the test thread: the blocking session operations (`read_card`, `submit_pin`,
-`consent`, `poll_activation`, ...) are plain calls, and reader events (insert, remove, a card
-pulled mid-APDU) reach the session synchronously through the composition root's wiring.
+Everything runs in the test thread: the session's card and registry work runs at once on an
+inline effect runner (`runner.hold()` keeps it waiting, to look at the moment a slow card would
+show), reader events (insert, remove, a card pulled mid-APDU) reach the session synchronously
+through the composition root's wiring, and time passes only when the test moves the clock and
+says so (`session.tick()`).
 """
 from __future__ import annotations
 
@@ -22,11 +24,15 @@ from kiosk.ports import ManualClock
 from tests.memory_scan import session_memory, strings_in  # noqa: F401 (the session tests import both from here)
 from kiosk.registry import Registry
 from kiosk.registry.models import ECard, Person
-from kiosk.session import SessionView, Step
+from kiosk.session import InlineRunner, SessionView, Step
 from tests.conftest import kiosk_root
+from tests.unit.session.doubles import OwnSession, Stuck, ThreadRunner, Waiter  # noqa: F401 (the tests import them here)
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
 IDLE_TIMEOUT = 90
+FAREWELL = 300  # longer than the idle timeout here, so that each is seen alone (test_farewell.py has its own)
+POLL = 1.0
+DEADLINE = 20
 TICKET_TTL = 300
 MAX_RENEWALS = 3
 PIN = "123456"
@@ -55,23 +61,64 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def kiosk(settings_for, clock: ManualClock, tmp_path: Path) -> Iterator[object]:
+def kiosk(settings_for, clock: ManualClock, runner: InlineRunner, tmp_path: Path) -> Iterator[object]:
     """A whole kiosk (session, simulated reader with the PSAM, SQLite registry with demo data), no UI."""
     settings = settings_for(
         idle_timeout_seconds=IDLE_TIMEOUT,
         step_idle_seconds={},  # one limit for every step here; test_more_time.py has steps of their own
         activation_ttl_seconds=TICKET_TTL,
         activation_max_renewals=MAX_RENEWALS,
+        activation_poll_seconds=POLL,
+        farewell_seconds=FAREWELL,
+        work_deadline_seconds=DEADLINE,
         language="zh",
     )
     built = kiosk_root.build_kiosk(settings, clock=clock)
+    built.session.use_runner(runner)
     yield built
     built.registry.close()
 
 
 @pytest.fixture
+def runner() -> InlineRunner:
+    """Where the session's work runs: at once, in the test's thread."""
+    return InlineRunner()
+
+
+@pytest.fixture
 def session(kiosk):
     return kiosk.session
+
+
+@pytest.fixture
+def own_session(settings_for, clock: ManualClock):
+    """`own_session(card=None, registry=None, runner=None)`: a session of our own over a kiosk's reader and registry.
+
+    `card` and `registry` wrap the real ones (a card service or registry that hangs); `runner` runs the
+    work (at once by default). The kiosk's own session stays idle: it has no runner.
+    """
+    from devices.service import ReaderCardService
+    from kiosk.session import KioskSession
+
+    built = []
+
+    def make(card=None, registry=None, runner=None) -> OwnSession:
+        kiosk = kiosk_root.build_kiosk(settings_for(
+            idle_timeout_seconds=IDLE_TIMEOUT, step_idle_seconds={}, farewell_seconds=FAREWELL,
+            activation_poll_seconds=POLL, work_deadline_seconds=DEADLINE, language="zh"), clock=clock)
+        built.append(kiosk)
+        service = ReaderCardService(kiosk.reader, lambda: None)  # 2.00 cards need no PSAM
+        used_card = card(service) if card else service
+        used_registry = registry(kiosk.registry) if registry else kiosk.registry
+        runner = runner or InlineRunner()
+        session = KioskSession(used_card, used_registry, kiosk.session.region, clock, kiosk.session.policy,
+                               runner=runner)
+        kiosk_root.wire_reader(kiosk.reader, session)
+        return OwnSession(session, used_card, service, used_registry, kiosk.bench, runner, Waiter(session))
+
+    yield make
+    for kiosk in built:
+        kiosk.registry.close()
 
 
 @pytest.fixture
@@ -93,8 +140,9 @@ def other_kiosk(kiosk, clock: ManualClock) -> Iterator[Registry]:
 class Guardian:
     """A guardian at the kiosk (and a tester's hands at the virtual card), driving the session directly."""
 
-    def __init__(self, kiosk) -> None:
+    def __init__(self, kiosk, runner: InlineRunner) -> None:
         self.kiosk = kiosk
+        self.runner = runner
         self.session = kiosk.session
         self.bench = kiosk.bench
         self.registry = kiosk.registry
@@ -113,6 +161,14 @@ class Guardian:
     def remove(self) -> None:
         self.bench.remove()
 
+    def hold(self) -> None:
+        """The card and the registry take their time: their work waits for `work()`."""
+        self.runner.hold()
+
+    def work(self) -> None:
+        """The card and the registry answer: what waits runs (and from now on, work runs at once)."""
+        self.runner.resume()
+
     # -------------------------------------------------------------- checks
     def expect(self, step: Step) -> SessionView:
         view = self.session.view
@@ -127,12 +183,13 @@ class Guardian:
         return self.expect(Step.INSERT_CARD)
 
     def to_reading(self, profile: str | None = None) -> SessionView:
+        """The card in, its read still waiting (`work()` lets it run)."""
+        self.hold()
         self.insert(profile)
         return self.expect(Step.READING)
 
     def to_holder(self, profile: str | None = None) -> SessionView:
-        self.to_reading(profile)
-        self.session.read_card()
+        self.insert(profile)
         return self.expect(Step.HOLDER)
 
     def to_pin(self, profile: str | None = None) -> SessionView:
@@ -172,7 +229,7 @@ class Guardian:
     def to_activated(self) -> SessionView:
         self.to_activation()
         self.activate_on_phone()
-        self.session.poll_activation()
+        self.session.check_activation()
         return self.expect(Step.ACTIVATED)
 
     def to_error(self) -> SessionView:
@@ -205,15 +262,16 @@ class Guardian:
         self.session.submit_child_id(child)
         view = self.expect(Step.CHILD_CONFIRM)
         assert view.decision is not None and view.decision.eligible and view.decision.resume
+        self.hold()
         self.session.confirm_child()
         self.expect(Step.REGISTERING)
-        self.session.resume()
+        self.work()
         return self.expect(Step.ACTIVATION)
 
 
 @pytest.fixture
-def guardian(kiosk) -> Guardian:
-    return Guardian(kiosk)
+def guardian(kiosk, runner) -> Guardian:
+    return Guardian(kiosk, runner)
 
 
 # ------------------------------------------------------------------ the registry, looked at and broken

@@ -33,7 +33,7 @@ def test_poll_before_the_activation_changes_nothing(guardian: Guardian, clock, v
     published = len(views)
     clock.advance(TICKET_TTL - 1)
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     view = guardian.expect(Step.ACTIVATION)
     assert view.ticket == ticket
@@ -45,7 +45,7 @@ def test_poll_sees_the_activation_by_user_code_and_shows_activated(guardian: Gua
     result = guardian.activate_on_phone(ticket.user_code)
     assert result.child_resident_id == ZHANG_XIAOYU
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     guardian.expect(Step.ACTIVATED)
     assert [state for _, state in ecards_of(guardian.registry, ZHANG_XIAOYU)] == [ECardState.ACTIVE.value]
@@ -55,7 +55,7 @@ def test_poll_sees_the_activation_by_user_code_and_shows_activated(guardian: Gua
 def test_poll_sees_the_activation_by_the_scanned_url(guardian: Guardian) -> None:
     ticket = guardian.to_activation().ticket
     guardian.activate_on_phone(ticket.url)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ACTIVATED)
 
 
@@ -63,7 +63,7 @@ def test_an_expired_code_is_renewed_with_a_different_code_and_the_old_one_is_ref
     old = guardian.to_activation().ticket
     clock.advance(TICKET_TTL + 1)
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     view = guardian.expect(Step.ACTIVATION)
     new = view.ticket
@@ -74,7 +74,7 @@ def test_an_expired_code_is_renewed_with_a_different_code_and_the_old_one_is_ref
     assert refused(guardian, old.url) == "ACTIVATION_EXPIRED"
 
     guardian.activate_on_phone(new.user_code)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ACTIVATED)
     assert [state for _, state in ecards_of(guardian.registry, ZHANG_XIAOYU)] == [ECardState.ACTIVE.value]
 
@@ -85,19 +85,19 @@ def test_the_code_is_renewed_up_to_the_limit_then_the_visit_ends_and_the_e_card_
     codes = [guardian.to_activation().ticket.user_code]
     for renewal in range(1, MAX_RENEWALS + 1):
         clock.advance(TICKET_TTL)
-        guardian.session.poll_activation()
+        guardian.session.check_activation()
         view = guardian.expect(Step.ACTIVATION)
         assert view.ticket.renewals == renewal
         codes.append(view.ticket.user_code)
     assert len(set(codes)) == MAX_RENEWALS + 1
 
     clock.advance(TICKET_TTL)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     view = guardian.expect(Step.TAKE_CARD)  # the card is still in
     assert view.notice == "SESSION_TIMEOUT"
     assert view.ticket is None
-    assert guardian.session._visit is None
+    assert not guardian.session.visit_under_way
     assert [state for _, state in ecards_of(guardian.registry, ZHANG_XIAOYU)] == [ECardState.PENDING.value]
     for code in codes:
         assert refused(guardian, code) == "ACTIVATION_EXPIRED"
@@ -111,7 +111,7 @@ def test_the_code_is_renewed_up_to_the_limit_then_the_visit_ends_and_the_e_card_
 def test_poll_outside_the_activation_step_does_nothing(guardian: Guardian, views) -> None:
     guardian.to_eligible()
     published = len(views)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ELIGIBLE)
     assert len(views) == published
 

@@ -34,7 +34,7 @@ def remove_card_at(guardian: Guardian, step: Step) -> None:
         # The card leaves in the middle of the read: the 3rd APDU after power-on finds no card.
         guardian.card.pull_after_apdus = 2
         guardian.to_reading()
-        guardian.session.read_card()
+        guardian.work()
     elif step is Step.INSERT_CARD:
         guardian.to_insert_card()
         # Nothing is in the slot to take out; a late "removed" event from the reader is what arrives.
@@ -50,7 +50,7 @@ def test_card_removed_at_any_step_ends_the_visit_at_welcome_and_wipes_it(guardia
 
     view = guardian.expect(Step.WELCOME)
     assert view.notice == OUTCOMES[step]
-    assert guardian.session._visit is None
+    assert not guardian.session.visit_under_way
     assert view.holder is None and view.child is None and view.ticket is None and view.decision is None
     assert view.error is None and view.pin_error is None and view.pending == ()
     assert guardian.session.idle_seconds_left() is None
@@ -77,7 +77,7 @@ def test_card_removed_at_any_step_costs_no_pin_try(guardian: Guardian, step: Ste
 def test_card_pulled_while_reading_can_be_put_back_and_read(guardian: Guardian) -> None:
     guardian.card.pull_after_apdus = 2
     guardian.to_reading()
-    guardian.session.read_card()
+    guardian.work()
     guardian.expect(Step.WELCOME)
 
     view = guardian.to_holder()  # the fault fired once; the same card reads now
@@ -103,7 +103,7 @@ def test_card_removed_at_activation_keeps_the_pending_registration_and_resumes_i
         guardian.activate_on_phone(first.user_code)
     assert refused.value.code == "ACTIVATION_EXPIRED"
     guardian.activate_on_phone(resumed.ticket.user_code)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ACTIVATED)
 
 
@@ -134,7 +134,7 @@ def test_card_pulled_while_registering_still_commits_and_the_registration_resume
     view = guardian.expect(Step.WELCOME)
     assert pulled, "the session never showed the registering step"
     assert view.notice == "CARD_REMOVED" and view.ticket is None
-    assert guardian.session._visit is None
+    assert not guardian.session.visit_under_way
     assert [state for _, state in ecards_of(guardian.registry, ZHANG_XIAOYU)] == [ECardState.PENDING.value]
     assert guardian.come_back_and_resume().ticket is not None
 
@@ -150,9 +150,10 @@ def test_card_removed_at_take_card_returns_to_welcome_without_a_notice(guardian:
 
 def test_another_card_replacing_the_first_starts_a_new_visit_with_nothing_of_the_first(guardian: Guardian) -> None:
     guardian.to_child_confirm()
+    guardian.hold()
     guardian.insert("li-na-2.00")  # the bench takes the first card out, then puts the new one in
     guardian.expect(Step.READING)
-    guardian.session.read_card()
+    guardian.work()
     view = guardian.expect(Step.HOLDER)
     assert view.holder.name == "李*"
     assert view.child is None and view.decision is None and view.pin_tries_left is None

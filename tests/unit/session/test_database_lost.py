@@ -51,7 +51,7 @@ def test_database_lost_at_consent_registers_nothing(guardian: Guardian, outage: 
 def test_database_lost_at_the_card_read_shows_database_unavailable(guardian: Guardian, outage: DatabaseOutage) -> None:
     guardian.to_reading()
     outage.start()
-    guardian.session.read_card()
+    guardian.work()
     view = expect_database_error(guardian)
     assert view.holder is None
 
@@ -87,11 +87,12 @@ def test_database_lost_while_resuming_shows_database_unavailable(guardian: Guard
     guardian.remove()
     guardian.to_child_id()
     guardian.session.submit_child_id(ZHANG_XIAOYU)
+    guardian.hold()
     guardian.session.confirm_child()
     guardian.expect(Step.REGISTERING)
     outage.start()
 
-    guardian.session.resume()
+    guardian.work()
 
     expect_database_error(guardian)
     outage.end()
@@ -100,13 +101,13 @@ def test_database_lost_while_resuming_shows_database_unavailable(guardian: Guard
 
 def test_database_lost_while_polling_is_tolerated_a_few_times_then_shown(guardian: Guardian, outage: DatabaseOutage) -> None:
     guardian.to_activation()
-    tolerated = guardian.session._policy.poll_failures_tolerated
+    tolerated = guardian.session.policy.poll_failures_tolerated
     outage.start()
 
     for _ in range(tolerated - 1):
-        guardian.session.poll_activation()
+        guardian.session.check_activation()
         guardian.expect(Step.ACTIVATION)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     expect_database_error(guardian)
     outage.end()
@@ -115,13 +116,13 @@ def test_database_lost_while_polling_is_tolerated_a_few_times_then_shown(guardia
 
 def test_a_poll_that_works_again_resets_the_tolerated_failures(guardian: Guardian, outage: DatabaseOutage) -> None:
     guardian.to_activation()
-    tolerated = guardian.session._policy.poll_failures_tolerated
+    tolerated = guardian.session.policy.poll_failures_tolerated
     for _ in range(3):
         outage.start()
         for _ in range(tolerated - 1):
-            guardian.session.poll_activation()
+            guardian.session.check_activation()
         outage.end()
-        guardian.session.poll_activation()
+        guardian.session.check_activation()
         guardian.expect(Step.ACTIVATION)
 
 
@@ -146,6 +147,6 @@ def test_after_a_database_error_the_guardian_can_finish_and_the_visit_is_wiped(g
 
     view = guardian.expect(Step.TAKE_CARD)
     assert view.error is None and view.holder is None
-    assert guardian.session._visit is None
+    assert not guardian.session.visit_under_way
     guardian.remove()
     guardian.expect(Step.WELCOME)

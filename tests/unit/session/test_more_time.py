@@ -5,6 +5,8 @@ import pytest
 
 from kiosk.session import Step
 
+from kiosk.session import InlineRunner
+
 from .conftest import kiosk_root
 
 PER_STEP = {"pin": 40, "child_id": 150, "not_eligible": 200}
@@ -14,13 +16,13 @@ PER_STEP = {"pin": 40, "child_id": 150, "not_eligible": 200}
 def timed(settings_for, clock, tmp_path):
     settings = settings_for(idle_timeout_seconds=60, step_idle_seconds=PER_STEP, idle_warning_seconds=25, language="zh")
     built = kiosk_root.build_kiosk(settings, clock=clock)
+    built.session.use_runner(InlineRunner())
     yield built
     built.registry.close()
 
 
 def _to_pin(kiosk) -> None:
-    kiosk.bench.insert("zhang-wei-3.00")
-    kiosk.session.read_card()
+    kiosk.bench.insert("zhang-wei-3.00")  # read at once
     kiosk.session.confirm_holder()
     assert kiosk.session.step is Step.PIN
 
@@ -35,9 +37,10 @@ def test_the_pin_step_ends_after_its_own_time(timed, clock) -> None:
     _to_pin(timed)
     assert timed.session.idle_seconds_left() == pytest.approx(40)
     clock.advance(39)
-    assert timed.session.check_idle() is False
+    timed.session.tick()
+    assert timed.session.step is Step.PIN
     clock.advance(1)
-    assert timed.session.check_idle() is True
+    timed.session.tick()
     assert timed.session.view.notice == "SESSION_TIMEOUT"
 
 
@@ -46,9 +49,9 @@ def test_more_time_gives_the_whole_step_time_again_as_often_as_asked(timed, cloc
     for _round in range(12):  # WCAG 2.2.1 asks for at least ten extensions
         clock.advance(30)  # inside the warning (the last 25 s)
         assert timed.session.idle_seconds_left() == pytest.approx(10)
-        timed.session.more_time()
+        assert timed.session.more_time()
         assert timed.session.idle_seconds_left() == pytest.approx(40)
-    assert timed.session._visit.more_time == 12
+        timed.session.tick()
     assert timed.session.step is Step.PIN
 
 
@@ -60,7 +63,7 @@ def test_a_choice_made_at_the_welcome_screen_is_forgotten_when_nobody_goes_on(ti
     view = session.view
     assert (view.lang, view.large_text, view.high_contrast) == ("en", True, True)
     clock.advance(60)
-    assert session.check_idle() is True
+    session.tick()
     view = session.view
     assert (view.step, view.lang, view.large_text, view.high_contrast) == (Step.WELCOME, "zh", False, False)
 

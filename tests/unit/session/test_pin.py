@@ -44,14 +44,6 @@ def test_last_wrong_pin_blocks_the_card_and_shows_pin_blocked(guardian: Guardian
     assert guardian.card.pin_tries_left == 0
 
 
-def test_a_card_whose_pin_is_already_blocked_shows_pin_blocked(guardian: Guardian) -> None:
-    guardian.to_pin(CHEN_JING_CARD)
-    guardian.session.submit_pin(PIN)
-    view = guardian.expect(Step.ERROR)
-    assert view.error == "PIN_BLOCKED"
-    assert guardian.card.pin_tries_left == 0
-
-
 @pytest.mark.parametrize("typed", ["", "12345", "1234567", "12345a", "12 456", "１２３４５６", "١٢٣٤٥٦"])
 def test_a_pin_that_is_not_six_digits_is_refused_without_talking_to_the_card(guardian: Guardian, typed: str) -> None:
     guardian.to_pin()
@@ -61,7 +53,7 @@ def test_a_pin_that_is_not_six_digits_is_refused_without_talking_to_the_card(gua
 
     view = guardian.expect(Step.PIN)
     assert view.pin_error == "PIN_FORMAT"
-    assert view.pin_tries_left is None
+    assert view.pin_tries_left == tries
     assert guardian.card.apdus_since_power_on == apdus
     assert guardian.card.pin_tries_left == tries
 
@@ -77,7 +69,7 @@ def test_card_pulled_while_the_pin_is_verified_costs_no_try_and_ends_the_visit(g
     assert view.notice == "CARD_REMOVED"
     assert view.pin_error is None and view.pin_tries_left is None
     assert guardian.card.pin_tries_left == tries
-    assert guardian.session._visit is None
+    assert not guardian.session.visit_under_way
 
 
 def test_a_pin_submitted_outside_the_pin_step_is_ignored(guardian: Guardian) -> None:
@@ -89,25 +81,32 @@ def test_a_pin_submitted_outside_the_pin_step_is_ignored(guardian: Guardian) -> 
 
 
 def test_pin_step_learns_the_try_counter_before_anything_is_typed(guardian: Guardian) -> None:
-    guardian.to_pin("yang-lei-last-try")
-    guardian.session.check_pin_tries()
+    guardian.to_holder("yang-lei-last-try")
+    guardian.hold()
+    guardian.session.confirm_holder()
+    assert guardian.runner.waiting == ("pin_tries",)  # entering the step asks the card, nothing typed yet
+    assert guardian.expect(Step.PIN).pin_tries_left is None
+    guardian.work()
     view = guardian.expect(Step.PIN)
     assert view.pin_tries_left == 1  # the screen warns before the last try
     assert guardian.card.pin_tries_left == 1  # and asking used no try
 
 
 def test_blocked_card_is_told_at_the_pin_step_without_a_pin(guardian: Guardian) -> None:
-    guardian.to_pin(CHEN_JING_CARD)
-    guardian.session.check_pin_tries()
+    guardian.to_holder(CHEN_JING_CARD)
+    guardian.session.confirm_holder()
     view = guardian.expect(Step.ERROR)
-    assert view.error == "PIN_BLOCKED"
+    assert view.error == "PIN_BLOCKED" and view.pin_tries_left == 0
+    assert guardian.card.pin_tries_left == 0
 
 
 def test_card_pulled_while_asking_the_try_counter_ends_the_visit_without_a_try(guardian: Guardian) -> None:
-    guardian.to_pin()
+    guardian.to_holder()
+    guardian.hold()
+    guardian.session.confirm_holder()
     card = guardian.card
     card.pull_after_apdus = card.apdus_since_power_on
-    guardian.session.check_pin_tries()
+    guardian.work()
     view = guardian.expect(Step.WELCOME)
     assert view.notice == "CARD_REMOVED"
     assert card.pin_tries_left == card.pin_max_tries

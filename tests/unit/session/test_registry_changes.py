@@ -44,7 +44,7 @@ def test_child_registered_by_another_kiosk_before_consent_gets_one_e_card_and_it
     view = guardian.expect(Step.ACTIVATION)
     assert ecards_of(guardian.registry, ZHANG_XIAOYU) == [(other_id, ECardState.PENDING.value)]
     guardian.activate_on_phone(view.ticket.user_code)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ACTIVATED)
 
 
@@ -78,11 +78,12 @@ def test_pending_e_card_activated_elsewhere_before_resuming_is_decided_again(
 ) -> None:
     view = guardian.to_child_confirm(LI_JIAYI, profile=LI_NA_CARD)
     assert view.decision.resume is True
+    guardian.hold()
     guardian.session.confirm_child()
     guardian.expect(Step.REGISTERING)
     activated_elsewhere(other_kiosk, LI_JIAYI)
 
-    guardian.session.resume()
+    guardian.work()
 
     expect_decided_again_has_e_card(guardian)
 
@@ -93,7 +94,7 @@ def test_e_card_activated_through_another_kiosks_code_while_ours_is_shown_is_dec
     guardian.to_activation()
     activated_elsewhere(other_kiosk, ZHANG_XIAOYU)  # revokes our ticket, then activates with its own
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     expect_decided_again_has_e_card(guardian)
     assert [state for _, state in ecards_of(guardian.registry, ZHANG_XIAOYU)] == [ECardState.ACTIVE.value]
@@ -106,7 +107,7 @@ def test_e_card_activated_elsewhere_while_our_code_expired_is_decided_again(
     clock.advance(TICKET_TTL + 1)
     activated_elsewhere(other_kiosk, ZHANG_XIAOYU)
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     expect_decided_again_has_e_card(guardian)
 
@@ -116,10 +117,10 @@ def test_another_kiosk_renewing_the_code_only_makes_ours_renew_too(guardian: Gua
     ecard = other_kiosk.child_ecard(ZHANG_XIAOYU)
     other_kiosk.issue_ticket(ecard.ecard_id, URL_BASE, TICKET_TTL)  # revokes ours
 
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
 
     view = guardian.expect(Step.ACTIVATION)
     assert view.ticket.user_code != ours.user_code and view.ticket.renewals == 1
     guardian.activate_on_phone(view.ticket.user_code)
-    guardian.session.poll_activation()
+    guardian.session.check_activation()
     guardian.expect(Step.ACTIVATED)

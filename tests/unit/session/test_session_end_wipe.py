@@ -5,10 +5,12 @@ from typing import Callable
 
 import pytest
 
+from kiosk.errors import KioskError
 from kiosk.session import SessionView, Step
 
 from .conftest import (
     IDLE_TIMEOUT,
+    LI_NA_CARD,
     MAX_RENEWALS,
     PIN,
     TICKET_TTL,
@@ -30,7 +32,7 @@ def removed_while_reading(g: Guardian, clock, tmp_path) -> None:
     g.remove()
     g.card.pull_after_apdus = 8
     g.to_reading()
-    g.session.read_card()
+    g.work()
 
 
 def pulled_while_verifying_the_pin(g: Guardian, clock, tmp_path) -> None:
@@ -42,7 +44,8 @@ def pulled_while_verifying_the_pin(g: Guardian, clock, tmp_path) -> None:
 def idle_at_child_confirm(g: Guardian, clock, tmp_path) -> None:
     g.to_child_confirm()
     clock.advance(IDLE_TIMEOUT)
-    assert g.session.check_idle()
+    g.session.tick()
+    g.expect(Step.TAKE_CARD)
 
 
 def idle_then_card_taken(g: Guardian, clock, tmp_path) -> None:
@@ -64,7 +67,7 @@ def renewals_used_up(g: Guardian, clock, tmp_path) -> None:
     g.to_activation()
     for _ in range(MAX_RENEWALS + 1):
         clock.advance(TICKET_TTL)
-        g.session.poll_activation()
+        g.session.check_activation()
     assert g.session.step is Step.TAKE_CARD
 
 
@@ -104,7 +107,7 @@ def test_no_personal_data_is_reachable_from_the_session_after_the_visit_ends(
 
     session = guardian.session
     assert session.step in (Step.WELCOME, Step.TAKE_CARD, Step.OUT_OF_SERVICE)
-    assert session._visit is None
+    assert not session.visit_under_way
     assert personal_data_left(session_memory(session)) == []
     assert personal_data_left(session.view, views[-1]) == []
 
@@ -117,8 +120,14 @@ def test_the_scan_does_find_personal_data_during_a_visit(guardian: Guardian, vie
     assert {"张*", "4301**********0029"} <= {item for item, _ in personal_data_left(views[-1])}
 
 
-def test_the_card_service_lets_go_of_the_card_when_the_visit_ends(guardian: Guardian) -> None:
-    guardian.to_child_id()
-    assert guardian.session._card._card is not None  # the connection kept for the PIN
-    guardian.session.finish()
-    assert guardian.session._card._card is None
+def test_the_card_service_lets_go_of_the_card_when_the_visit_ends(own_session) -> None:
+    own = own_session()
+    session, service = own.session, own.service
+    own.bench.insert(LI_NA_CARD)
+    assert session.confirm_holder() and session.submit_pin(PIN)
+    assert session.step is Step.CHILD_ID
+    assert service.pin_tries_left() == 3  # the connection is kept for the PIN: the card answers
+    assert session.finish()
+    with pytest.raises(KioskError) as released:
+        service.pin_tries_left()
+    assert released.value.code == "CARD_ABSENT"  # nothing read is held any more

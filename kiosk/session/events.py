@@ -1,0 +1,236 @@
+"""Provides the events a session takes: the guardian's actions, the reader's and the kiosk's news, the clock's tick,
+and the answers of the work it asked for (stamped with the visit and the work they belong to)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from kiosk.domain import CardStatus, GuardianCard, PinResult
+from kiosk.eligibility import Region
+from kiosk.resident_id import ResidentId
+from kiosk.session.view import Action
+
+
+class Event:
+    """Something that happened to the session."""
+
+
+# ----------------------------------------------------------------------------- the guardian
+class GuardianEvent(Event):
+    """A guardian's action; the session takes it only where `SessionView.actions` allows `action`."""
+
+    action: ClassVar[Action]
+
+
+@dataclass(frozen=True)
+class Begin(GuardianEvent):
+    action: ClassVar[Action] = Action.START
+
+
+@dataclass(frozen=True)
+class ConfirmHolder(GuardianEvent):
+    action: ClassVar[Action] = Action.CONFIRM_HOLDER
+
+
+@dataclass(frozen=True)
+class PinTyped(GuardianEvent):
+    action: ClassVar[Action] = Action.ENTER_PIN
+    pin: str = field(repr=False)  # never in a log line
+
+
+@dataclass(frozen=True)
+class ChildIdTyped(GuardianEvent):
+    action: ClassVar[Action] = Action.ENTER_CHILD
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ResumePending(GuardianEvent):
+    action: ClassVar[Action] = Action.RESUME_PENDING
+    index: int
+
+
+@dataclass(frozen=True)
+class ConfirmChild(GuardianEvent):
+    action: ClassVar[Action] = Action.CONFIRM_CHILD
+
+
+@dataclass(frozen=True)
+class AnotherChild(GuardianEvent):
+    action: ClassVar[Action] = Action.ANOTHER_CHILD
+
+
+@dataclass(frozen=True)
+class Consent(GuardianEvent):
+    action: ClassVar[Action] = Action.REGISTER
+
+
+@dataclass(frozen=True)
+class Retry(GuardianEvent):
+    action: ClassVar[Action] = Action.RETRY
+
+
+@dataclass(frozen=True)
+class Finish(GuardianEvent):
+    action: ClassVar[Action] = Action.FINISH
+
+
+@dataclass(frozen=True)
+class EndVisit(Event):
+    """The kiosk ends any visit as the guardian's finish would, at any step (a technician comes, the kiosk stops)."""
+
+
+@dataclass(frozen=True)
+class MoreTime(GuardianEvent):
+    action: ClassVar[Action] = Action.MORE_TIME
+
+
+@dataclass(frozen=True)
+class Touch(Event):
+    """Any key or tap: the guardian is there."""
+
+
+@dataclass(frozen=True)
+class SetLanguage(Event):
+    lang: str
+
+
+@dataclass(frozen=True)
+class SetDisplay(Event):
+    large_text: bool | None = None
+    high_contrast: bool | None = None
+
+
+# ----------------------------------------------------------------------------- the reader, the kiosk, the clock
+@dataclass(frozen=True)
+class CardInserted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class CardRemoved(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class OutOfService(Event):
+    reason: str
+    message: str | None = None
+    between_visits: bool = False  # True: declined while a visit is under way
+
+
+@dataclass(frozen=True)
+class BackInService(Event):
+    reason: str | None  # None: every reason is over
+
+
+@dataclass(frozen=True)
+class RulesChanged(Event):
+    region: Region
+
+
+@dataclass(frozen=True)
+class Tick(Event):
+    """Time passed: timers, deadlines and the activation poll are looked at."""
+
+
+@dataclass(frozen=True)
+class CheckActivation(Event):
+    """Look at once whether the guardian's app activated the e-card (the phone just scanned)."""
+
+
+# ----------------------------------------------------------------------------- answers of the work
+@dataclass(frozen=True)
+class Stamp:
+    """Which visit, and which piece of its work, an answer belongs to."""
+
+    visit: int
+    serial: int
+
+
+@dataclass(frozen=True)
+class Answer(Event):
+    """The answer of a piece of work; dropped unless the session still waits for it."""
+
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
+class WorkFailed(Answer):
+    code: str  # catalogued
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RegistryChanged(Answer):
+    """The registry changed under the visit (another kiosk, the app): the registration no longer fits."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CardRead(Answer):
+    card: GuardianCard = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CardStatusKnown(Answer):
+    card: GuardianCard = field(repr=False)
+    status: CardStatus
+
+
+@dataclass(frozen=True)
+class PinTriesKnown(Answer):
+    tries: int | None
+
+
+@dataclass(frozen=True)
+class PinChecked(Answer):
+    result: PinResult
+
+
+@dataclass(frozen=True)
+class ChildFound(Answer):
+    """The child looked up: the name on record and what the registry says of the child (the eligibility facts)."""
+
+    child: ResidentId = field(repr=False)
+    name: str | None = field(repr=False)
+    facts: tuple[tuple[str, object], ...] = field(repr=False)
+    purpose: str = "typed"  # "typed", "pending" (resume it), "again" (the registry changed)
+
+
+@dataclass(frozen=True)
+class Registered(Answer):
+    ecard_id: int
+
+
+@dataclass(frozen=True)
+class TicketIssued(Answer):
+    ecard_id: int
+    ticket_id: int
+    user_code: str
+    url: str = field(repr=False)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingECard(Answer):
+    """The child's e-card still waiting for activation, or None when there is none any more."""
+
+    ecard_id: int | None
+
+
+@dataclass(frozen=True)
+class TicketState(Answer):
+    state: str  # "pending", "activated", "expired", "revoked"
+
+
+@dataclass(frozen=True)
+class PendingListed(Answer):
+    pending: tuple[tuple[str, str], ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CardPresence(Answer):
+    present: bool

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kiosk import CONFIG_DIR, PROJECT_ROOT
+from kiosk.embedded import CARD_PROFILES_DIR, DEFAULTS_FILE, REGIONS_DIR
 
-DEFAULTS_FILE = CONFIG_DIR / "kiosk.toml"
 ENV_PREFIX = "KIOSK_"
 
 
@@ -45,11 +44,11 @@ class Settings(BaseModel):
     kiosk_id: str = Field(min_length=1, max_length=40)
     """Which kiosk this is."""
     region: str = Field(min_length=1)
-    """Regional rule file name under config/regions/, or a path."""
+    """A regional rule file shipped with the kiosk (config/regions/<name>.toml), or the path of one (*.toml)."""
     language: Literal["zh", "en"]
     """The language every session starts in."""
     data_dir: Path
-    """Database and logs."""
+    """Database and logs (a relative path is relative to the working directory)."""
     database_url: str
     """Empty for SQLite under data_dir."""
     demo_data: bool
@@ -67,7 +66,7 @@ class Settings(BaseModel):
     simulated_psam: str
     """Virtual PSAM profile for the simulated reader."""
     card_profiles_dir: Path
-    """Virtual card profiles."""
+    """Virtual card profiles (empty in the settings: the demo cards shipped with the kiosk)."""
     activation_url_base: str = Field(pattern=r"^https?://\S+$")
     """Base address of the activation QR."""
     activation_ttl_seconds: int = Field(ge=30, le=3600)
@@ -148,8 +147,8 @@ class Settings(BaseModel):
         """The regional rule file the region setting names."""
         candidate = Path(self.region)
         if candidate.suffix == ".toml":
-            return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
-        return CONFIG_DIR / "regions" / f"{self.region}.toml"
+            return candidate  # made absolute by load_settings
+        return REGIONS_DIR / f"{self.region}.toml"
 
 
 class LoadedSettings:
@@ -212,15 +211,26 @@ def load_settings(
                 raise SettingsError(f"unknown setting '{key}' in {origin}; known settings: {', '.join(sorted(known))}")
             values[key] = value
             origins[key] = f"{ENV_PREFIX}{key.upper()}" if origin == "environment" else origin
+    if values.get("card_profiles_dir") == "":
+        values["card_profiles_dir"] = CARD_PROFILES_DIR
+    # Relative paths are relative to where the kiosk was started, as for any command: an installed
+    # kiosk has no project folder to be relative to.
     for key in _PATH_KEYS:
         if key in values and isinstance(values[key], str):
-            path = Path(values[key]).expanduser()
-            values[key] = path if path.is_absolute() else PROJECT_ROOT / path
+            values[key] = _absolute(values[key])
+    region = values.get("region")
+    if isinstance(region, str) and region.endswith(".toml"):
+        values["region"] = str(_absolute(region))
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
         raise SettingsError(_one_line(exc, values, origins)) from None
     return LoadedSettings(settings, origins)
+
+
+def _absolute(text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
 
 
 def _one_line(exc: ValidationError, values: Mapping[str, Any], origins: Mapping[str, str]) -> str:

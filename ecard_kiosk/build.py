@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, cast
 
-from ecard_kiosk.card_side import CardSide, build_card_side, wire_reader
+from ecard_kiosk.card_side import CardSide, build_card_side
 from ecard_kiosk.errors import StartupError
-from ecard_kiosk.services import open_registry_lazily
+from ecard_kiosk.opening import BackgroundOpening, PendingRegistry
+from ecard_kiosk.services import connect_opened, open_registry_lazily
 from kiosk.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,12 +37,20 @@ class Kiosk:
     """Keeps the kiosk out of service while its database or rule file cannot be used (started by start_services)."""
     maintenance: "MaintenanceMode | None" = None
     """The technicians' maintenance mode (hidden way in, PIN door, console data and actions)."""
+    opening: BackgroundOpening | None = None
+    """What is still to be opened after the first screen (deferred=True); None when build_kiosk opened everything."""
 
 
-def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict[str, str] | None" = None) -> Kiosk:
-    """Build the session and its collaborators from the settings (no UI); `origins` says where each setting came from."""
+def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict[str, str] | None" = None,
+                *, deferred: bool = False) -> Kiosk:
+    """Build the session and its collaborators from the settings (no UI); `origins` says where each setting came from.
+
+    Args:
+        deferred: leave the rules and the registry to `kiosk.opening`, which start_services runs
+            (the kiosk's first screen is up sooner; see ecard_kiosk.opening). Otherwise they are
+            opened here, and the reader is connected to the session at once.
+    """
     from devices.service import ReaderCardService
-    from kiosk.health import CONFIGURATION, DATABASE, ServiceMonitor, initial_region
     from kiosk.ports import OffsetClock, SystemClock
     from kiosk.session import KioskSession, SessionPolicy
 
@@ -50,11 +59,15 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
         clock = OffsetClock() if settings.reader == "simulated" and settings.tester_panel else SystemClock()
     if not settings.region_file.exists():
         raise StartupError(f"setting 'region': no rule file {settings.region_file}")
-    # A rule file that does not load, or a database that does not answer, leaves the kiosk out of
-    # service until the monitor finds them usable.
-    region = initial_region(settings.region_file)
-    registry, prepare = open_registry_lazily(settings, clock)
     side = build_card_side(settings)
+    pending = PendingRegistry(settings.resolved_database_url) if deferred else None
+    if pending is not None:
+        registry, region, prepare = cast("Registry", pending), None, None
+    else:
+        from kiosk.health import initial_region
+
+        region = initial_region(settings.region_file)
+        registry, prepare = open_registry_lazily(settings, clock)
     session = KioskSession(
         ReaderCardService(side.reader, side.key_holder_factory),
         registry,
@@ -71,17 +84,16 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
             idle_warning_seconds=settings.idle_warning_seconds,
         ),
     )
-    wire_reader(side.reader, session)
     if side.bench is not None:
-        side.bench.phone = registry.activate  # the tester panel plays the guardian's phone at the QR
-    monitor = ServiceMonitor(session, registry, settings.region_file, prepare=prepare)
-    if region is None:
-        session.out_of_service(CONFIGURATION)
-    if prepare is not None:
-        session.out_of_service(DATABASE)
+        side.bench.phone = lambda code: registry.activate(code)  # the tester panel plays the guardian's phone at the QR
     maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
-    return Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session), monitor,
-                 maintenance)
+    kiosk = Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session),
+                  maintenance=maintenance)
+    if pending is not None:
+        kiosk.opening = BackgroundOpening(kiosk, pending, clock)
+    else:
+        connect_opened(kiosk, region, registry, prepare)
+    return kiosk
 
 
 def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry", side: CardSide,
@@ -93,7 +105,7 @@ def build_maintenance(settings: Settings, session: "KioskSession", registry: "Re
 
     diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
     diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
-    door = TechnicianDoor(settings.technicians, clock, registry.audit)
+    door = TechnicianDoor(settings.technicians, clock, lambda kind, detail: registry.audit(kind, detail))
     return MaintenanceMode(
         session, registry, door, clock,
         key_sequence=parse_key_sequence(settings.maintenance_key_sequence),
@@ -120,8 +132,13 @@ def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter 
     return prompter
 
 
-def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
-    """The Textual app for a built kiosk; the same factory serves the CLI and the tests."""
+def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[], None] | None" = None) -> "KioskApp":
+    """The Textual app for a built kiosk; the same factory serves the CLI and the tests.
+
+    Args:
+        on_first_screen: called once the first screen is on the terminal (the CLI starts the
+            services there: see ecard_kiosk.opening).
+    """
     from screens.app import KioskApp
 
     settings = kiosk.settings
@@ -134,4 +151,5 @@ def build_app(kiosk: Kiosk, windowed: bool = False) -> "KioskApp":
         repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
         keypad_shuffled=settings.keypad_shuffled,
         maintenance=kiosk.maintenance,
+        on_first_screen=on_first_screen,
     )

@@ -17,7 +17,8 @@ def command_run(args: argparse.Namespace) -> int:
     loaded = load_settings(args.config, overrides=overrides_from(args))
     settings = loaded.settings
     _start_logging(settings)
-    kiosk = build_kiosk(settings, origins=loaded.origins)
+    # The rules and the registry are opened once the welcome screen is up (ecard_kiosk.opening).
+    kiosk = build_kiosk(settings, origins=loaded.origins, deferred=True)
     if args.card:
         if kiosk.bench is None:
             raise StartupError("--card works with the simulated reader only")
@@ -25,14 +26,20 @@ def command_run(args: argparse.Namespace) -> int:
         if args.card not in names:
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
         kiosk.bench.insert(args.card)
-    app = build_app(kiosk, windowed=args.windowed)
-    start_services(kiosk)
+
+    def unusable(error: StartupError) -> None:
+        # A setting found unusable after the first screen stops the kiosk as one found before it would.
+        app.call_from_thread(app.exit, None, 2)
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=lambda: start_services(kiosk, on_failure=unusable))
     try:
         app.run()
     finally:
         stop_services(kiosk)
         if kiosk.voice is not None:
             kiosk.voice.speaker.stop()
+    if kiosk.opening is not None and kiosk.opening.failure is not None:
+        raise kiosk.opening.failure
     return 0
 
 

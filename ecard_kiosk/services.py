@@ -9,6 +9,8 @@ from kiosk.settings import Settings
 
 if TYPE_CHECKING:
     from ecard_kiosk.build import Kiosk
+    from ecard_kiosk.errors import StartupError as _StartupError
+    from kiosk.eligibility import Region
     from kiosk.ports import Clock
     from kiosk.registry import Registry
 
@@ -51,6 +53,25 @@ def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry,
     return registry, None
 
 
+def connect_opened(kiosk: "Kiosk", region: "Region | None", registry: "Registry",
+                   prepare: "Callable[[], None] | None") -> None:
+    """The rules and the registry are open: connect the reader to the session and make the monitor (kiosk.monitor).
+
+    A rule file that does not load (`region` None), or a database that does not answer yet
+    (`prepare` still to run), leaves the kiosk out of service until the monitor finds them usable.
+    """
+    from ecard_kiosk.card_side import wire_reader
+    from kiosk.health import CONFIGURATION, DATABASE, ServiceMonitor
+
+    session = kiosk.session
+    if region is None:
+        session.out_of_service(CONFIGURATION)
+    if prepare is not None:
+        session.out_of_service(DATABASE)
+    wire_reader(kiosk.reader, session)
+    kiosk.monitor = ServiceMonitor(session, registry, kiosk.settings.region_file, prepare=prepare)
+
+
 def start_reader(kiosk: "Kiosk") -> None:
     """Start watching the reader (PC/SC); out of service until a usable reader shows up."""
     start = getattr(kiosk.reader, "start_monitoring", None)
@@ -63,8 +84,16 @@ def start_reader(kiosk: "Kiosk") -> None:
         kiosk.session.card_inserted()
 
 
-def start_services(kiosk: "Kiosk") -> None:
-    """Start the reader's watcher and the database and rule-file monitor."""
+def start_services(kiosk: "Kiosk", on_failure: "Callable[[_StartupError], None] | None" = None) -> None:
+    """Start the reader's watcher and the database and rule-file monitor.
+
+    A kiosk built with deferred=True opens its rules and registry first, on a thread (see
+    ecard_kiosk.opening), and starts them after; `on_failure` hears of a setting found there
+    to be unusable (on that thread).
+    """
+    if kiosk.opening is not None:
+        kiosk.opening.start(on_failure)
+        return
     start_reader(kiosk)
     if kiosk.monitor is not None:
         kiosk.monitor.start()
@@ -72,6 +101,8 @@ def start_services(kiosk: "Kiosk") -> None:
 
 def stop_services(kiosk: "Kiosk") -> None:
     """Stop what start_services started and let go of the card (shutdown)."""
+    if kiosk.opening is not None:
+        kiosk.opening.stop()
     if kiosk.monitor is not None:
         kiosk.monitor.stop()
     stop_reader(kiosk)

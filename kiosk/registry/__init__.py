@@ -1,7 +1,13 @@
-"""Provides the registry: people, cards, guardianships, e-cards and activation tickets in SQLite or PostgreSQL."""
+"""Provides the registry: people, cards, guardianships, e-cards and activation tickets in SQLite or PostgreSQL.
+
+The plain records load with the package; the store (Registry, load_demo, DemoDataError) loads with
+SQLAlchemy and SQLModel on first use, so that code which only names the registry's values (the
+session, the screens) starts without them: the kiosk's first screen does not wait for the database.
+"""
 from __future__ import annotations
 
-from kiosk.registry.demo import DemoDataError, load_demo
+from typing import TYPE_CHECKING
+
 from kiosk.registry.records import (
     AuditRecord,
     ChildECard,
@@ -13,7 +19,12 @@ from kiosk.registry.records import (
     RegistryCounts,
     StorageInfo,
 )
-from kiosk.registry.store import Registry
+
+if TYPE_CHECKING:
+    from kiosk.registry.demo import DemoDataError, load_demo
+    from kiosk.registry.store import Registry
+
+_STORE = {"Registry": "kiosk.registry.store", "load_demo": "kiosk.registry.demo", "DemoDataError": "kiosk.registry.demo"}
 
 __all__ = [
     "AuditRecord",
@@ -29,3 +40,14 @@ __all__ = [
     "StorageInfo",
     "load_demo",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _STORE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kiosk.registry' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value

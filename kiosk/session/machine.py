@@ -5,14 +5,14 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from kiosk.domain import ECardState, PinStatus
 from kiosk.eligibility import EligibilityFacts, Region, evaluate
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.masking import mask_card_number, mask_id, mask_name
 from kiosk.ports import CardService, Clock
-from kiosk.registry import Registry, RegistrationRefused
+from kiosk.registry import RegistrationRefused
 from kiosk.resident_id import ResidentId, ResidentIdError
 from kiosk.session.view import (
     VISIT_STEPS,
@@ -25,6 +25,9 @@ from kiosk.session.view import (
     TicketView,
 )
 from kiosk.session.visit import Visit
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry  # the store itself (SQLAlchemy) loads only where a kiosk opens it
 
 log = logging.getLogger(__name__)
 

@@ -142,7 +142,7 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
     from screens.app import KioskApp
 
     settings = kiosk.settings
-    return KioskApp(
+    app = KioskApp(
         kiosk.session,
         poll_seconds=settings.activation_poll_seconds,
         farewell_seconds=settings.farewell_seconds,
@@ -151,5 +151,9 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
         keypad_shuffled=settings.keypad_shuffled,
         maintenance=kiosk.maintenance,
-        on_first_screen=on_first_screen,
     )
+    if on_first_screen is not None:
+        # Queued before the app runs: Textual delivers it once the app is up, then it waits for the
+        # first refresh, so the first screen is on the terminal before anything else starts.
+        app.call_later(app.call_after_refresh, on_first_screen)
+    return app

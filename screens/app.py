@@ -64,16 +64,12 @@ class KioskApp(App, inherit_bindings=False):
         repeat_prompt: Callable[[], None] | None = None,
         keypad_shuffled: bool = False,
         maintenance: MaintenanceMode | None = None,
-        on_first_screen: Callable[[], None] | None = None,
     ) -> None:
         """Args:
             repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
             maintenance: the technicians' maintenance mode; None: no way into it.
-            on_first_screen: called once, when the first screen is on the terminal (the composition
-                root opens then what that screen did not need).
         """
         super().__init__()
-        self.on_first_screen = on_first_screen
         self.maintenance = maintenance
         self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt
@@ -107,10 +103,6 @@ class KioskApp(App, inherit_bindings=False):
         self._start_step_work(SessionView(step=Step.WELCOME, lang=self._view.lang), self._view)
         self.set_interval(1.0, self.check_time, name="idle-and-countdown")
         self.set_interval(self.poll_seconds, self._poll, name="activation-poll")
-
-    def on_ready(self) -> None:
-        if self.on_first_screen is not None:
-            self.on_first_screen()
 
     def on_resize(self, event: events.Resize) -> None:
         # Below 100 columns the title gives way, so the step indicator and the buttons fit.

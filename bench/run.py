@@ -139,7 +139,7 @@ def _render_startup(startup: dict) -> list[str]:
         rows.append([s["command"], _ms(t["median_ms"]), _ms(t["p95_ms"]), _ms(t["min_ms"]), _ms(t["max_ms"]),
                      _ms(f["median_ms"]), rss, _ms(opened["median_ms"]) if opened else "-", rss_opened])
     out += _table(["program", "median", "p95", "min", "max", "first byte (median)", "peak RSS",
-                   "rules+registry open (median)", "peak RSS then"], rows)
+                   "registry open (median)", "peak RSS then"], rows)
     start, rss = startup["ratio_kiosk_over_bare"], startup["rss_ratio_kiosk_over_bare"]
 
     def verdict(value: float | None, target: float) -> str:

@@ -3,8 +3,8 @@
 Next to it, a bare Textual app (one Static label) started the same way. The wall time runs from
 just before the spawn to the moment the text is read off the pty's master side, so it includes
 interpreter start-up, imports, settings, the first compose and the first frame written to the
-terminal. The kiosk opens its rules and registry (created on a fresh data dir every run) after that
-frame; the time and peak RSS until its log says they are open are measured too.
+terminal. The kiosk opens its registry (created on a fresh data dir every run) after that frame;
+the time and peak RSS until its log says it is open are measured too.
 
 Both programs run with their bytecode cached, as an installed kiosk is (pip compiles it): a private
 PYTHONPYCACHEPREFIX in the scratch dir, filled by one discarded warm-up start of each. A third row
@@ -57,7 +57,7 @@ START_TARGET = 1.5
 """The kiosk's start-up may take at most this many times the bare app's (medians, same run)."""
 RSS_TARGET = 2.0
 """The kiosk's peak RSS up to its first screen may be at most this many times the bare app's."""
-OPENED_LINE = "start-up: rules and registry open"
+OPENED_LINE = "start-up: registry open"
 """What the kiosk logs once its background opening is done (ecard_kiosk/opening.py)."""
 
 
@@ -94,8 +94,8 @@ def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path
                  opened_log: Path | None = None) -> dict:
     """Spawn `command` on a fresh pty; seconds until `needle` shows in its (unescaped) output; then kill it.
 
-    With `opened_log`, it is killed only once that log file holds OPENED_LINE (the kiosk's rules and
-    registry are open): its time and the peak RSS by then are in the result too.
+    With `opened_log`, it is killed only once that log file holds OPENED_LINE (the kiosk's
+    registry is open): its time and the peak RSS by then are in the result too.
     """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))

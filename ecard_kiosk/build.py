@@ -46,11 +46,12 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     """Build the session and its collaborators from the settings (no UI); `origins` says where each setting came from.
 
     Args:
-        deferred: leave the rules and the registry to `kiosk.opening`, which start_services runs
-            (the kiosk's first screen is up sooner; see ecard_kiosk.opening). Otherwise they are
-            opened here, and the reader is connected to the session at once.
+        deferred: leave the registry to `kiosk.opening`, which start_services runs (the kiosk's
+            first screen is up sooner; see ecard_kiosk.opening). Otherwise it is opened here, and
+            the reader is connected to the session at once.
     """
     from devices.service import ReaderCardService
+    from kiosk.health import CONFIGURATION, initial_region
     from kiosk.ports import OffsetClock, SystemClock
     from kiosk.session import KioskSession, SessionPolicy
 
@@ -60,13 +61,13 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     if not settings.region_file.exists():
         raise StartupError(f"setting 'region': no rule file {settings.region_file}")
     side = build_card_side(settings)
+    # The rules are read now, even for a deferred kiosk: the welcome screen states their age limit.
+    # A rule file that does not load leaves the kiosk out of service until the monitor finds it usable.
+    region = initial_region(settings.region_file)
     pending = PendingRegistry(settings.resolved_database_url) if deferred else None
     if pending is not None:
-        registry, region, prepare = cast("Registry", pending), None, None
+        registry, prepare = cast("Registry", pending), None
     else:
-        from kiosk.health import initial_region
-
-        region = initial_region(settings.region_file)
         registry, prepare = open_registry_lazily(settings, clock)
     session = KioskSession(
         ReaderCardService(side.reader, side.key_holder_factory),
@@ -86,13 +87,15 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     )
     if side.bench is not None:
         side.bench.phone = lambda code: registry.activate(code)  # the tester panel plays the guardian's phone at the QR
+    if region is None:
+        session.out_of_service(CONFIGURATION)
     maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
     kiosk = Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session),
                   maintenance=maintenance)
     if pending is not None:
         kiosk.opening = BackgroundOpening(kiosk, pending, clock)
     else:
-        connect_opened(kiosk, region, registry, prepare)
+        connect_opened(kiosk, registry, prepare)
     return kiosk
 
 
@@ -112,7 +115,7 @@ def build_maintenance(settings: Settings, session: "KioskSession", registry: "Re
         idle_seconds=settings.maintenance_idle_seconds,
         purge_hours=settings.ticket_purge_hours,
         diagnostics=diagnostics,
-        settings=settings.model_dump(),
+        settings=settings.as_dict(),
         origins=origins,
         log_file=settings.data_dir / "logs" / LOG_NAME,
         export_dir=settings.data_dir / "exports",

@@ -17,7 +17,7 @@ def command_run(args: argparse.Namespace) -> int:
     loaded = load_settings(args.config, overrides=overrides_from(args))
     settings = loaded.settings
     _start_logging(settings)
-    # The rules and the registry are opened once the welcome screen is up (ecard_kiosk.opening).
+    # The registry is opened once the welcome screen is up (ecard_kiosk.opening).
     kiosk = build_kiosk(settings, origins=loaded.origins, deferred=True)
     if args.card:
         if kiosk.bench is None:
@@ -70,7 +70,7 @@ def command_automate(args: argparse.Namespace) -> int:
     from kiosk.ports import ManualClock, SystemClock
 
     # Silent: a scripted run has nobody to speak to.
-    settings = settings_from(args).model_copy(update={"voice_prompts": "off"})
+    settings = settings_from(args).replaced(voice_prompts="off")
     if settings.reader != "simulated":
         raise StartupError("automate works with the simulated reader only (setting 'reader' is 'pcsc')")
     _start_logging(settings)

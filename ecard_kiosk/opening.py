@@ -1,13 +1,14 @@
-"""Provides what lets the kiosk's first screen come up before its database and rules: the opening done after it.
+"""Provides what lets the kiosk's first screen come up before its database: the opening done after it.
 
-The welcome screen needs neither the registry nor the regional rules, and importing SQLAlchemy,
-opening the database (a server that may not answer) and loading the rules is most of a start-up.
-So `build_kiosk(..., deferred=True)` hands the session a PendingRegistry and no rules, and the
-app starts a BackgroundOpening once its first screen is on the terminal: it loads the rules, opens
-the registry, and only then connects the card reader to the session and starts the service
-monitor. Until then no card reaches the session (a card already in is seen as soon as the reader
-is connected), so no visit can need what is still being opened; the monitor keeps the kiosk out
-of service while either cannot be used, as it does for a kiosk that loses them later.
+Importing SQLAlchemy and opening the database (a server that may not answer at all) is most of a
+start-up, and the welcome screen does not need the registry (the rules it does need, for the age
+limit it states, are read before it: a few milliseconds). So `build_kiosk(..., deferred=True)`
+hands the session a PendingRegistry, and the app starts a BackgroundOpening once its first screen
+is on the terminal: it opens the registry, and only then connects the card reader to the session
+and starts the service monitor. Until then no card reaches the session (a card already in is seen
+as soon as the reader is connected), so no visit can need the registry before it is there; the
+monitor keeps the kiosk out of service while the database cannot be used, as it does for a kiosk
+that loses it later.
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class PendingRegistry:
 
 
 class BackgroundOpening:
-    """The rules, the registry, then the reader and the service monitor, opened on a thread after the first screen."""
+    """The registry, then the reader and the service monitor, opened on a thread after the first screen."""
 
     def __init__(self, kiosk: "Kiosk", pending: PendingRegistry, clock: "Clock") -> None:
         self._kiosk = kiosk
@@ -134,19 +135,15 @@ class BackgroundOpening:
 
     def _open(self) -> None:
         from ecard_kiosk.services import connect_opened, open_registry_lazily, start_reader
-        from kiosk.health import initial_region
 
         kiosk = self._kiosk
-        region = initial_region(kiosk.settings.region_file)
-        if region is not None:
-            kiosk.session.set_region(region)
         registry, prepare = open_registry_lazily(kiosk.settings, self._clock)
         self._pending.resolve(registry)
-        log.info("start-up: rules and registry open%s", "" if prepare is None else "; the database does not answer yet")
+        log.info("start-up: registry open%s", "" if prepare is None else "; the database does not answer yet")
         with self._lock:
             if self._stopping:
                 return
-            connect_opened(kiosk, region, registry, prepare)
+            connect_opened(kiosk, registry, prepare)
             if getattr(kiosk.reader, "start_monitoring", None) is not None:
                 start_reader(kiosk)
             elif kiosk.reader.card_present():

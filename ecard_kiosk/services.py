@@ -10,7 +10,6 @@ from kiosk.settings import Settings
 if TYPE_CHECKING:
     from ecard_kiosk.build import Kiosk
     from ecard_kiosk.errors import StartupError as _StartupError
-    from kiosk.eligibility import Region
     from kiosk.ports import Clock
     from kiosk.registry import Registry
 
@@ -53,19 +52,16 @@ def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry,
     return registry, None
 
 
-def connect_opened(kiosk: "Kiosk", region: "Region | None", registry: "Registry",
-                   prepare: "Callable[[], None] | None") -> None:
-    """The rules and the registry are open: connect the reader to the session and make the monitor (kiosk.monitor).
+def connect_opened(kiosk: "Kiosk", registry: "Registry", prepare: "Callable[[], None] | None") -> None:
+    """The registry is open: connect the reader to the session and make the monitor (kiosk.monitor).
 
-    A rule file that does not load (`region` None), or a database that does not answer yet
-    (`prepare` still to run), leaves the kiosk out of service until the monitor finds them usable.
+    A database that does not answer yet (`prepare` still to run) leaves the kiosk out of service
+    until the monitor finds it usable.
     """
     from ecard_kiosk.card_side import wire_reader
-    from kiosk.health import CONFIGURATION, DATABASE, ServiceMonitor
+    from kiosk.health import DATABASE, ServiceMonitor
 
     session = kiosk.session
-    if region is None:
-        session.out_of_service(CONFIGURATION)
     if prepare is not None:
         session.out_of_service(DATABASE)
     wire_reader(kiosk.reader, session)
@@ -87,7 +83,7 @@ def start_reader(kiosk: "Kiosk") -> None:
 def start_services(kiosk: "Kiosk", on_failure: "Callable[[_StartupError], None] | None" = None) -> None:
     """Start the reader's watcher and the database and rule-file monitor.
 
-    A kiosk built with deferred=True opens its rules and registry first, on a thread (see
+    A kiosk built with deferred=True opens its registry first, on a thread (see
     ecard_kiosk.opening), and starts them after; `on_failure` hears of a setting found there
     to be unusable (on that thread).
     """

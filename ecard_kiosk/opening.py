@@ -134,11 +134,14 @@ class BackgroundOpening:
             self._done.set()
 
     def _open(self) -> None:
-        from ecard_kiosk.services import connect_opened, open_registry_lazily, start_reader
+        from ecard_kiosk.services import connect_opened, open_registry_unprepared, prepare_registry, start_reader
 
         kiosk = self._kiosk
-        registry, prepare = open_registry_lazily(kiosk.settings, self._clock)
+        registry = open_registry_unprepared(kiosk.settings, self._clock)
+        # From now on calls go to the registry itself: while its database server does not answer
+        # (making the tables below waits for it), they fail as calls to a database that is down do.
         self._pending.resolve(registry)
+        prepare = prepare_registry(registry, kiosk.settings)
         log.info("start-up: registry open%s", "" if prepare is None else "; the database does not answer yet")
         with self._lock:
             if self._stopping:

@@ -32,13 +32,31 @@ def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry,
     Raises:
         StartupError: for a database URL or SQLite file that can never work (a setting to fix).
     """
-    from kiosk.embedded import DEMO_REGISTRY_FILE
-    from kiosk.registry import Registry, load_demo
+    registry = open_registry_unprepared(settings, clock)
+    return registry, prepare_registry(registry, settings)
+
+
+def open_registry_unprepared(settings: Settings, clock: "Clock") -> "Registry":
+    """The registry at the database the settings name, not yet asked anything (a server is not waited for).
+
+    Raises:
+        StartupError: for a database URL or SQLite file that can never work (a setting to fix).
+    """
+    from kiosk.registry import Registry
 
     try:
-        registry = Registry.open(settings.resolved_database_url, clock, kiosk_id=settings.kiosk_id)
+        return Registry.open(settings.resolved_database_url, clock, kiosk_id=settings.kiosk_id)
     except KioskError as exc:
         raise StartupError(f"the database at {settings.resolved_database_url} cannot be used: {exc.detail}") from None
+
+
+def prepare_registry(registry: "Registry", settings: Settings) -> "Callable[[], None] | None":
+    """Make the tables (and on first run the demo data) now; None when done, else what does it later.
+
+    The callable raises KioskError DATABASE_UNAVAILABLE while the database does not answer.
+    """
+    from kiosk.embedded import DEMO_REGISTRY_FILE
+    from kiosk.registry import load_demo
 
     def prepare() -> None:
         registry.create_all()
@@ -48,8 +66,8 @@ def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry,
     try:
         prepare()
     except KioskError:
-        return registry, prepare
-    return registry, None
+        return prepare
+    return None
 
 
 def connect_opened(kiosk: "Kiosk", registry: "Registry", prepare: "Callable[[], None] | None") -> None:

@@ -1,10 +1,9 @@
-"""Provides the registry: people, cards, guardianships, e-cards and activation tickets in SQLite or PostgreSQL.
-
-The plain records load with the package; the store (Registry, load_demo, DemoDataError) loads with
-SQLAlchemy and SQLModel on first use, so that code which only names the registry's values (the
-session, the screens) starts without them: the kiosk's first screen does not wait for the database.
-"""
+"""Provides the registry: people, cards, guardianships, e-cards and activation tickets in SQLite or PostgreSQL."""
 from __future__ import annotations
+
+# The plain records load with the package; the store (Registry, load_demo, DemoDataError) loads with
+# SQLAlchemy and SQLModel when first named, so code that only uses the registry's values (the session,
+# the screens) starts without them: the kiosk's first screen does not wait for the database.
 
 from typing import TYPE_CHECKING
 

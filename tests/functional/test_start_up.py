@@ -1,8 +1,10 @@
 """Start-up: the welcome screen comes before the database is opened, which then follows in the background."""
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -15,6 +17,27 @@ from tests.functional.harness import Journey
 from tests.terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
+
+_FIRST_SCREEN_PROBE = """
+import asyncio, json, sys
+import ecard_kiosk
+from kiosk.settings import load_settings
+kiosk = ecard_kiosk.build_kiosk(load_settings(environ={"KIOSK_DATA_DIR": sys.argv[1]}).settings, deferred=True)
+loaded, screens = [], []
+app = ecard_kiosk.build_app(kiosk, windowed=True,
+                            on_first_screen=lambda: (loaded.extend(sys.modules), screens.append(type(app.screen).__name__)))
+
+async def first_screen():
+    async with app.run_test() as pilot:
+        while not loaded:
+            await pilot.pause(0.01)
+
+asyncio.run(first_screen())
+print(json.dumps({"screens": screens, "modules": sorted(loaded)}))
+"""
+NOT_FOR_THE_FIRST_SCREEN = ("sqlalchemy", "sqlmodel", "pydantic", "pydantic_core", "qrcode", "PIL", "cryptography",
+                            "kiosk.registry.store", "screens.pin", "screens.activation", "screens.maintenance.readers")
+"""What the kiosk must not load before its first screen: the database, validation and QR libraries, other screens."""
 
 
 class SilentDatabaseServer:
@@ -55,6 +78,19 @@ def _kiosk_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     env.update({"KIOSK_DATA_DIR": str(tmp_path / "data"), "KIOSK_VOICE_PROMPTS": "off"})
     env.update({f"KIOSK_{key.upper()}": value for key, value in settings.items()})
     return env
+
+
+def test_what_the_first_screen_does_not_need_is_not_loaded_before_it(tmp_path):
+    probe = subprocess.run([sys.executable, "-c", _FIRST_SCREEN_PROBE, str(tmp_path / "data")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, env=_kiosk_environment(tmp_path))
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    first = json.loads(probe.stdout.splitlines()[-1])
+    assert first["screens"] == ["WelcomeScreen"]
+    loaded = set(first["modules"])
+    early = sorted(name for name in NOT_FOR_THE_FIRST_SCREEN if name in loaded
+                   or any(module.startswith(name + ".") for module in loaded))
+    assert early == [], f"loaded before the first screen: {early}"
+    assert {"screens.welcome", "kiosk.session", "kiosk.eligibility.region"} <= loaded
 
 
 def test_the_welcome_screen_is_up_while_the_database_server_has_not_answered(tmp_path):

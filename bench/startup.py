@@ -134,6 +134,7 @@ def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path
             if needle in _ESCAPES.sub("", text):
                 found_at = now
         rss_kb = _peak_rss_kb(process.pid) if found_at is not None else None
+        cpu_s = _cpu_seconds(process.pid) if found_at is not None else None
         opened_at = opened_rss_kb = None
         while found_at is not None and opened_log is not None and time.perf_counter() < deadline:
             if _log_says_opened(opened_log):
@@ -160,6 +161,7 @@ def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path
         "to_first_output_s": first_output_at - start,
         "bytes_until_text": len(raw),
         "peak_rss_kb": rss_kb,
+        "cpu_s": cpu_s,
         "to_opened_s": None if opened_at is None else opened_at - start,
         "peak_rss_opened_kb": opened_rss_kb,
     }
@@ -186,6 +188,16 @@ def _peak_rss_kb(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a live process has used so far: what it did, however loaded the machine is."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
 def _kill_and_reap(process: subprocess.Popen) -> None:
@@ -229,6 +241,7 @@ def run(runs: int, scratch: Path | None = None) -> dict:
             "command": PROGRAMS[name],
             "to_text": summary([row["to_text_s"] for row in rows]),
             "to_first_output": summary([row["to_first_output_s"] for row in rows]),
+            "cpu_to_text": summary([row["cpu_s"] for row in rows if row["cpu_s"] is not None]),
             "to_opened": summary(opened) if opened else None,
             "peak_rss_mib": round(max(rss) / 1024, 1) if rss else None,
             "peak_rss_opened_mib": round(max(rss_opened) / 1024, 1) if rss_opened else None,
@@ -237,6 +250,8 @@ def run(runs: int, scratch: Path | None = None) -> dict:
     kiosk, bare_figures = result["kiosk"], result["bare"]
     kiosk_ms, bare_ms = kiosk["to_text"]["median_ms"], bare_figures["to_text"]["median_ms"]
     result["ratio_kiosk_over_bare"] = round(kiosk_ms / bare_ms, 2) if bare_ms else None
+    kiosk_cpu, bare_cpu = kiosk["cpu_to_text"].get("median_ms"), bare_figures["cpu_to_text"].get("median_ms")
+    result["cpu_ratio_kiosk_over_bare"] = round(kiosk_cpu / bare_cpu, 2) if kiosk_cpu and bare_cpu else None
     uncompiled_ms = result["kiosk_uncompiled"]["to_text"]["median_ms"]
     result["ratio_uncompiled_over_bare"] = round(uncompiled_ms / bare_ms, 2) if bare_ms else None
     if kiosk["peak_rss_mib"] and bare_figures["peak_rss_mib"]:

@@ -106,7 +106,6 @@ def overrides_from(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command `argv` names (the kiosk itself by default); returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv, program_name(sys.argv[0] if sys.argv else ""))
-    from devices.commands import CommandError
     from ecard_kiosk import commands
 
     handlers = {"activate": commands.command_activate, "card": commands.command_card,
@@ -117,6 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, StartupError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
-    except CommandError as exc:
+    except commands.ToolFailed as exc:  # the card and reader tools' one-line failures
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
+from types import ModuleType
+from typing import Iterator
 
 from ecard_kiosk.build import build_app, build_kiosk
 from ecard_kiosk.cli import overrides_from, settings_from
@@ -11,6 +14,21 @@ from ecard_kiosk.errors import StartupError
 from ecard_kiosk.services import open_registry, start_services, stop_reader, stop_services
 from kiosk.errors import KioskError
 from kiosk.settings import Settings, load_settings
+
+
+class ToolFailed(Exception):
+    """A card or reader tool (devices.commands) could not do what was asked; the message is one line."""
+
+
+@contextlib.contextmanager
+def _card_tools() -> Iterator[ModuleType]:
+    # devices.commands is imported by the tools that use it: the kiosk's own start-up needs none of it.
+    from devices import commands
+
+    try:
+        yield commands
+    except commands.CommandError as exc:
+        raise ToolFailed(str(exc)) from None
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -110,33 +128,31 @@ def command_automate(args: argparse.Namespace) -> int:
 
 
 def command_card(args: argparse.Namespace) -> int:
-    from devices import commands
-
     settings = settings_from(args)
-    if args.card_command == "serve":
-        stop = _stop_on_signals()
-        commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
-        return 0
-    report = commands.read_card(
-        settings.reader_name if args.reader_pattern is None else args.reader_pattern,
-        settings.psam_reader if args.psam_reader is None else args.psam_reader,
-        settings.reader_protocol,
-        ask_pin=args.pin,
-        unmasked=args.unmasked,
-    )
-    if args.json:
-        commands.dump_json(report.as_dict(), sys.stdout)
-    else:
-        print(report.as_text())
+    with _card_tools() as commands:
+        if args.card_command == "serve":
+            stop = _stop_on_signals()
+            commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
+            return 0
+        report = commands.read_card(
+            settings.reader_name if args.reader_pattern is None else args.reader_pattern,
+            settings.psam_reader if args.psam_reader is None else args.psam_reader,
+            settings.reader_protocol,
+            ask_pin=args.pin,
+            unmasked=args.unmasked,
+        )
+        if args.json:
+            commands.dump_json(report.as_dict(), sys.stdout)
+        else:
+            print(report.as_text())
     return 0
 
 
 def command_readers(args: argparse.Namespace) -> int:
-    from devices import commands
-
-    print(commands.list_readers_text(), flush=True)
-    if args.watch:
-        commands.watch_readers(lambda line: print(line, flush=True), _stop_on_signals())
+    with _card_tools() as commands:
+        print(commands.list_readers_text(), flush=True)
+        if args.watch:
+            commands.watch_readers(lambda line: print(line, flush=True), _stop_on_signals())
     return 0
 
 

@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 from devices.reader import CardConnection
 from kiosk.errors import KioskError
 
+MAX_GET_RESPONSES = 8
+"""GET RESPONSEs one command may take. A record (at most 257 bytes with its tag and length) comes in one or two
+pieces; a card still saying 61xx after this many never stops (endless 61xx, or one byte at a time)."""
+READ_APDU_LIMIT = 96
+"""APDUs one whole card read may take (N). A normal read takes 16 (2.00) to 40 (3.00, T=0, strict Le); the oddest
+card that still reads right (T=0, records longer than the spec's, answered the ISO way, so read twice) about 70."""
+PIN_APDU_LIMIT = 4
+"""APDUs one PIN check or try-counter query may take: the command, and GET RESPONSEs for a T=0 card."""
+
 # A response bigger than this is not a smart card talking sense; stop collecting GET RESPONSE data.
 _MAX_RESPONSE_BYTES = 65536
+# Instructions that only read: SELECT, READ BINARY, READ RECORD, GET RESPONSE, GET DATA. Only these are sent again
+# on 6Cxx; anything else may have changed the card already (a PIN try used, a challenge consumed, a key computed).
+_READS = frozenset({0xA4, 0xB0, 0xB2, 0xC0, 0xCA, 0xCB})
 
 
 class StatusWord(enum.IntEnum):
@@ -198,47 +211,77 @@ class ApduResponder(abc.ABC):
 
 
 class ApduChannel:
-    """A card connection that resolves 61xx and 6Cxx and counts every APDU it actually sends."""
+    """A card connection that resolves 61xx and 6Cxx and counts every APDU it actually sends.
+
+    Every loop over the card's answers is bounded: at most `MAX_GET_RESPONSES` GET RESPONSEs per
+    command, and inside `budget(n)` at most n APDUs in all; past either bound the channel raises
+    CARD_APDU_LIMIT instead of sending, so no card can keep a read going.
+    """
 
     def __init__(self, connection: CardConnection) -> None:
         self.connection = connection
         self.count = 0
+        self._stop_at: int | None = None  # the count at which the current budget is spent
+
+    @contextlib.contextmanager
+    def budget(self, apdus: int) -> Iterator[None]:
+        """Allow at most `apdus` APDUs until the block ends (a budget inside a budget cannot extend it).
+
+        Raises:
+            KioskError: CARD_APDU_LIMIT from the first transmit that would go past it.
+        """
+        outer = self._stop_at
+        stop_at = self.count + apdus
+        self._stop_at = stop_at if outer is None else min(outer, stop_at)
+        try:
+            yield
+        finally:
+            self._stop_at = outer
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
         """Send `command`, fetch all of its data, and return the final answer.
 
         On 61xx sends GET RESPONSE (`00 C0 00 00 xx`) while the card says more data waits,
-        concatenating the pieces; on 6Cxx sends the same command again once with Le=xx.
+        concatenating the pieces; on 6Cxx sends the same command again once with Le=xx, but
+        only when the command is a read (SELECT, READ BINARY, READ RECORD, GET DATA): for any
+        other command (VERIFY, EXTERNAL AUTHENTICATE, GET CHALLENGE, the PSAM's) the 6Cxx is
+        returned as the answer, because sending it again could cost a PIN try or a challenge.
 
         Returns:
             The whole response data with the last status word.
         Raises:
             KioskError: whatever the connection raises (CARD_REMOVED, CARD_COMMUNICATION,
-                READER_LOST), CARD_COMMUNICATION for a response without status word or an
-                endless GET RESPONSE chain.
+                READER_LOST), CARD_COMMUNICATION for a response without status word,
+                CARD_APDU_LIMIT for a GET RESPONSE chain that does not end or a spent budget.
         """
         response = self._send(command)
         if response.sw1 != 0x61 and response.sw1 != 0x6C:  # the usual case: the whole answer at once
             return response
         wanted = correct_le(response.sw)
         if wanted is not None:
+            if command.ins not in _READS or command.cla & 0x80:
+                return response
             # Re-sent once only: a card that asks again is answered by the caller's SW check.
             response = self._send(command.with_le(wanted))
         data = response.data
         waiting = more_data_length(response.sw)
+        pieces = 0
         while waiting is not None:
-            if len(data) > _MAX_RESPONSE_BYTES:
-                raise KioskError("CARD_COMMUNICATION", "GET RESPONSE chain does not end")
+            pieces += 1
+            if pieces > MAX_GET_RESPONSES or len(data) > _MAX_RESPONSE_BYTES:
+                raise KioskError("CARD_APDU_LIMIT", f"still 61xx after {MAX_GET_RESPONSES} GET RESPONSEs "
+                                                    f"({len(data)} bytes so far)")
             response = self._send(CommandApdu(0x00, 0xC0, 0x00, 0x00, le=waiting))
             data += response.data
             waiting = more_data_length(response.sw)
         return ResponseApdu(data, response.sw1, response.sw2)
 
     def _send(self, command: CommandApdu) -> ResponseApdu:
+        if self._stop_at is not None and self.count >= self._stop_at:
+            raise KioskError("CARD_APDU_LIMIT", f"the budget is spent at {self.count} APDUs")
         # Counted before sending: an APDU that made the card leave still went out.
         self.count += 1
         raw = self.connection.transmit(command.raw)
         if len(raw) < 2:
             raise KioskError("CARD_COMMUNICATION", f"response of {len(raw)} bytes has no status word")
         return ResponseApdu(raw[:-2], raw[-2], raw[-1])
-

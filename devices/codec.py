@@ -1,12 +1,25 @@
 """Provides the card's data encodings: SIMPLE-TLV records, `cn` packed BCD and dates, `an` ASCII/GBK text, PIN BCD."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import NamedTuple
 
 from kiosk.errors import KioskError
 
 _DIGITS = frozenset("0123456789")
+FILLER: dict[str, frozenset[int]] = {
+    "an": frozenset(b"\x00 \xff"),
+    "cn": frozenset(b"\xff"),
+    "b": frozenset(b"\x00\xff"),
+}
+"""Bytes a card may put after a record's value (unused record space), by the value's format: after text its padding
+00 or spaces, or FF (never a GBK byte); after `cn` only FF (its F padding: 00 would be the digits "00", so a number
+cut short could not be told from padding); after binary 00 or FF (binary items have a size fixed by meaning).
+Anything else after the value means the length byte is shorter than the data: the value would be cut short."""
+VISIBLE_MARK = "\ufffd"
+"""What stands in card text for a control or format character (ESC, SO, a zero-width or bidi mark)."""
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _invalid(detail: str) -> KioskError:
@@ -20,20 +33,35 @@ class Tlv(NamedTuple):
     value: bytes
 
 
-def parse_tlv(record: bytes) -> Tlv:
-    """Parse one record as READ RECORD returns it: tag(1) length(1) value.
-
-    Bytes after the value are ignored: some cards pad records to a fixed size.
+def declared_length(record: bytes) -> int:
+    """The length byte of a record as READ RECORD returns it (tag, length, value).
 
     Raises:
-        KioskError: CARD_DATA_INVALID when the record is shorter than its length byte says.
+        KioskError: CARD_DATA_INVALID when the record has no tag and length.
     """
     if len(record) < 2:
         raise _invalid(f"record of {len(record)} bytes has no tag and length")
-    tag, length = record[0], record[1]
+    return record[1]
+
+
+def parse_tlv(record: bytes, filler: frozenset[int] = FILLER["b"]) -> Tlv:
+    """Parse one record as READ RECORD returns it: tag(1) length(1) value, then perhaps the record's padding.
+
+    Args:
+        record: the bytes the card answered.
+        filler: the bytes that may follow the value (FILLER of the item's format).
+    Raises:
+        KioskError: CARD_DATA_INVALID when the record is shorter than its length byte says, or
+            when something other than filler follows the value (a length shorter than the data).
+    """
+    length = declared_length(record)
+    tag = record[0]
     value = record[2:2 + length]
     if len(value) < length:
         raise _invalid(f"record {tag:02X} truncated: length {length}, {len(value)} bytes present")
+    after = record[2 + length:]
+    if after and not set(after) <= filler:
+        raise _invalid(f"record {tag:02X}: length {length}, but {len(after)} bytes of data follow the value")
     return Tlv(tag, bytes(value))
 
 
@@ -57,7 +85,9 @@ def decode_cn(value: bytes) -> str:
     digits = value.hex().rstrip("f")
     # What is left must be digits only: a..e is no BCD, and an f here is a digit after the padding.
     if digits and not (digits.isdigit()):
-        raise _invalid(f"cn value {value.hex().upper()} is not packed BCD")
+        # Where, never what: the value may be a birth date or another personal number.
+        bad = next(i for i, nibble in enumerate(digits) if not nibble.isdigit())
+        raise _invalid(f"cn value of {len(value)} bytes is not packed BCD (nibble {bad})")
     return digits
 
 
@@ -84,11 +114,11 @@ def decode_cn_date(value: bytes) -> date | None:
     if not digits:
         return None
     if len(digits) != 8:
-        raise _invalid(f"date {value.hex().upper()} is not YYYYMMDD")
+        raise _invalid(f"date of {len(digits)} digits is not YYYYMMDD")
     try:
         return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError as error:
-        raise _invalid(f"date {digits} does not exist") from error
+    except ValueError:
+        raise _invalid("date is no calendar day (month or day out of range)") from None
 
 
 def encode_cn_date(day: date) -> bytes:
@@ -99,19 +129,33 @@ def encode_cn_date(day: date) -> bytes:
 
 
 def decode_an(value: bytes) -> str:
-    """Decode `an`: ASCII, or GBK for Chinese text, left-aligned, padded with 00 (or spaces).
+    """Decode `an`: ASCII, or GBK for Chinese text, left-aligned, padded with 00 (or spaces, or FF).
+
+    Control and format characters (ESC, SO, zero-width and bidi marks) come out as VISIBLE_MARK, so
+    no screen, log or JSON line ever carries them.
 
     Raises:
-        KioskError: CARD_DATA_INVALID for bytes that are not GBK, or a 00 inside the text.
+        KioskError: CARD_DATA_INVALID for bytes that are not GBK, or a 00 inside the text (the
+            detail says where, never the bytes: they are the holder's name).
     """
-    text = value.rstrip(b"\x00 ")
+    # FF is never part of GBK (lead and trail bytes stop at FE), so trailing FF is padding too.
+    text = value.rstrip(b"\x00 \xff")
     if b"\x00" in text:
-        raise _invalid(f"an value {value.hex().upper()} has 00 inside the text")
+        raise _invalid(f"an value of {len(value)} bytes has 00 inside the text (byte {text.index(0)})")
     try:
         # GBK is a superset of ASCII, so one decode serves both.
-        return text.decode("gbk")
+        return clean_card_text(text.decode("gbk"))
     except UnicodeDecodeError as error:
-        raise _invalid(f"an value {value.hex().upper()} is not GBK") from error
+        raise _invalid(f"an value of {len(value)} bytes is not GBK (byte {error.start})") from None
+
+
+def clean_card_text(text: str) -> str:
+    """Returns:
+        `text` with every control, format, surrogate and line/paragraph separator character replaced by VISIBLE_MARK.
+    """
+    if text.isprintable():  # the usual case: nothing to replace (spaces and ideographs are printable)
+        return text
+    return "".join(VISIBLE_MARK if unicodedata.category(ch) in _HIDDEN_CATEGORIES else ch for ch in text)
 
 
 def encode_an(text: str, length: int | None = None) -> bytes:

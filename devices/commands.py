@@ -1,6 +1,7 @@
 """Provides the card commands for testers and technicians: serve a virtual card to vpcd, read a card, list and watch readers."""
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import threading
@@ -8,17 +9,28 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from kiosk.domain import GuardianCard, PinResult
 from kiosk.errors import KioskError
 from kiosk.masking import mask_card_number, mask_id, mask_name
+from kiosk.optional import OptionalPartMissing, optional_part
 
 Print = Callable[[str], None]
 
 
 class CommandError(Exception):
     """A command that cannot do what was asked; the message is one line for the terminal."""
+
+
+@contextlib.contextmanager
+def _needs_pcsc(feature: str) -> Iterator[None]:
+    """The PC/SC commands import pyscard (through devices.pcsc) here: without it, one line saying what to install."""
+    try:
+        with optional_part(feature):
+            yield
+    except OptionalPartMissing as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _error_line(exc: KioskError) -> str:
@@ -132,7 +144,8 @@ def read_card(reader_name: str, psam_reader: str, protocol: str, ask_pin: bool, 
     Raises:
         CommandError: any catalogued failure, as one line.
     """
-    from devices.pcsc import PcscReader
+    with _needs_pcsc("card read"):
+        from devices.pcsc import PcscReader
     from devices.psam import psam_key_holder_factory
     from devices.service import ReaderCardService
 
@@ -154,7 +167,8 @@ def read_card(reader_name: str, psam_reader: str, protocol: str, ask_pin: bool, 
 # ----------------------------------------------------------------------------- readers
 def list_readers_text() -> str:
     """The readers, numbered, with card presence and ATR (like pcsc_scan's first screen)."""
-    from devices.pcsc import list_readers
+    with _needs_pcsc("readers"):
+        from devices.pcsc import list_readers
 
     try:
         readers = list_readers()
@@ -170,7 +184,8 @@ def list_readers_text() -> str:
 
 def watch_readers(out: Print, stop: threading.Event, interval: float = 0.25) -> None:
     """Print timestamped reader attach/detach and card insert/remove events until `stop` is set."""
-    from devices.pcsc import list_readers
+    with _needs_pcsc("readers --watch"):
+        from devices.pcsc import list_readers
 
     previous: dict[str, bytes | None] | None = None
     service_up: bool | None = None

@@ -53,13 +53,44 @@ class PinSetup:
     reports_tries: bool = True  # False: a wrong PIN answers 6300 without the count
 
 
+LONG_RECORD_ANSWERS = ("6cxx", "truncate")
+"""How a card answers a READ RECORD whose Le is shorter than the record: 6Cxx with the record's length, or the
+first Le bytes with 9000 (ISO 7816-4 allows both)."""
+SHORT_RECORD_SWS = (0x6282, 0x9000)
+"""How a card answers a READ RECORD whose Le is longer than the record: 6282 (end of record), or plain 9000."""
+ITEM_NAMES: dict[str, int] = {
+    "card_id_code": 0x01, "card_type": 0x02, "spec_version": 0x03, "init_org": 0x04, "issue_date": 0x05,
+    "expiry_date": 0x06, "card_number": 0x07, "resident_id": 0x08, "name": 0x09, "name_extension": 0x4E,
+    "sex": 0x0A, "nation": 0x0B, "birthplace": 0x0C, "birth_date": 0x0D,
+}
+"""The profile's names of the EF05/EF06 items, with their tags."""
+
+
 @dataclass(frozen=True)
 class CardBehaviour:
-    """How the card talks: T=0 style 61xx answers, strict Le (6Cxx), delay per APDU."""
+    """How the card talks: T=0 style 61xx answers, strict Le (6Cxx), delay per APDU, FCI, Le shorter or longer than a record."""
 
     t0_get_response: bool = False
     strict_le: bool = False
     slow_ms: int = 0
+    fci: bool = True  # False: SELECT SSSE answers 9000 with no FCI, whatever the Le
+    long_record: str = "6cxx"  # one of LONG_RECORD_ANSWERS
+    short_record_sw: int = 0x6282  # one of SHORT_RECORD_SWS
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """How the issuer laid the records out, where issuers differ from the specification's sizes.
+
+    `sizes`: item name (ITEM_NAMES) -> the value's size in bytes on this card, padded the way its
+    format pads (`an` with 00, `cn` with F); `record_padding`: filler bytes after every record's
+    value that the TLV length does not count: `padding_byte` (00 or FF) after text and binary
+    values, FF after `cn` values (the only filler their format allows).
+    """
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    record_padding: int = 0
+    padding_byte: int = 0x00
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class CardProfile:
     pin: PinSetup = PinSetup()
     behaviour: CardBehaviour = CardBehaviour()
     faults: CardFaults = CardFaults()
+    layout: CardLayout = CardLayout()
     master_key: bytes | None = field(default=None, repr=False)  # PSAM profiles only; kept out of logs
 
 
@@ -254,13 +286,42 @@ def _read_pin(table: _Table | None) -> PinSetup:
 def _read_behaviour(table: _Table | None) -> CardBehaviour:
     if table is None:
         return CardBehaviour()
+    long_record = table.text("long_record", "6cxx")
+    if long_record not in LONG_RECORD_ANSWERS:
+        raise table.error("long_record", f"{long_record!r} is not {' or '.join(LONG_RECORD_ANSWERS)}")
+    short_record_sw = table.text("short_record_sw", "6282")
+    if short_record_sw not in ("6282", "9000"):
+        raise table.error("short_record_sw", f"{short_record_sw!r} is not 6282 or 9000")
     behaviour = CardBehaviour(
         t0_get_response=table.flag("t0_get_response"),
         strict_le=table.flag("strict_le"),
         slow_ms=table.number("slow_ms", 0, 0, 60_000),
+        fci=table.flag("fci", True),
+        long_record=long_record,
+        short_record_sw=int(short_record_sw, 16),
     )
     table.finish()
     return behaviour
+
+
+def _read_layout(table: _Table | None) -> CardLayout:
+    if table is None:
+        return CardLayout()
+    sizes_table = table.table("sizes")
+    sizes: dict[str, int] = {}
+    if sizes_table is not None:
+        for name in list(sizes_table.data):
+            if name not in ITEM_NAMES:
+                raise sizes_table.error(name, f"no such item; items: {', '.join(ITEM_NAMES)}")
+            sizes[name] = sizes_table.number(name, 0, 0, 253)
+        sizes_table.finish()
+    padding_byte = table.text("padding_byte", "00").strip().upper()
+    if padding_byte not in ("00", "FF"):
+        raise table.error("padding_byte", f"{padding_byte!r} is not 00 or FF")
+    layout = CardLayout(sizes=sizes, record_padding=table.number("record_padding", 0, 0, 64),
+                        padding_byte=int(padding_byte, 16))
+    table.finish()
+    return layout
 
 
 def _read_faults(table: _Table | None) -> CardFaults:
@@ -325,6 +386,7 @@ def load_profile(path: Path) -> CardProfile:
         pin=_read_pin(top.table("pin")),
         behaviour=_read_behaviour(top.table("behaviour")),
         faults=faults,
+        layout=_read_layout(top.table("layout")),
         **fields,
     )
     top.finish()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from devices.apdu import ApduChannel
+from devices.apdu import PIN_APDU_LIMIT, READ_APDU_LIMIT, ApduChannel
 from devices.psam import KeyHolder
 from devices.reader import CardReader
 from devices.sscard import SocialSecurityCard
@@ -42,7 +42,8 @@ class ReaderCardService:
         connection = self._reader.connect()
         card = SocialSecurityCard(ApduChannel(connection))
         try:
-            with connection.transaction():
+            # READ_APDU_LIMIT: no card keeps a read going (endless 61xx, 6Cxx on every command, ...).
+            with connection.transaction(), card.channel.budget(READ_APDU_LIMIT):
                 card.select_ssse()
                 issuer = card.read_issuer()
                 holder = None
@@ -68,7 +69,7 @@ class ReaderCardService:
             card = self._card
         if card is None:
             raise KioskError("CARD_ABSENT", "pin_tries_left without a card read first")
-        with card.channel.connection.transaction():
+        with card.channel.connection.transaction(), card.channel.budget(PIN_APDU_LIMIT):
             return card.pin_tries_left()
 
     def verify_pin(self, pin: str) -> PinResult:
@@ -79,7 +80,7 @@ class ReaderCardService:
         if card is None:
             raise KioskError("CARD_ABSENT", "verify_pin without a card read first")
         # A pulled card raises CARD_REMOVED from the transmit: it is never turned into a PinResult.
-        with card.channel.connection.transaction():
+        with card.channel.connection.transaction(), card.channel.budget(PIN_APDU_LIMIT):
             return card.verify_pin(pin)
 
     def release(self) -> None:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from devices.apdu import ApduChannel, CommandApdu, ResponseApdu, StatusWord, pin_tries_left, sw_text
-from devices.codec import decode_an, decode_cn, decode_cn_date, parse_tlv, pin_to_bcd
+from devices.codec import FILLER, decode_an, decode_cn, decode_cn_date, parse_tlv, pin_to_bcd
 from devices.psam import KeyHolder
 from kiosk.domain import CardHolder, CardIssuer, PinResult, PinStatus
 from kiosk.errors import KioskError
+from kiosk.resident_id import EARLIEST_BIRTH, ResidentId, ResidentIdError
 
 SSSE_AID = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")
 """The SSSE application's name: "sx1.sh." in ASCII followed by 社会保障 in GBK."""
@@ -16,6 +18,11 @@ EF06 = 0xEF06
 EXTERNAL_AUTH_KEY_REF = 0x01
 """The key reference sent in EXTERNAL AUTHENTICATE P2 (model)."""
 CHALLENGE_LENGTH = 8
+CARD_DATES = (date(1990, 1, 1), date(2199, 12, 31))
+"""Issue and expiry dates a card can carry: social security cards exist since the 1990s, and none is valid for
+two centuries. Outside this a date is a corrupt item, never a card that does not expire."""
+MAX_ORG_DIGITS = 24
+"""An organisation number may run to 12 bytes of BCD on some issuers' cards (the spec says 12 digits)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,11 @@ class CardItem:
     def read_command(self) -> CommandApdu:
         """READ RECORD of this item: `00 B2 <tag> 00 <length + 2>` (the record's tag and length come too)."""
         return _READ_RECORD[self.tag]
+
+    @property
+    def filler(self) -> frozenset[int]:
+        """The bytes that may follow this item's value in its record (its format's padding)."""
+        return FILLER[self.encoding]
 
 
 ITEMS: dict[int, CardItem] = {
@@ -52,7 +64,9 @@ ITEMS: dict[int, CardItem] = {
         CardItem(EF06, 0x0D, 4, "cn"),  # birth date
     )
 }
-"""The items the kiosk reads, in the order real cards store them."""
+"""The items the kiosk reads, in the order real cards store them. `length` is the specification's size, asked as Le
+first; a card may hold a longer value (names, organisation numbers) or pad it, and the item is then read as the TLV
+declares it. Sizes fixed by meaning (the resident ID, dates, the card number) are checked by meaning, not bytes."""
 
 # The commands sent on every read, built once.
 _READ_RECORD = {tag: CommandApdu(0x00, 0xB2, tag, 0x00, le=item.length + 2) for tag, item in ITEMS.items()}
@@ -72,6 +86,10 @@ def _unexpected(response: ResponseApdu, step: str) -> KioskError:
 
 def _invalid(detail: str) -> KioskError:
     return KioskError("CARD_DATA_INVALID", detail)
+
+
+def _missing(what: str) -> KioskError:
+    return KioskError("CARD_DATA_MISSING", f"{what} is empty on the card")
 
 
 class SocialSecurityCard:
@@ -122,9 +140,16 @@ class SocialSecurityCard:
         if self._selected_file != item.file_id:
             self.select_file(item.file_id)
         response = self.channel.transmit(item.read_command)
+        if response.sw == StatusWord.OK and len(response.data) >= 2 and response.data[1] + 2 > len(response.data):
+            # ISO 7816-4 lets a card answer the first Le bytes of a longer record with 9000: read it again as long
+            # as its TLV says (one more APDU, for such cards only). A short APDU carries at most 256 bytes.
+            declared = response.data[1] + 2
+            if declared > 256:
+                raise _invalid(f"record {tag:02X} declares {declared} bytes, more than one READ RECORD returns")
+            response = self.channel.transmit(item.read_command.with_le(declared))
         # 6282: the record is shorter than asked; what came back is the whole record.
         if response.sw in (StatusWord.OK, StatusWord.END_OF_RECORD):
-            record = parse_tlv(response.data)
+            record = parse_tlv(response.data, item.filler)
             if record.tag != tag:
                 raise _invalid(f"asked for item {tag:02X}, the card answered item {record.tag:02X}")
             return record.value
@@ -141,25 +166,43 @@ class SocialSecurityCard:
     def _text(self, tag: int) -> str:
         return decode_an(self.read_item(tag) or b"")
 
+    def _date(self, tag: int, what: str, required: bool, earliest: date, latest: date) -> date | None:
+        day = decode_cn_date(self.read_item(tag) or b"")
+        if day is None:
+            if required:
+                raise _missing(what)
+            return None
+        if not earliest <= day <= latest:
+            # The year only: a birth date is personal data.
+            raise _invalid(f"{what} in the year {day.year} is impossible")
+        return day
+
     def read_issuer(self) -> CardIssuer:
         """Read EF05, which every card shows without authentication.
 
         Raises:
-            KioskError: as `read_item`, and CARD_DATA_INVALID for values that do not fit.
+            KioskError: as `read_item`; CARD_DATA_MISSING for an empty expiry date or card number;
+                CARD_DATA_INVALID for values that do not fit or cannot be (an expiry in 8187).
         """
         card_id_code = self.read_item(0x01) or b""
         if len(card_id_code) != 16:
             raise _invalid(f"card identification code has {len(card_id_code)} bytes, not 16")
         card_type = self._text(0x02)
+        if len(card_type) != 1:
+            raise _invalid(f"card type of {len(card_type)} characters")
         spec_version = self._text(0x03)
         if spec_version not in ("1.00", "2.00", "3.00"):
-            raise _invalid(f"unknown specification version {spec_version!r}")
+            raise _invalid(f"unknown specification version {spec_version[:8]!r}")
         init_org = decode_cn(self.read_item(0x04) or b"")
-        issue_date = decode_cn_date(self.read_item(0x05) or b"")
-        expiry_date = decode_cn_date(self.read_item(0x06) or b"")
+        if len(init_org) > MAX_ORG_DIGITS:
+            raise _invalid(f"organisation number of {len(init_org)} digits")
+        issue_date = self._date(0x05, "issue date", False, *CARD_DATES)
+        expiry_date = self._date(0x06, "expiry date", True, issue_date or CARD_DATES[0], CARD_DATES[1])
         card_number = self._text(0x07)
+        if not card_number:
+            raise _missing("card number")
         if len(card_number) != 9 or not card_number.isascii() or not card_number.isalnum():
-            raise _invalid(f"card number {card_number!r} is not 9 letters or digits")
+            raise _invalid(f"card number of {len(card_number)} characters is not 9 letters or digits")
         return CardIssuer(card_id_code, card_type, spec_version, init_org, issue_date, expiry_date, card_number)
 
     def authenticate(self, key_holder: KeyHolder, card_id_code: bytes, key_ref: int = EXTERNAL_AUTH_KEY_REF) -> None:
@@ -191,8 +234,15 @@ class SocialSecurityCard:
             KioskError: as `read_item`, and CARD_DATA_INVALID for values that do not fit.
         """
         resident_id = self._text(0x08)
-        if len(resident_id) != 18 or not resident_id[:17].isdigit() or resident_id[17] not in "0123456789Xx":
-            raise _invalid("social security number is not 18 characters of an ID number")
+        if not resident_id:
+            raise _missing("social security number")
+        today = date.today()
+        try:
+            # Checked by meaning: characters, birth date, check character; the area at province level only (a
+            # county code missing from the kiosk's list must not turn a guardian away).
+            resident_id = ResidentId.parse(resident_id, today, county_level=False).text
+        except ResidentIdError as error:
+            raise _invalid(f"social security number: {error.reason.value} at {error.position}") from None
         name = self._text(0x09)
         if spec_version >= "3.00":
             name += decode_an(self.read_item(0x4E, required=False) or b"")
@@ -200,13 +250,13 @@ class SocialSecurityCard:
             raise _invalid("the holder's name is empty")
         sex = self._text(0x0A)
         if sex not in ("1", "2"):
-            raise _invalid(f"gender {sex!r} is neither 1 nor 2")
+            raise _invalid(f"gender of {len(sex)} characters is neither 1 nor 2")
         nation = decode_cn(self.read_item(0x0B) or b"")
         birthplace = decode_cn(self.read_item(0x0C) or b"")
         if len(nation) != 2 or len(birthplace) != 6:
-            raise _invalid(f"nation {nation!r} or birthplace {birthplace!r} has the wrong number of digits")
-        birth_date = decode_cn_date(self.read_item(0x0D) or b"")
-        return CardHolder(resident_id.upper(), name, sex, nation, birthplace, birth_date)
+            raise _invalid(f"nation of {len(nation)} or birthplace of {len(birthplace)} digits")
+        birth_date = self._date(0x0D, "birth date", True, EARLIEST_BIRTH, today)
+        return CardHolder(resident_id, name, sex, nation, birthplace, birth_date)
 
     def pin_tries_left(self) -> int | None:
         """Ask the try counter with VERIFY without data (`00 20 00 00`, ISO 7816-4); it uses no try.

@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from devices.apdu import ApduResponder, CommandApdu, ResponseApdu, StatusWord
 from devices.codec import encode_an, encode_cn, encode_cn_date, encode_tlv, pin_to_bcd
-from devices.profiles import CardBehaviour, CardFaults, CardProfile, PinSetup, RecordFault
+from devices.profiles import ITEM_NAMES, CardBehaviour, CardFaults, CardLayout, CardProfile, PinSetup, RecordFault
 from devices.psam import VirtualPsam, compute_cryptogram, derive_card_key, diversification_data
 from devices.sscard import CHALLENGE_LENGTH, EF05, EF06, EXTERNAL_AUTH_KEY_REF, ITEMS, SSSE_AID
 from kiosk.errors import KioskError
@@ -37,6 +37,7 @@ class VirtualCard(ApduResponder):
         pin: PinSetup = PinSetup(),
         behaviour: CardBehaviour = CardBehaviour(),
         faults: CardFaults = CardFaults(),
+        record_padding: bytes = b"",
         sleep: Callable[[float], None] = time.sleep,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
@@ -52,6 +53,10 @@ class VirtualCard(ApduResponder):
         self.t0_get_response = behaviour.t0_get_response
         self.strict_le = behaviour.strict_le
         self.slow_ms = behaviour.slow_ms
+        self.fci = behaviour.fci
+        self.long_record = behaviour.long_record
+        self.short_record_sw = behaviour.short_record_sw
+        self.record_padding = record_padding  # filler after each value that set_item writes, as the issuer laid it
         self.pull_after_apdus = faults.pull_after_apdus
         self.mute = faults.mute
         self.no_ssse = faults.no_ssse
@@ -75,35 +80,36 @@ class VirtualCard(ApduResponder):
         """
         if profile.kind != "card":
             raise ValueError(f"profile {profile.name} is a {profile.kind}, not a card")
+        lay = _Personaliser(profile.layout)
         records: dict[int, list[bytes]] = {}
         card_key = None
         if profile.issuer is not None:
             issuer = profile.issuer
             records[EF05] = [
-                encode_tlv(0x01, issuer.card_id_code),
-                _an(0x02, issuer.card_type),
-                _an(0x03, issuer.spec_version),
-                encode_tlv(0x04, encode_cn(issuer.init_org, ITEMS[0x04].length)),
-                _date(0x05, issuer.issue_date),
-                _date(0x06, issuer.expiry_date),
-                _an(0x07, issuer.card_number),
+                lay.binary(0x01, issuer.card_id_code),
+                lay.an(0x02, issuer.card_type),
+                lay.an(0x03, issuer.spec_version),
+                lay.cn(0x04, issuer.init_org),
+                lay.date(0x05, issuer.issue_date),
+                lay.date(0x06, issuer.expiry_date),
+                lay.an(0x07, issuer.card_number),
             ]
             if issuer.needs_external_auth and psam_master_key is not None:
                 card_key = derive_card_key(psam_master_key, diversification_data(issuer.card_id_code))
         if profile.holder is not None:
             holder = profile.holder
             records[EF06] = [
-                _an(0x08, holder.resident_id),
-                _an(0x09, holder.name),
-                _an(0x0A, holder.sex),
-                encode_tlv(0x0B, encode_cn(holder.nation, ITEMS[0x0B].length)),
-                encode_tlv(0x0C, encode_cn(holder.birthplace, ITEMS[0x0C].length)),
-                _date(0x0D, holder.birth_date),
+                lay.an(0x08, holder.resident_id),
+                lay.an(0x09, holder.name),
+                lay.an(0x0A, holder.sex),
+                lay.cn(0x0B, holder.nation),
+                lay.cn(0x0C, holder.birthplace),
+                lay.date(0x0D, holder.birth_date),
             ]
             if profile.name_extension is not None:
                 # Cards issued without an extension carry an empty 4E record.
-                value = encode_an(profile.name_extension, ITEMS[0x4E].length) if profile.name_extension else b""
-                records[EF06].append(encode_tlv(0x4E, value))
+                records[EF06].append(lay.an(0x4E, profile.name_extension) if profile.name_extension
+                                     else lay.record(0x4E, b""))
         return cls(
             profile.atr,
             records,
@@ -112,6 +118,7 @@ class VirtualCard(ApduResponder):
             pin=profile.pin,
             behaviour=profile.behaviour,
             faults=profile.faults,
+            record_padding=lay.padding,
         )
 
     # The tester's handles -------------------------------------------------------------
@@ -126,11 +133,20 @@ class VirtualCard(ApduResponder):
         """
         with self._lock:
             index = self._find(file_id, tag)
-            return None if index is None else self._records[file_id][index][2:]
+            if index is None:
+                return None
+            record = self._records[file_id][index]
+            return record[2:2 + record[1]]
 
     def set_item(self, file_id: int, tag: int, value: bytes) -> None:
-        """Store `value` as the record `tag` of `file_id`, replacing it or appending it."""
-        record = encode_tlv(tag, value)
+        """Store `value` as the record `tag` of `file_id` (with the card's record padding), replacing it or appending it."""
+        padding = self.record_padding
+        if tag in ITEMS and ITEMS[tag].encoding == "cn":
+            padding = b"\xff" * len(padding)  # after a cn value only its F padding can follow
+        self.set_record(file_id, tag, encode_tlv(tag, value) + padding)
+
+    def set_record(self, file_id: int, tag: int, record: bytes) -> None:
+        """Store the raw `record` (tag, length, value and whatever follows, as the card sends it) under `tag` of `file_id`."""
         with self._lock:
             records = self._records.setdefault(file_id, [])
             index = self._find(file_id, tag)
@@ -147,8 +163,9 @@ class VirtualCard(ApduResponder):
                 del self._records[file_id][index]
 
     def set_expiry_date(self, expiry: date | None) -> None:
-        """Rewrite the expiry date (EF05 item 06); None writes all-F padding (no date)."""
-        self.set_item(EF05, 0x06, encode_cn_date(expiry) if expiry else b"\xff" * ITEMS[0x06].length)
+        """Rewrite the expiry date (EF05 item 06), in the size the card has it; None writes all-F padding (no date)."""
+        size = len(self.item(EF05, 0x06) or b"") or ITEMS[0x06].length
+        self.set_item(EF05, 0x06, encode_cn(expiry.strftime("%Y%m%d"), size) if expiry else b"\xff" * size)
 
     # The card's side of the wire -------------------------------------------------------
 
@@ -213,10 +230,14 @@ class VirtualCard(ApduResponder):
             return response
         le = command.le
         if le is not None and len(data) <= 256:
-            if le < len(data) or (self.strict_le and le != len(data)):
+            if self.strict_le and le != len(data):
                 return ResponseApdu.of(0x6C00 | (len(data) & 0xFF))
-            if le > len(data) and le != 256 and sw == StatusWord.OK:
-                sw = StatusWord.END_OF_RECORD
+            if le < len(data):
+                if self.long_record != "truncate" or command.ins != 0xB2:
+                    return ResponseApdu.of(0x6C00 | (len(data) & 0xFF))
+                data = data[:le]  # ISO 7816-4: the first Le bytes of the record, with 9000
+            elif le > len(data) and le != 256 and sw == StatusWord.OK:
+                sw = self.short_record_sw
         # T=0 cards hand data out through GET RESPONSE; so must any card with more than 256 bytes.
         if self.t0_get_response or len(data) > 256:
             self._pending = (data, sw)
@@ -243,7 +264,8 @@ class VirtualCard(ApduResponder):
         if command.p1 == 0x04:
             if command.data == SSSE_AID and not self.no_ssse and EF05 in self._records:
                 self._in_ssse, self._current_ef = True, None
-                return ResponseApdu.of(StatusWord.OK, _SSSE_FCI if command.le is not None or self.t0_get_response else b"")
+                fci = self.fci and (command.le is not None or self.t0_get_response)
+                return ResponseApdu.of(StatusWord.OK, _SSSE_FCI if fci else b"")
             return ResponseApdu.of(StatusWord.FILE_NOT_FOUND)
         if command.p1 not in (0x00, 0x02) or len(command.data) != 2:
             return ResponseApdu.of(StatusWord.WRONG_P1_P2)
@@ -274,17 +296,17 @@ class VirtualCard(ApduResponder):
 
     def _as_answered(self, file_id: int, record: bytes) -> bytes:
         """The record as the card sends it, broken the way a `corrupt` fault says."""
-        tag, value = record[0], record[2:]
+        tag, rest = record[0], record[2:]  # the value and any record padding after it
         for fault in self.corrupt:
             if (fault.file_id, fault.tag) != (file_id, tag):
                 continue
             if fault.kind == "tag":
-                return bytes([tag ^ 0x80, len(value)]) + value
+                return bytes([tag ^ 0x80, record[1]]) + rest
             if fault.kind == "tlv":
                 # The length byte promises one byte more than follows.
-                return bytes([tag, len(value) + 1]) + value if len(value) < 255 else record[:-1]
+                return bytes([tag, len(rest) + 1]) + rest if len(rest) < 255 else record[:-1]
             # "gbk": a byte that starts no GBK character.
-            return bytes([tag, max(len(value), 1), 0xFF]) + value[1:]
+            return bytes([tag, max(record[1], 1), 0xFF]) + rest[1:]
         return record
 
     def _get_challenge(self, command: CommandApdu) -> ResponseApdu:
@@ -327,12 +349,34 @@ class VirtualCard(ApduResponder):
         return ResponseApdu.of(0x63C0 | min(self.pin_tries_left, 0x0F))
 
 
-def _an(tag: int, text: str) -> bytes:
-    return encode_tlv(tag, encode_an(text, ITEMS[tag].length))
+class _Personaliser:
+    """Writes a profile's items as records, in the sizes and with the record padding of its layout."""
 
+    def __init__(self, layout: CardLayout) -> None:
+        self._sizes = {ITEM_NAMES[name]: size for name, size in layout.sizes.items()}
+        self.padding = bytes([layout.padding_byte]) * layout.record_padding
+        self._cn_padding = b"\xff" * layout.record_padding  # after a cn value only F padding can follow
 
-def _date(tag: int, day: date | None) -> bytes:
-    return encode_tlv(tag, encode_cn_date(day) if day else b"\xff" * ITEMS[tag].length)
+    def size(self, tag: int) -> int:
+        return self._sizes.get(tag, ITEMS[tag].length)
+
+    def record(self, tag: int, value: bytes) -> bytes:
+        return encode_tlv(tag, value) + (self._cn_padding if ITEMS[tag].encoding == "cn" else self.padding)
+
+    def binary(self, tag: int, value: bytes) -> bytes:
+        return self.record(tag, value.ljust(self.size(tag), b"\x00"))
+
+    def an(self, tag: int, text: str) -> bytes:
+        return self.record(tag, encode_an(text, max(self.size(tag), len(encode_an(text)))))
+
+    def cn(self, tag: int, digits: str) -> bytes:
+        return self.record(tag, encode_cn(digits, max(self.size(tag), (len(digits) + 1) // 2)))
+
+    def date(self, tag: int, day: date | None) -> bytes:
+        size = self.size(tag)
+        if day is None:
+            return self.record(tag, b"\xff" * size)
+        return self.record(tag, encode_cn(day.strftime("%Y%m%d"), size) if size >= 4 else encode_cn_date(day)[:size])
 
 
 def virtual_device(profile: CardProfile, psam_master_key: bytes | None) -> ApduResponder:

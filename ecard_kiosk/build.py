@@ -105,10 +105,13 @@ def build_maintenance(settings: Settings, session: "KioskSession", registry: "Re
     from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
     from kiosk.logbook import LOG_NAME
     from kiosk.maintenance import MaintenanceMode, TechnicianDoor, parse_key_sequence
+    from kiosk.maintenance.door import STATE_FILE_NAME
 
     diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
     diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
-    door = TechnicianDoor(settings.technicians, clock, lambda kind, detail: registry.audit(kind, detail))
+    # A lambda, not registry.audit: a deferred kiosk's registry is not there to be read until after the first screen.
+    door = TechnicianDoor(settings.technicians, clock, lambda kind, detail: registry.audit(kind, detail),
+                          state_file=settings.data_dir / STATE_FILE_NAME)
     return MaintenanceMode(
         session, registry, door, clock,
         key_sequence=parse_key_sequence(settings.maintenance_key_sequence),

@@ -54,10 +54,13 @@ def build_simulated_side(settings: Settings) -> CardSide:
 
 def build_pcsc_side(settings: Settings) -> CardSide:
     """The guardian's PC/SC reader (and PSAM slot) through pyscard and pcscd."""
+    from kiosk.optional import OptionalPartMissing, optional_part
+
     try:
-        from devices.pcsc import PcscReader
-    except ImportError as exc:
-        raise StartupError(f"setting 'reader': PC/SC needs pyscard ({exc}); run `bash .ci/setup`") from None
+        with optional_part("reader 'pcsc'"):
+            from devices.pcsc import PcscReader
+    except OptionalPartMissing as exc:
+        raise StartupError(f"setting 'reader': {exc}") from None
     from devices.psam import psam_key_holder_factory
 
     reader = PcscReader(settings.reader_name, exclude_pattern=settings.psam_reader,

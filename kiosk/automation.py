@@ -11,13 +11,20 @@ complete when it is written. Only masked personal data (the session's view) is e
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 from datetime import date, datetime
 from importlib import metadata
 from typing import Callable, Iterable
 
+from kiosk.automation_wire import (
+    ProtocolError,
+    decode_command,
+    echoed,
+    echoed_id,
+    encode_message,
+    require_numbers_in_range,
+)
 from kiosk.eligibility.rules import Phase
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.ports import ManualClock, TesterBench
@@ -60,16 +67,6 @@ FAREWELL_STEPS = (Step.ACTIVATED, Step.TAKE_CARD, Step.ERROR)
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 
 _ABSENT = object()
-
-
-class ProtocolError(Exception):
-    """A command the interface refuses: INVALID_JSON, UNKNOWN_COMMAND, BAD_PARAMETER or WRONG_STATE."""
-
-    def __init__(self, code: str, text: str, **fields: object) -> None:
-        super().__init__(f"{code}: {text}")
-        self.code = code
-        self.text = text
-        self.fields = fields
 
 
 def kiosk_version() -> str:
@@ -158,7 +155,7 @@ class AutomationInterface:
         if not line.strip():
             return
         for message in self.answer(line):
-            self._write(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+            self._write(encode_message(message))
 
     def answer(self, line: str | bytes) -> list[dict]:
         """The messages answering one command line, the last one flagged `"last": true`; never raises."""
@@ -167,8 +164,9 @@ class AutomationInterface:
         reply: dict | None = None
         self._states = []
         try:
-            request = _decode(line)
-            request_id = _request_id(request)
+            request = decode_command(line)
+            request_id = echoed_id(_request_id(request))
+            require_numbers_in_range(request)
             self._run_timers()
             reply = self._execute(request)
         except ProtocolError as exc:
@@ -210,7 +208,7 @@ class AutomationInterface:
         if not isinstance(name, str):
             raise ProtocolError("BAD_PARAMETER", "\"cmd\" must be a string", parameter="cmd")
         if name not in COMMANDS:
-            raise ProtocolError("UNKNOWN_COMMAND", f"no command {name[:40]!r}", commands=list(COMMANDS))
+            raise ProtocolError("UNKNOWN_COMMAND", f"no command {echoed(name)}", commands=list(COMMANDS))
         log.info("automation command %s at step %s", name, self._session.step.value)
         handler = getattr(self, "_cmd_" + name.lower())
         return handler(request)
@@ -261,7 +259,7 @@ class AutomationInterface:
         profile = _text(request, "profile")
         names = [choice.name for choice in bench.choices()]
         if profile not in names:
-            raise ProtocolError("BAD_PARAMETER", f"no virtual card profile {profile[:40]!r}; profiles: {', '.join(names)}",
+            raise ProtocolError("BAD_PARAMETER", f"no virtual card profile {echoed(profile)}; profiles: {', '.join(names)}",
                                 parameter="profile")
         bench.insert(profile)
 
@@ -492,45 +490,12 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 # --------------------------------------------------------------------- reading commands
-def _decode(line: str | bytes) -> dict:
-    """One input line as a command object.
-
-    Raises:
-        ProtocolError: INVALID_JSON for bytes that are not UTF-8, text that is not JSON, or JSON that is not an object.
-    """
-    if isinstance(line, bytes):
-        try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError("INVALID_JSON", f"the line is not UTF-8 (byte {exc.start})") from None
-    try:
-        request = json.loads(line)
-    except json.JSONDecodeError as exc:
-        # The position only: the line itself may hold a PIN or an ID number.
-        raise ProtocolError("INVALID_JSON", f"not JSON: {exc.msg} at column {exc.colno}") from None
-    except RecursionError:
-        raise ProtocolError("INVALID_JSON", "not JSON: nested too deeply") from None
-    if not isinstance(request, dict):
-        raise ProtocolError("INVALID_JSON", f"a command is a JSON object, not {_json_kind(request)}")
-    return request
-
-
 def _request_id(request: dict) -> object:
     """The id to echo in the answer. ENTER_CHILD may carry the child's ID number in "id" (with no
     "child_id"): that one is personal data, never echoed."""
     if request.get("cmd") == "ENTER_CHILD" and "child_id" not in request:
         return _ABSENT
     return request.get("id", _ABSENT)
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    return "a number"
 
 
 def _text(request: dict, key: str) -> str:

@@ -76,6 +76,13 @@ _ENTRIES = [
        "A transmit failed or the card answered with an unexpected status word."),
     _e("PSAM_UNAVAILABLE", True,
        "The PSAM slot holds no working PSAM."),
+    # Cards that answer oddly (issue 9): bounded reads, and items the rules need
+    _e("CARD_APDU_LIMIT", False,
+       "The card kept asking for more: an endless 61xx chain, an answer in too many GET RESPONSE pieces, or more "
+       "APDUs than one read may take (devices/apdu.py states the bounds). A broken card, or a reader that mangles T=0."),
+    _e("CARD_DATA_MISSING", False,
+       "An item the eligibility rules need (expiry date, birth date, resident ID, card number) is empty or all "
+       "padding on the card; the kiosk never puts a default in its place."),
     # PIN
     _e("PIN_WRONG", True,
        "VERIFY answered 63Cx or 6300."),

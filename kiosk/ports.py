@@ -31,8 +31,9 @@ class CardService(Protocol):
             The card read; `holder` is None for a 3.00 card when no PSAM can authenticate.
         Raises:
             KioskError: CARD_ABSENT, CARD_MUTE, CARD_REMOVED, CARD_NOT_SOCIAL_SECURITY,
-                CARD_DATA_INVALID, CARD_RECORD_MISSING, CARD_AUTH_FAILED, CARD_COMMUNICATION,
-                READER_LOST, READER_UNAVAILABLE.
+                CARD_DATA_INVALID, CARD_DATA_MISSING, CARD_RECORD_MISSING, CARD_AUTH_FAILED,
+                CARD_COMMUNICATION, CARD_APDU_LIMIT (a card that keeps answering), READER_LOST,
+                READER_UNAVAILABLE.
         """
         ...
 
@@ -42,7 +43,7 @@ class CardService(Protocol):
         Returns:
             The tries left (0: blocked), or None when the card does not tell.
         Raises:
-            KioskError: CARD_REMOVED, CARD_COMMUNICATION, READER_LOST.
+            KioskError: CARD_REMOVED, CARD_COMMUNICATION, CARD_APDU_LIMIT, READER_LOST.
         """
         ...
 
@@ -52,7 +53,8 @@ class CardService(Protocol):
         Returns:
             VERIFIED, WRONG with tries left (None when the card did not say), or BLOCKED.
         Raises:
-            KioskError: CARD_REMOVED (never counted as a wrong PIN), CARD_COMMUNICATION, READER_LOST.
+            KioskError: CARD_REMOVED (never counted as a wrong PIN), CARD_COMMUNICATION (also for a
+                6Cxx answer: the VERIFY is never sent twice), CARD_APDU_LIMIT, READER_LOST.
         """
         ...
 

@@ -2,22 +2,28 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from kiosk.area_codes import area_codes
 from kiosk.masking import mask_id
 
 LENGTH = 18
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 PROVINCE_CODES = frozenset(
-    # GB/T 2260 provinces, autonomous regions, municipalities and special administrative regions.
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    # GB/T 2260 provinces, autonomous regions, municipalities and special administrative regions; 83: the residence
+    # permits of Taiwan residents (kiosk.area_codes.EXTRA_CODES).
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
 EARLIEST_BIRTH = date(1800, 1, 1)
 """No living person, and no record the kiosk will meet, is born before this."""
 
 _SEPARATORS = frozenset(" -\t\u3000\u2010\u2011\u2012\u2013\u2014\uff0d")
+# Besides these, any whitespace (a trailing newline, a non-breaking space from a paste) and any format character
+# (zero-width space, BOM) is dropped; full-width digits and Ｘ (what a Chinese IME types) count as 0-9 and X.
+_WIDE_X = frozenset("Xx\uff38\uff58")
 _AREA = slice(0, 6)
 _BIRTH = slice(6, 14)
 _SEQUENCE = slice(14, 17)
@@ -54,15 +60,19 @@ class ResidentId:
     text: str
 
     @classmethod
-    def parse(cls, text: str, today: date | None = None) -> ResidentId:
+    def parse(cls, text: str, today: date | None = None, *, county_level: bool = True) -> ResidentId:
         """Check a typed ID number and return it.
 
         Spaces and dashes between characters are ignored ("430102 19880315 0016",
-        "430102-19880315-0016"); a final lower-case x counts as X.
+        "430102-19880315-0016"), and so is any other whitespace or format character (a trailing
+        newline, a non-breaking space); full-width digits count as digits, a final x or Ｘ as X.
 
         Args:
             text: the number as typed or read.
             today: birth dates after this day are refused; None skips that check.
+            county_level: the area code must be a GB/T 2260 code (config/gbt2260-area-codes.txt,
+                retired codes included); False: a plausible province is enough (a number read
+                from a card, which the kiosk must not refuse for a code its list lacks).
         Raises:
             ResidentIdError: with the first reason found, in the order CHARACTER, LENGTH,
                 AREA, DATE, CHECKSUM.
@@ -75,7 +85,7 @@ class ResidentId:
             )
         if len(chars) != LENGTH:
             raise ResidentIdError(ResidentIdReason.LENGTH, None, f"{len(chars)} characters instead of {LENGTH}")
-        if not _area_possible(chars[_AREA]):
+        if not _area_possible(chars[_AREA], county_level):
             raise ResidentIdError(ResidentIdReason.AREA, positions[0], f"{chars[_AREA]} is no area code")
         if _birth_date(chars[_BIRTH], today) is None:
             raise ResidentIdError(
@@ -143,13 +153,20 @@ def check_partial(text: str, today: date | None = None) -> int | None:
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """Drop separators and outer spaces; return the characters and where each stood in `text`."""
+    """Drop separators, whitespace and format characters, read wide digits as digits; return the characters and
+    where each stood in `text`."""
     chars: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):
-        if char in _SEPARATORS:
+        if char in _SEPARATORS or char.isspace() or unicodedata.category(char) == "Cf":
             continue
-        chars.append("X" if char == "x" else char)
+        if char in _WIDE_X:
+            char = "X"
+        elif not char.isascii() and unicodedata.category(char) == "Nd":
+            # Full-width (and mathematical) digits: NFKC gives the ASCII digit. Other scripts' digits stay as they
+            # are, and are refused as characters.
+            char = unicodedata.normalize("NFKC", char)
+        chars.append(char)
         positions.append(index)
     return "".join(chars), positions
 
@@ -166,8 +183,11 @@ def _first_bad_character(chars: str) -> int | None:
     return next((i for i, char in enumerate(chars) if not _char_allowed(i, char)), None)
 
 
-def _area_possible(prefix: str) -> bool:
-    """Whether the area code can start with `prefix` (1 to 6 digits)."""
+def _area_possible(prefix: str, county_level: bool = True) -> bool:
+    """Whether the area code can start with `prefix` (1 to 6 digits): a GB/T 2260 code does, or (not county_level)
+    a province does."""
+    if county_level:
+        return area_codes().prefix_possible(prefix)
     if not "1" <= prefix[0] <= "8":
         return False
     return len(prefix) < 2 or prefix[:2] in PROVINCE_CODES

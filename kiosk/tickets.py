@@ -100,10 +100,11 @@ def activation_key(text: str) -> ActivationKey | None:
     """Read what the app sent: the full activation URL, the bare token, or the user code.
 
     Returns:
-        The hash to look the ticket up by, or None when the text is none of the three.
+        The hash to look the ticket up by, or None when the text is none of the three (also for
+        text that is not Unicode: bytes that were not UTF-8 on a command line arrive as lone surrogates).
     """
     text = text.strip()
-    if not text:
+    if not text or not _is_unicode(text):
         return None
     if "?" in text or "://" in text:
         token = token_from_url(text)
@@ -112,3 +113,11 @@ def activation_key(text: str) -> ActivationKey | None:
     if code is not None:
         return ActivationKey("user_code", digest(code))
     return ActivationKey("token", digest(text))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

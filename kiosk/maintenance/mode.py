@@ -234,7 +234,11 @@ class MaintenanceMode:
     def audit_events(self, kind: str | None = None, limit: int = AUDIT_ROWS) -> list[AuditRecord]:
         """Newest first, details masked. Raises: KioskError."""
         records = self.registry.audit_events([kind] if kind else None, limit)
-        return [AuditRecord(r.at, r.kind, scrub(r.detail), r.kiosk_id) for r in records]
+        return [self._shown(record) for record in records]
+
+    def _shown(self, record: AuditRecord) -> AuditRecord:
+        # ID numbers masked, and a typed "technician ID" that is no technician's (it may be a PIN) shown as unknown.
+        return AuditRecord(record.at, record.kind, self.door.shown_detail(scrub(record.detail)), record.kiosk_id)
 
     def audit_kinds(self) -> list[str]:
         return self.registry.audit_kinds()
@@ -245,7 +249,7 @@ class MaintenanceMode:
         Raises:
             KioskError: DATABASE_UNAVAILABLE; OSError when the file cannot be written.
         """
-        records = self.registry.audit_events([kind] if kind else None, limit=100_000)
+        records = [self._shown(r) for r in self.registry.audit_events([kind] if kind else None, limit=100_000)]
         directory = self.export_dir or Path("exports")
         path = reports.write_audit_csv(records, directory, self.clock.now())
         self._action("export_audit", f"kind={kind or 'all'} rows={len(records)} file={path.name}")

@@ -67,7 +67,8 @@ def test_the_wheel_installed_elsewhere_runs_a_scripted_journey(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("child_ecard_kiosk-*.whl")
     contents = set(zipfile.ZipFile(wheel).namelist())
     for data in ("kiosk/config/kiosk.toml", "kiosk/config/regions/default.toml", "kiosk/config/cards/zhang-wei-3.00.toml",
-                 "kiosk/config/demo/registry.toml", "kiosk/locale/zh_CN/LC_MESSAGES/kiosk.mo", "screens/kiosk.tcss"):
+                 "kiosk/config/demo/registry.toml", "kiosk/config/gbt2260-area-codes.txt",
+                 "kiosk/locale/zh_CN/LC_MESSAGES/kiosk.mo", "screens/kiosk.tcss"):
         assert data in contents
     assert not any(name.startswith(("tests/", "bench/", "config/", "examples/")) for name in contents)
 

@@ -86,6 +86,12 @@ def test_the_token_is_read_back_from_the_url() -> None:
     assert token_from_url("https://e.example/a?x=1") is None
 
 
+@pytest.mark.parametrize("typed", ["\udcff", "KBCD-\udcffFGHJ", "https://e.example/a?t=\ud800"])
+def test_text_that_is_not_unicode_reads_as_no_key(typed: str) -> None:
+    # Seen on main: `kiosk.py activate $'\xff'` died with UnicodeEncodeError in digest().
+    assert activation_key(typed) is None
+
+
 def test_what_the_app_sends_is_told_apart() -> None:
     token = new_token()
     assert activation_key(activation_url(URL_BASE, token)) == activation_key(token)

@@ -132,3 +132,82 @@ def test_partial_input_reports_the_first_character_that_cannot_be_right(typed: s
 
 def test_partial_input_without_today_accepts_future_years() -> None:
     assert check_partial("4301023", today=None) is None
+
+
+# ---------------------------------------------------------------- what an IME or a paste gives (issue 9)
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "４３０１０２１９８８０３１５００１６",  # full-width digits, as a Chinese IME types them
+        "430102198803150016\n",  # a paste with its line end
+        "430102198803150016\u00a0",  # a non-breaking space from a web page
+        "\u200b430102198803150016\ufeff",  # zero-width space, byte-order mark
+        "４３０１０２ １９８８０３１５ ００１６\r\n",
+    ],
+)
+def test_full_width_digits_and_trailing_newline_or_nbsp_are_normalised(typed: str) -> None:
+    assert ResidentId.parse(typed, today=TODAY).text == "430102198803150016"
+
+
+def test_a_full_width_x_is_the_check_character_x() -> None:
+    assert ResidentId.parse("１１０１０５１９４９１２３１００２Ｘ", today=TODAY).text == "11010519491231002X"
+    assert ResidentId.parse("11010519491231002ｘ", today=TODAY).text == "11010519491231002X"
+
+
+def test_digits_of_other_scripts_are_still_characters_that_cannot_stand_there() -> None:
+    assert reason_of("٤30102198803150016") == (ResidentIdReason.CHARACTER, 0)
+
+
+def test_a_position_points_into_the_text_as_typed_full_width_or_not() -> None:
+    assert reason_of("４３０１０２ 1988O3150016\n") == (ResidentIdReason.CHARACTER, 11)
+
+
+@pytest.mark.parametrize(
+    "text", ["430199198803150013", "110199198803150011", "439900198803150015", "460500198803150018"]
+)
+def test_an_area_code_gb_t_2260_does_not_have_is_refused_though_its_province_exists(text: str) -> None:
+    first17 = text[:17]
+    assert reason_of(first17 + check_char(first17)) == (ResidentIdReason.AREA, 0)
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        ("110103", "崇文区, merged into 东城区 in 2010: numbers issued before keep it"),
+        ("430122", "望城县, a district since 2011"),
+        ("430111", "雨花区 (郊区 until 1995)"),
+        ("810000", "Hong Kong"),
+        ("830000", "the residence permit of a Taiwan resident"),
+    ],
+)
+def test_historical_and_special_area_codes_stay_valid(code: str, why: str) -> None:
+    first17 = f"{code}19880315001"
+    assert ResidentId.parse(first17 + check_char(first17), today=TODAY).area_code == code, why
+
+
+def test_a_card_read_number_needs_only_a_plausible_province() -> None:
+    first17 = "43019919880315001"
+    text = first17 + check_char(first17)
+    assert ResidentId.parse(text, today=TODAY, county_level=False).text == text
+
+
+def test_live_feedback_knows_the_county_codes() -> None:
+    assert check_partial("43019", today=TODAY) == 4  # no Changsha code starts 43019
+    assert check_partial("430199", today=TODAY) == 4
+    assert check_partial("４３０１０２", today=TODAY) is None
+
+
+def test_future_birth_dates_stay_refused_when_typed_full_width() -> None:
+    first17 = "43010220260602001"
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in first17 + check_char(first17))
+    assert reason_of(wide) == (ResidentIdReason.DATE, 6)
+
+
+def test_the_area_code_list_states_its_source_and_date() -> None:
+    from kiosk.area_codes import AREA_CODES_FILE, area_codes
+
+    header = [line for line in AREA_CODES_FILE.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    assert any("Source: python-stdnum" in line for line in header)
+    assert any("Date of the list" in line for line in header)
+    listed = area_codes()
+    assert len(listed.codes) > 6000 and listed.known("430102") and not listed.known("430199")

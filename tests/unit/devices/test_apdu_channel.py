@@ -3,7 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from devices.apdu import ApduChannel, CommandApdu, ResponseApdu, correct_le, more_data_length, pin_tries_left
+from devices.apdu import (
+    MAX_GET_RESPONSES,
+    READ_APDU_LIMIT,
+    ApduChannel,
+    CommandApdu,
+    ResponseApdu,
+    correct_le,
+    more_data_length,
+    pin_tries_left,
+)
+from devices.reader import CardConnection
 from kiosk.errors import KioskError
 
 
@@ -100,9 +110,76 @@ def test_a_second_6cxx_is_returned_not_looped(scripted) -> None:
     assert response.sw == 0x6C03 and len(connection.sent) == 2
 
 
-def test_endless_get_response_chain_is_card_communication(scripted) -> None:
+def test_endless_get_response_chain_of_full_pieces_is_card_apdu_limit(scripted) -> None:
     connection = scripted(*(["00" * 256 + "6100"] * 300))
     connection.answers.insert(0, bytes.fromhex("6100"))
     with pytest.raises(KioskError) as caught:
         ApduChannel(connection).transmit(CommandApdu(0x00, 0xB2, 0x01, 0x04))
-    assert caught.value.code == "CARD_COMMUNICATION"
+    assert caught.value.code == "CARD_APDU_LIMIT"
+    assert len(connection.sent) <= 1 + MAX_GET_RESPONSES
+
+
+class _EndlessConnection(CardConnection):
+    """A card that answers every command the same way, forever (it counts what it is sent)."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = bytes.fromhex(answer)
+        self.sent = 0
+
+    @property
+    def atr(self) -> bytes:
+        return bytes.fromhex("3B00")
+
+    def transmit(self, command: bytes) -> bytes:
+        self.sent += 1
+        return self.answer
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("answer", ["6100", "6110", "AA6101", "AABBCC6100"])
+def test_a_card_that_never_stops_answering_61xx_is_card_apdu_limit_after_a_few_get_responses(answer: str) -> None:
+    # Seen on main: 616,137 APDUs in 5 s for a card answering 61xx with no data (or one byte at a time).
+    connection = _EndlessConnection(answer)
+    with pytest.raises(KioskError) as caught:
+        ApduChannel(connection).transmit(CommandApdu(0x00, 0xB2, 0x09, 0x00, le=32))
+    assert caught.value.code == "CARD_APDU_LIMIT"
+    assert connection.sent == 1 + MAX_GET_RESPONSES
+
+
+def test_a_read_that_needs_more_than_its_budget_is_card_apdu_limit() -> None:
+    connection = _EndlessConnection("6C10")  # every read ends (6Cxx, re-sent once), none ever succeeds
+    channel = ApduChannel(connection)
+    with pytest.raises(KioskError) as caught, channel.budget(READ_APDU_LIMIT):
+        while True:
+            channel.transmit(CommandApdu(0x00, 0xB2, 0x09, 0x00, le=32))
+    assert caught.value.code == "CARD_APDU_LIMIT"
+    assert connection.sent == READ_APDU_LIMIT
+    channel.transmit(CommandApdu(0x00, 0xB2, 0x09, 0x00, le=32))  # outside the budget the channel works on
+    assert connection.sent == READ_APDU_LIMIT + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("VERIFY", CommandApdu(0x00, 0x20, 0x00, 0x00, bytes.fromhex("123456"))),
+        ("EXTERNAL AUTHENTICATE", CommandApdu(0x00, 0x82, 0x00, 0x01, bytes(8))),
+        ("GET CHALLENGE", CommandApdu(0x00, 0x84, 0x00, 0x00, le=8)),
+        ("PSAM init", CommandApdu(0x80, 0x1A, 0x45, 0x01, bytes(8))),
+        ("PSAM compute", CommandApdu(0x80, 0xFA, 0x00, 0x00, bytes(16))),
+    ],
+)
+def test_6cxx_to_a_command_that_changes_card_state_is_returned_never_resent(scripted, name: str, command) -> None:
+    # Seen on main: a card answering 6Cxx to VERIFY got the VERIFY again: one typed PIN cost two tries.
+    connection = scripted("6C03", "9000")
+    response = ApduChannel(connection).transmit(command)
+    assert response.sw == 0x6C03, name
+    assert connection.sent == [command.raw]
+
+
+@pytest.mark.parametrize("ins", [0xA4, 0xB0, 0xB2, 0xCA])
+def test_6cxx_to_a_read_is_resent_once_with_the_le_asked(scripted, ins: int) -> None:
+    connection = scripted("6C02", "01029000")
+    response = ApduChannel(connection).transmit(CommandApdu(0x00, ins, 0x01, 0x04, le=10))
+    assert response.data == b"\x01\x02" and len(connection.sent) == 2

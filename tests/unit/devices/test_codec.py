@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 
 from devices.codec import (
+    FILLER,
+    clean_card_text,
     decode_an,
     decode_cn,
     decode_cn_date,
@@ -134,3 +136,73 @@ def test_pin_of_4_to_12_digits_is_padded_with_f(pin: str, packed: str) -> None:
 def test_pin_that_is_not_4_to_12_ascii_digits_is_refused(pin: str) -> None:
     with pytest.raises(ValueError):
         pin_to_bcd(pin)
+
+
+# ---------------------------------------------------------------- cards that answer oddly (issue 9)
+def test_bytes_after_the_value_that_are_not_filler_mean_a_length_shorter_than_the_data() -> None:
+    # Seen on main: a TLV length shorter than the data cut the name silently (张伟 read as 张).
+    _rejected_as_invalid(parse_tlv, bytes.fromhex("0902D5C5CEB0") + bytes(26))
+
+
+@pytest.mark.parametrize("after", ["", "00", "FFFF", "0000FF00"])
+def test_00_and_ff_filler_after_the_value_is_the_records_padding(after: str) -> None:
+    assert parse_tlv(bytes.fromhex("0904D5C5CEB0" + after)).value == bytes.fromhex("D5C5CEB0")
+
+
+def test_00_after_a_bcd_value_is_digits_not_filler() -> None:
+    # Found by the APDU fuzzer: a length byte 2 short left "0000" after 43010000 and the number read cut short.
+    _rejected_as_invalid(lambda: parse_tlv(bytes.fromhex("040443010000" + "0000"), filler=FILLER["cn"]))
+    assert parse_tlv(bytes.fromhex("0406430100000000FFFF"), filler=FILLER["cn"]).value == bytes.fromhex("430100000000")
+
+
+def test_spaces_after_a_text_value_are_filler_for_text_only() -> None:
+    assert parse_tlv(b"\x07\x02L4   ", filler=FILLER["an"]).value == b"L4"
+    _rejected_as_invalid(lambda: parse_tlv(b"\x0b\x01\x01   ", filler=FILLER["cn"]))
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"\x1b[2J\xd5\xc5", "\ufffd[2J张"),  # ESC: a terminal would clear the screen
+        (b"\xd5\xc5\x0e\xce\xb0", "张\ufffd伟"),  # SO: a terminal would switch character sets
+        (b"\x07\x08\x7f\x9b", None),  # BEL, BS, DEL; 9B is half a GBK character
+        (b"a\tb\nc\rd", "a\ufffdb\ufffdc\ufffdd"),
+    ],
+)
+def test_control_characters_in_card_text_become_a_visible_mark(raw: bytes, text: str | None) -> None:
+    if text is None:
+        _rejected_as_invalid(decode_an, raw)
+        return
+    decoded = decode_an(raw)
+    assert decoded == text
+    assert all(ch.isprintable() for ch in decoded)
+
+
+def test_format_characters_become_a_visible_mark_too() -> None:
+    assert clean_card_text("张\u200b伟\u202e\ufeff") == "张\ufffd伟\ufffd\ufffd"
+    assert clean_card_text("李娜") == "李娜" and clean_card_text("Li Na·") == "Li Na·"
+
+
+def test_trailing_ff_of_a_text_value_is_padding() -> None:
+    assert decode_an(bytes.fromhex("D5C5CEB0FFFFFF")) == "张伟"
+
+
+@pytest.mark.parametrize(
+    ("call", "raw"),
+    [
+        (decode_an, bytes.fromhex("D5C5CE")),  # a GBK character cut in half
+        (decode_an, bytes.fromhex("D5C5FF41")),  # FF starts no GBK character
+        (decode_an, bytes.fromhex("D5C500CEB0")),  # 00 inside the text
+        (decode_cn, bytes.fromhex("19880A15")),
+        (decode_cn_date, bytes.fromhex("19881315")),
+        (decode_cn_date, bytes.fromhex("1988031F")),
+    ],
+)
+def test_a_refused_value_leaves_none_of_its_bytes_in_the_error(call, raw: bytes) -> None:
+    # Seen on main: invalid GBK put the name's bytes into the log, in hex.
+    with pytest.raises(KioskError) as caught:
+        call(raw)
+    told = str(caught.value) + caught.value.detail
+    for shown in (raw.hex(), raw.hex().upper(), raw.hex(" "), raw.hex(" ").upper(), raw.hex()[:6], raw.hex().upper()[:6]):
+        assert shown not in told
+    assert "1988" not in told and "张" not in told and "\\x" not in told

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from devices.codec import encode_an
 from devices.profiles import load_profile, load_profiles
 from devices.service import ReaderCardService
 from devices.simulated import SimulatedReader
+from devices.sscard import EF06
 from devices.virtual_card import VirtualCard
 from kiosk import CONFIG_DIR
 from kiosk.domain import PinStatus
@@ -152,6 +154,12 @@ def _good_profile() -> str:
         ('[pin]', '[faults]\ncorrupt = ["EF09:01"]\n\n[pin]', "faults.corrupt"),
         ('[pin]', '[faults]\npull_after_apdus = true\n\n[pin]', "faults.pull_after_apdus"),
         (', en = "Li Na (2nd-gen card)"', "", "label"),
+        ('[pin]', '[behaviour]\nlong_record = "maybe"\n\n[pin]', "behaviour.long_record"),
+        ('[pin]', '[behaviour]\nshort_record_sw = "6A83"\n\n[pin]', "behaviour.short_record_sw"),
+        ('[pin]', '[layout]\nsizes = { colour = 3 }\n\n[pin]', "layout.sizes.colour"),
+        ('[pin]', '[layout]\nsizes = { name = 300 }\n\n[pin]', "layout.sizes.name"),
+        ('[pin]', '[layout]\npadding_byte = "20"\n\n[pin]', "layout.padding_byte"),
+        ('[pin]', '[layout]\nrecord_padding = 1\nwidth = 2\n\n[pin]', "layout.width"),
     ],
 )
 def test_bad_profile_names_the_file_and_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
@@ -179,3 +187,19 @@ def test_broken_toml_names_the_file(tmp_path: Path) -> None:
     _write(tmp_path, "label = {")
     with pytest.raises(ValueError, match="bad-card"):
         load_profiles(tmp_path)
+
+
+def test_a_profile_lays_its_records_out_as_its_layout_says(tmp_path: Path, card_of, key_holder_factory) -> None:
+    text = _good_profile().replace("[pin]", '[behaviour]\nlong_record = "truncate"\nshort_record_sw = "9000"\nfci = false\n\n'
+                                   '[layout]\nsizes = { name = 40, init_org = 12 }\nrecord_padding = 3\n'
+                                   'padding_byte = "FF"\n\n[pin]', 1)
+    profile = load_profile(_write(tmp_path, text, "li-na-odd"))
+    assert (profile.layout.sizes, profile.layout.record_padding, profile.layout.padding_byte) == (
+        {"name": 40, "init_org": 12}, 3, 0xFF)
+    assert (profile.behaviour.long_record, profile.behaviour.short_record_sw, profile.behaviour.fci) == ("truncate", 0x9000, False)
+    card = VirtualCard.from_profile(profile, None)
+    assert card.item(EF06, 0x09) == encode_an("李娜", 40)
+    plain_service, _ = _service_with(card_of("li-na-2.00"), key_holder_factory)
+    odd_service, _ = _service_with(card, key_holder_factory)
+    plain, odd = plain_service.read_card(), odd_service.read_card()
+    assert (odd.issuer, odd.holder) == (plain.issuer, plain.holder)

@@ -1,7 +1,6 @@
 """Shared pieces of the benchmarks: the composition root, throwaway settings, the demo journeys, statistics."""
 from __future__ import annotations
 
-import importlib.util
 import math
 import statistics
 import sys
@@ -33,16 +32,10 @@ class BenchError(Exception):
 
 
 def load_root() -> ModuleType:
-    """kiosk.py, loaded from its path: its name clashes with the kiosk/ package (as in tests/conftest.py)."""
-    name = "kiosk_root_bench"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "kiosk.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses in kiosk.py look their module up while it executes
-    spec.loader.exec_module(module)
-    return module
+    """The composition root (the ecard_kiosk package): build_kiosk, build_app, start_reader, ..."""
+    import ecard_kiosk
+
+    return ecard_kiosk
 
 
 def settings_in(data_dir: Path, **overrides: object):

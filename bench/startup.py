@@ -2,8 +2,14 @@
 
 Next to it, a bare Textual app (one Static label) started the same way. The wall time runs from
 just before the spawn to the moment the text is read off the pty's master side, so it includes
-interpreter start-up, imports, settings, the registry (created on a fresh data dir every run),
-the first compose and the first frame written to the terminal.
+interpreter start-up, imports, settings, the first compose and the first frame written to the
+terminal. The kiosk opens its registry (created on a fresh data dir every run) after that frame;
+the time and peak RSS until its log says it is open are measured too.
+
+Both programs run with their bytecode cached, as an installed kiosk is (pip compiles it): a private
+PYTHONPYCACHEPREFIX in the scratch dir, filled by one discarded warm-up start of each. A third row
+is the kiosk as a development checkout runs it under PYTHONDONTWRITEBYTECODE=1: the project's own
+modules are compiled from source at every start.
 """
 from __future__ import annotations
 
@@ -47,6 +53,14 @@ if __name__ == "__main__":
 '''
 
 
+START_TARGET = 1.5
+"""The kiosk's start-up may take at most this many times the bare app's (medians, same run)."""
+RSS_TARGET = 2.0
+"""The kiosk's peak RSS up to its first screen may be at most this many times the bare app's."""
+OPENED_LINE = "start-up: registry open"
+"""What the kiosk logs once its background opening is done (ecard_kiosk/opening.py)."""
+
+
 def welcome_heading() -> str:
     """The welcome screen's heading in the kiosk's default language (config/kiosk.toml)."""
     from kiosk.messages import message
@@ -56,11 +70,17 @@ def welcome_heading() -> str:
     return message("welcome.heading", language)
 
 
-def _environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "TEXTUAL"))}
+def _environment(data_dir: Path, pycache: Path | None) -> dict[str, str]:
+    """The programs' environment; `pycache`: bytecode cached there (None: none written, as PYTHONDONTWRITEBYTECODE=1)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "TEXTUAL", "PYTHONPYCACHEPREFIX"))}
     env.update(TERM="xterm-256color", KIOSK_DATA_DIR=str(data_dir), COLUMNS=str(COLUMNS), LINES=str(ROWS),
                LANG=env.get("LANG", "C.UTF-8"), PYTHONUNBUFFERED="1")
     env.pop("NO_COLOR", None)
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
@@ -70,8 +90,13 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path) -> dict:
-    """Spawn `command` on a fresh pty; seconds until `needle` shows in its (unescaped) output; then kill it."""
+def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path,
+                 opened_log: Path | None = None) -> dict:
+    """Spawn `command` on a fresh pty; seconds until `needle` shows in its (unescaped) output; then kill it.
+
+    With `opened_log`, it is killed only once that log file holds OPENED_LINE (the kiosk's
+    registry is open): its time and the peak RSS by then are in the result too.
+    """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -108,19 +133,45 @@ def time_to_text(command: list[str], needle: str, env: dict[str, str], cwd: Path
             text += decoder.decode(chunk)
             if needle in _ESCAPES.sub("", text):
                 found_at = now
+        rss_kb = _peak_rss_kb(process.pid) if found_at is not None else None
+        cpu_s = _cpu_seconds(process.pid) if found_at is not None else None
+        opened_at = opened_rss_kb = None
+        while found_at is not None and opened_log is not None and time.perf_counter() < deadline:
+            if _log_says_opened(opened_log):
+                opened_at = time.perf_counter()
+                opened_rss_kb = _peak_rss_kb(process.pid)
+                break
+            ready, _, _ = select.select([master], [], [], 0.02)
+            if ready:
+                try:
+                    os.read(master, 65536)  # keep the terminal drained: a full pty would block the kiosk
+                except OSError:
+                    break
     finally:
-        rss_kb = _kill_and_reap(process)
+        _kill_and_reap(process)
         os.close(master)
     if found_at is None:
         tail = _ESCAPES.sub("", text)[-400:].strip()
         raise BenchError(f"{' '.join(command)}: {needle!r} never appeared within {TIMEOUT_S:.0f} s "
                          f"(exit {process.returncode}); last output: {tail!r}")
+    if opened_log is not None and opened_at is None:
+        raise BenchError(f"{' '.join(command)}: its log never said {OPENED_LINE!r} within {TIMEOUT_S:.0f} s")
     return {
         "to_text_s": found_at - start,
         "to_first_output_s": first_output_at - start,
         "bytes_until_text": len(raw),
         "peak_rss_kb": rss_kb,
+        "cpu_s": cpu_s,
+        "to_opened_s": None if opened_at is None else opened_at - start,
+        "peak_rss_opened_kb": opened_rss_kb,
     }
+
+
+def _log_says_opened(log_file: Path) -> bool:
+    try:
+        return OPENED_LINE in log_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _peak_rss_kb(pid: int) -> int | None:
@@ -139,39 +190,72 @@ def _peak_rss_kb(pid: int) -> int | None:
     return None
 
 
-def _kill_and_reap(process: subprocess.Popen) -> int | None:
-    """Read the peak RSS, then SIGKILL the process we started (by its pid only) and reap it."""
-    rss_kb = None
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a live process has used so far: what it did, however loaded the machine is."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def _kill_and_reap(process: subprocess.Popen) -> None:
+    """SIGKILL the process we started (by its pid only) and reap it."""
     if process.poll() is None:
-        rss_kb = _peak_rss_kb(process.pid)
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    return rss_kb
+
+
+PROGRAMS = {
+    "kiosk": "python kiosk.py",
+    "bare": "bare Textual app (1 Static)",
+    "kiosk_uncompiled": "python kiosk.py, PYTHONDONTWRITEBYTECODE=1",
+}
 
 
 def run(runs: int, scratch: Path | None = None) -> dict:
     heading = welcome_heading()
     python = sys.executable
-    samples: dict[str, list[dict]] = {"kiosk": [], "bare": []}
+    samples: dict[str, list[dict]] = {name: [] for name in PROGRAMS}
     with tempfile.TemporaryDirectory(prefix="bench-startup-", dir=scratch) as tmp:
         bare = Path(tmp) / "bare_app.py"
         bare.write_text(BARE_APP.format(label=heading), encoding="utf-8")
-        commands = {"kiosk": [python, "kiosk.py"], "bare": [python, str(bare)]}
-        for index in range(runs):
-            for name in ("kiosk", "bare"):  # interleaved, so drift in machine load hits both alike
+        pycache = Path(tmp) / "pycache"
+        commands = {"kiosk": [python, "kiosk.py"], "bare": [python, str(bare)], "kiosk_uncompiled": [python, "kiosk.py"]}
+        caches = {"kiosk": pycache, "bare": pycache, "kiosk_uncompiled": None}
+        for index in range(-1, runs):  # run -1 is the warm-up that fills the bytecode cache; discarded
+            for name in PROGRAMS:  # interleaved, so drift in machine load hits all alike
                 data_dir = Path(tmp) / f"data-{name}-{index}"
-                samples[name].append(time_to_text(commands[name], heading, _environment(data_dir), ROOT))
-    result: dict = {"runs": runs, "terminal": f"{COLUMNS}x{ROWS} TERM=xterm-256color", "needle": heading}
+                opened_log = data_dir / "logs" / "kiosk.log" if name != "bare" else None
+                sample = time_to_text(commands[name], heading, _environment(data_dir, caches[name]), ROOT, opened_log)
+                if index >= 0:
+                    samples[name].append(sample)
+    result: dict = {"runs": runs, "terminal": f"{COLUMNS}x{ROWS} TERM=xterm-256color", "needle": heading,
+                    "start_target": START_TARGET, "rss_target": RSS_TARGET}
     for name, rows in samples.items():
         rss = [row["peak_rss_kb"] for row in rows if row["peak_rss_kb"] is not None]
+        rss_opened = [row["peak_rss_opened_kb"] for row in rows if row["peak_rss_opened_kb"] is not None]
+        opened = [row["to_opened_s"] for row in rows if row["to_opened_s"] is not None]
         result[name] = {
-            "command": " ".join(Path(part).name if part == python else part for part in commands[name])
-            if name == "kiosk" else "python <tmp>/bare_app.py",
+            "command": PROGRAMS[name],
             "to_text": summary([row["to_text_s"] for row in rows]),
             "to_first_output": summary([row["to_first_output_s"] for row in rows]),
+            "cpu_to_text": summary([row["cpu_s"] for row in rows if row["cpu_s"] is not None]),
+            "to_opened": summary(opened) if opened else None,
             "peak_rss_mib": round(max(rss) / 1024, 1) if rss else None,
+            "peak_rss_opened_mib": round(max(rss_opened) / 1024, 1) if rss_opened else None,
             "bytes_until_text": max(row["bytes_until_text"] for row in rows),
         }
-    kiosk_ms, bare_ms = result["kiosk"]["to_text"]["median_ms"], result["bare"]["to_text"]["median_ms"]
+    kiosk, bare_figures = result["kiosk"], result["bare"]
+    kiosk_ms, bare_ms = kiosk["to_text"]["median_ms"], bare_figures["to_text"]["median_ms"]
     result["ratio_kiosk_over_bare"] = round(kiosk_ms / bare_ms, 2) if bare_ms else None
+    kiosk_cpu, bare_cpu = kiosk["cpu_to_text"].get("median_ms"), bare_figures["cpu_to_text"].get("median_ms")
+    result["cpu_ratio_kiosk_over_bare"] = round(kiosk_cpu / bare_cpu, 2) if kiosk_cpu and bare_cpu else None
+    uncompiled_ms = result["kiosk_uncompiled"]["to_text"]["median_ms"]
+    result["ratio_uncompiled_over_bare"] = round(uncompiled_ms / bare_ms, 2) if bare_ms else None
+    if kiosk["peak_rss_mib"] and bare_figures["peak_rss_mib"]:
+        result["rss_ratio_kiosk_over_bare"] = round(kiosk["peak_rss_mib"] / bare_figures["peak_rss_mib"], 2)
+    else:
+        result["rss_ratio_kiosk_over_bare"] = None
     return result

@@ -13,8 +13,6 @@ import abc
 import threading
 from typing import Callable
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from devices.apdu import ApduChannel, ApduResponder, CommandApdu, ResponseApdu, StatusWord, sw_text
 from devices.profiles import CardProfile
 from devices.reader import CardConnection, CardReader
@@ -29,6 +27,9 @@ _PSAM_SLOT_CODES = frozenset({"CARD_ABSENT", "CARD_MUTE", "CARD_REMOVED", "CARD_
 
 
 def _sm4_ecb(key: bytes, block: bytes) -> bytes:
+    # Imported here: the kiosk's start-up (before any card) need not load the cipher library.
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     encryptor = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
     return encryptor.update(block) + encryptor.finalize()
 

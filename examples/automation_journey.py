@@ -1,23 +1,28 @@
 #!/usr/bin/env python3
 """Runs the whole happy journey through the kiosk's automation interface (JSON lines), as a tester's script would.
 
-    .venv/bin/python examples/automation_journey.py
+    .venv/bin/python examples/automation_journey.py                   # the checkout's kiosk.py
+    python3 automation_journey.py --kiosk ecard-kiosk                 # an installed kiosk
 
-It starts `kiosk.py automate` with a throwaway data directory (fresh demo data), inserts
-张伟's virtual card, enters the PIN and his daughter's ID number, registers her e-card, plays
-the guardian's phone with the code on screen, and takes the card out again, printing each step.
-Exit status 0 when the kiosk went where it should at every step, 1 otherwise. Standard library only.
+It starts `kiosk.py automate` (or the command given with --kiosk) with a throwaway data
+directory (fresh demo data), inserts 张伟's virtual card, enters the PIN and his daughter's ID
+number, registers her e-card, plays the guardian's phone with the code on screen, and takes the
+card out again, printing each step. Exit status 0 when the kiosk went where it should at every
+step, 1 otherwise. Standard library only.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 KIOSK = Path(__file__).resolve().parent.parent / "kiosk.py"
+"""The checkout's launcher, next to this folder (the default kiosk to drive)."""
 PROFILE = "zhang-wei-3.00"
 PIN = "123456"
 CHILD = "430102201906010029"  # 张小雨, 7: eligible
@@ -93,11 +98,16 @@ def journey(kiosk: AutomationClient) -> None:
     print("card taken out: welcome screen")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The happy journey through the kiosk's automation interface.")
+    parser.add_argument("--kiosk", metavar="COMMAND", default=None,
+                        help='how to start the kiosk, e.g. "ecard-kiosk" (default: this checkout\'s kiosk.py)')
+    args = parser.parse_args(argv)
+    kiosk = shlex.split(args.kiosk) if args.kiosk else [sys.executable, str(KIOSK)]
     with tempfile.TemporaryDirectory(prefix="kiosk-journey-") as data_dir:
         env = {**os.environ, "KIOSK_DATA_DIR": data_dir}
         process = subprocess.Popen(
-            [sys.executable, str(KIOSK), "automate"],
+            [*kiosk, "automate"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8", env=env,
         )
         try:

@@ -15,9 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-AREA_CODES_FILE = Path(__file__).resolve().parent.parent / "config" / "gbt2260-area-codes.txt"
-"""In kiosk.CONFIG_DIR; spelt out here because import-linter files the composition root kiosk.py under the name
-`kiosk`, and the screens (which check IDs as they are typed) may not import what the root imports."""
+from kiosk.embedded import CONFIG_DIR
+
+AREA_CODES_FILE = CONFIG_DIR / "gbt2260-area-codes.txt"
+"""Shipped with the kiosk's other data (config/, installed as the package kiosk.config)."""
 EXTRA_CODES = {
     "830000": "台湾居民居住证 (Taiwan residents' residence permit, 2018): not in GB/T 2260, "
               "but the address code of those 18-character numbers",

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from kiosk.eligibility import Region, RegionFileError, load_region
 from kiosk.errors import KioskError
-from kiosk.registry import Registry
 from kiosk.session import KioskSession, Step
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry
 
 log = logging.getLogger(__name__)
 

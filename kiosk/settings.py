@@ -1,142 +1,156 @@
 """Provides the kiosk's settings: embedded defaults, an override file and KIOSK_* variables, validated."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Any, Callable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from kiosk.embedded import CARD_PROFILES_DIR, DEFAULTS_FILE, REGIONS_DIR
+from kiosk.setting_rules import Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Table, Text
 
-from kiosk import CONFIG_DIR, PROJECT_ROOT
-
-DEFAULTS_FILE = CONFIG_DIR / "kiosk.toml"
 ENV_PREFIX = "KIOSK_"
 
-
-IdleStep = Literal["insert_card", "holder", "pin", "child_id", "child_confirm", "eligible", "not_eligible", "error"]
+IDLE_STEPS = ("insert_card", "holder", "pin", "child_id", "child_confirm", "eligible", "not_eligible", "error")
 """The steps that wait for the guardian, each with an idle timeout."""
-
-
-def _table_from_text(value: object, expected: str) -> object:
-    """A table setting given as text (a KIOSK_* variable, the command line): "a=1,b=2" or a JSON object."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.startswith("{"):
-        import json
-
-        return json.loads(text)
-    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"expected {expected}")
-    return {key.strip(): item.strip() for key, item in pairs}
 
 
 class SettingsError(Exception):
     """A setting that cannot be used; the message is one line naming the key and what is allowed."""
 
 
-class Settings(BaseModel):
+def _technicians_valid(value: dict[str, str]) -> dict[str, str]:
+    from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN, parse_pin_hash
+
+    for technician, stored in value.items():
+        if not TECHNICIAN_ID_PATTERN.match(technician):
+            raise RuleBroken(f"technician ID {technician!r} must be 1 to 20 letters, digits, '-' or '_'")
+        try:
+            parse_pin_hash(stored)
+        except ValueError as exc:
+            raise RuleBroken(f"technician {technician}: {exc}") from None
+    return value
+
+
+def _key_sequence_valid(value: str) -> str:
+    from kiosk.maintenance.gesture import parse_key_sequence
+
+    try:
+        return " ".join(parse_key_sequence(value))
+    except ValueError as exc:
+        raise RuleBroken(str(exc)) from None
+
+
+def _setting(rule: Rule, then: Callable[[Any], Any] | None = None) -> Any:
+    """A setting's field: its value must keep `rule`, then pass `then` (which may also normalise it)."""
+    return field(metadata={"rule": rule, "then": then})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
     """Everything the kiosk can be told; see config/kiosk.toml for what each key means."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kiosk_id: str = Field(min_length=1, max_length=40)
+    kiosk_id: str = _setting(Text(min_length=1, max_length=40))
     """Which kiosk this is."""
-    region: str = Field(min_length=1)
-    """Regional rule file name under config/regions/, or a path."""
-    language: Literal["zh", "en"]
+    region: str = _setting(Text(min_length=1))
+    """A regional rule file shipped with the kiosk (config/regions/<name>.toml), or the path of one (*.toml)."""
+    language: str = _setting(Choice(("zh", "en")))
     """The language every session starts in."""
-    data_dir: Path
-    """Database and logs."""
-    database_url: str
+    data_dir: Path = _setting(FolderPath())
+    """Database and logs (a relative path is relative to the working directory)."""
+    database_url: str = _setting(Text())
     """Empty for SQLite under data_dir."""
-    demo_data: bool
+    demo_data: bool = _setting(Flag())
     """Fill an empty database with demo data."""
-    reader: Literal["simulated", "pcsc"]
+    reader: str = _setting(Choice(("simulated", "pcsc")))
     """Which card reader."""
-    reader_name: str
+    reader_name: str = _setting(Text())
     """PC/SC guardian reader name pattern."""
-    psam_reader: str
+    psam_reader: str = _setting(Text())
     """PC/SC PSAM reader name pattern."""
-    reader_protocol: Literal["any", "T0", "T1"]
+    reader_protocol: str = _setting(Choice(("any", "T0", "T1")))
     """PC/SC protocol."""
-    reader_exclusive: bool
+    reader_exclusive: bool = _setting(Flag())
     """PC/SC exclusive access during a session."""
-    simulated_psam: str
+    simulated_psam: str = _setting(Text())
     """Virtual PSAM profile for the simulated reader."""
-    card_profiles_dir: Path
-    """Virtual card profiles."""
-    activation_url_base: str = Field(pattern=r"^https?://\S+$")
+    card_profiles_dir: Path = _setting(FolderPath())
+    """Virtual card profiles (empty in the settings: the demo cards shipped with the kiosk)."""
+    activation_url_base: str = _setting(Text(pattern=r"^https?://\S+$", pattern_says="must be an http:// or https:// address"))
     """Base address of the activation QR."""
-    activation_ttl_seconds: int = Field(ge=30, le=3600)
+    activation_ttl_seconds: int = _setting(Integer(ge=30, le=3600))
     """Life of one QR code."""
-    activation_poll_seconds: float = Field(ge=0.2, le=30)
+    activation_poll_seconds: float = _setting(Number(ge=0.2, le=30))
     """How often the kiosk looks for the activation."""
-    activation_max_renewals: int = Field(ge=0, le=20)
+    activation_max_renewals: int = _setting(Integer(ge=0, le=20))
     """Fresh QR codes per registration before the session ends."""
-    idle_timeout_seconds: int = Field(ge=15, le=900)
+    idle_timeout_seconds: int = _setting(Integer(ge=15, le=900))
     """Idle time before a session ends, on steps without their own."""
-    step_idle_seconds: dict[IdleStep, Annotated[int, Field(ge=15, le=900)]]
-    """Idle time of particular steps."""
-    idle_warning_seconds: int = Field(ge=20, le=120)
+    step_idle_seconds: dict[str, int] = _setting(Table(Choice(IDLE_STEPS), Integer(ge=15, le=900),
+                                                       example='step=seconds pairs, e.g. "pin=90,child_id=120"'))
+    """Idle time of particular steps (from IDLE_STEPS)."""
+    idle_warning_seconds: int = _setting(Integer(ge=20, le=120))
     """How long before the idle timeout the warning with "more time" shows."""
-    keypad_shuffled: bool
+    keypad_shuffled: bool = _setting(Flag())
     """Digits of the on-screen PIN keypad in a new order for every PIN."""
-    voice_prompts: Literal["auto", "on", "off"]
+    voice_prompts: str = _setting(Choice(("auto", "on", "off")))
     """Spoken instructions through espeak-ng."""
-    voice_volume: int = Field(ge=0, le=200)
+    voice_volume: int = _setting(Integer(ge=0, le=200))
     """espeak-ng amplitude."""
-
-    @field_validator("step_idle_seconds", mode="before")
-    @classmethod
-    def _step_idle_from_text(cls, value: object) -> object:
-        # From KIOSK_STEP_IDLE_SECONDS or the command line.
-        return _table_from_text(value, 'step=seconds pairs, e.g. "pin=90,child_id=120"')
-    farewell_seconds: int = Field(ge=3, le=300)
+    farewell_seconds: int = _setting(Integer(ge=3, le=300))
     """How long the closing screens wait."""
-    work_deadline_seconds: int = Field(ge=5, le=120)
+    work_deadline_seconds: int = _setting(Integer(ge=5, le=120))
     """How long a step waits for the card or the registry before it gives up with an error."""
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    log_level: str = _setting(Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
     """Log level of the log file."""
-    tester_panel: bool
+    tester_panel: bool = _setting(Flag())
     """Tester panel in simulated mode."""
-    technicians: dict[str, str]
+    technicians: dict[str, str] = _setting(Table(Text(), Text(), example='ID=hash pairs, e.g. "T0001=scrypt$16384$8$1$<salt>$<hash>"'),
+                                           then=_technicians_valid)
     """Maintenance technicians: ID -> salted slow hash of the PIN (kiosk.maintenance.passwords)."""
-    maintenance_key_sequence: str
+    maintenance_key_sequence: str = _setting(Text(), then=_key_sequence_valid)
     """The keys that open the technician login, space-separated Textual key names."""
-    maintenance_idle_seconds: int = Field(ge=30, le=3600)
+    maintenance_idle_seconds: int = _setting(Integer(ge=30, le=3600))
     """Maintenance without input for this long returns to the guardian screens."""
-    ticket_purge_hours: int = Field(ge=0, le=168)
+    ticket_purge_hours: int = _setting(Integer(ge=0, le=168))
     """How often expired activation codes are deleted (0: only from the maintenance console)."""
 
-    @field_validator("technicians", mode="before")
     @classmethod
-    def _technicians_from_text(cls, value: object) -> object:
-        # From KIOSK_TECHNICIANS.
-        return _table_from_text(value, 'ID=hash pairs, e.g. "T0001=scrypt$16384$8$1$<salt>$<hash>"')
+    def keys(cls) -> tuple[str, ...]:
+        """Every setting's name, in the order of config/kiosk.toml."""
+        return tuple(item.name for item in dataclasses.fields(cls))
 
-    @field_validator("technicians")
     @classmethod
-    def _technicians_valid(cls, value: dict[str, str]) -> dict[str, str]:
-        from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN, parse_pin_hash
+    def from_values(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from raw values (TOML, text from the environment), each checked by its rule, in order.
 
-        for technician, stored in value.items():
-            if not TECHNICIAN_ID_PATTERN.match(technician):
-                raise ValueError(f"technician ID {technician!r} must be 1 to 20 letters, digits, '-' or '_'")
+        Raises:
+            InvalidSetting: for the first missing, unknown or disallowed value.
+        """
+        checked: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            if item.name not in values:
+                raise InvalidSetting(item.name, None)
             try:
-                parse_pin_hash(stored)
-            except ValueError as exc:
-                raise ValueError(f"technician {technician}: {exc}") from None
-        return value
+                value = item.metadata["rule"].check(values[item.name])
+                then = item.metadata["then"]
+                checked[item.name] = value if then is None else then(value)
+            except RuleBroken as exc:
+                raise InvalidSetting(item.name, str(exc)) from None
+        unknown = sorted(set(values) - set(checked))
+        if unknown:
+            raise InvalidSetting(unknown[0], "not a setting")
+        return cls(**checked)
 
-    @field_validator("maintenance_key_sequence")
-    @classmethod
-    def _key_sequence_valid(cls, value: str) -> str:
-        from kiosk.maintenance.gesture import parse_key_sequence
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting and its value (tables copied)."""
+        return {key: dict(value) if isinstance(value, dict) else value for key, value in vars(self).items()}
 
-        return " ".join(parse_key_sequence(value))
+    def replaced(self, **changes: Any) -> Settings:
+        """The same settings with `changes` (values already of the setting's type)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def resolved_database_url(self) -> str:
@@ -150,8 +164,17 @@ class Settings(BaseModel):
         """The regional rule file the region setting names."""
         candidate = Path(self.region)
         if candidate.suffix == ".toml":
-            return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
-        return CONFIG_DIR / "regions" / f"{self.region}.toml"
+            return candidate  # made absolute by load_settings
+        return REGIONS_DIR / f"{self.region}.toml"
+
+
+class InvalidSetting(Exception):
+    """A value the setting `key` does not allow (`problem` None: the setting is missing)."""
+
+    def __init__(self, key: str, problem: str | None) -> None:
+        super().__init__(f"{key}: {problem or 'missing'}")
+        self.key = key
+        self.problem = problem
 
 
 class LoadedSettings:
@@ -196,7 +219,7 @@ def load_settings(
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = _read_toml(DEFAULTS_FILE)
     origins = {key: "default" for key in values}
-    known = set(Settings.model_fields)
+    known = set(Settings.keys())
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if override_file is not None:
         layers.append((str(override_file), _read_toml(override_file)))
@@ -214,24 +237,31 @@ def load_settings(
                 raise SettingsError(f"unknown setting '{key}' in {origin}; known settings: {', '.join(sorted(known))}")
             values[key] = value
             origins[key] = f"{ENV_PREFIX}{key.upper()}" if origin == "environment" else origin
+    if values.get("card_profiles_dir") == "":
+        values["card_profiles_dir"] = CARD_PROFILES_DIR
+    # Relative paths are relative to where the kiosk was started, as for any command: an installed
+    # kiosk has no project folder to be relative to.
     for key in _PATH_KEYS:
         if key in values and isinstance(values[key], str):
-            path = Path(values[key]).expanduser()
-            values[key] = path if path.is_absolute() else PROJECT_ROOT / path
+            values[key] = _absolute(values[key])
+    region = values.get("region")
+    if isinstance(region, str) and region.endswith(".toml"):
+        values["region"] = str(_absolute(region))
     try:
-        settings = Settings.model_validate(values)
-    except ValidationError as exc:
+        settings = Settings.from_values(values)
+    except InvalidSetting as exc:
         raise SettingsError(_one_line(exc, values, origins)) from None
     return LoadedSettings(settings, origins)
 
 
-def _one_line(exc: ValidationError, values: Mapping[str, Any], origins: Mapping[str, str]) -> str:
-    error = exc.errors()[0]
-    key = str(error["loc"][0]) if error["loc"] else "?"
-    if error["type"] == "missing":
+def _absolute(text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _one_line(exc: InvalidSetting, values: Mapping[str, Any], origins: Mapping[str, str]) -> str:
+    key = exc.key
+    if exc.problem is None:
         return f"setting '{key}' is missing from {DEFAULTS_FILE}"
     got = "(PIN hashes not shown)" if key == "technicians" else values.get(key)
-    message = error["msg"]
-    if error["type"] == "string_pattern_mismatch" and key == "activation_url_base":
-        message = "must be an http:// or https:// address"
-    return f"setting '{key}' (from {origins.get(key, 'default')}) is not allowed: {message}; got {got!r}"
+    return f"setting '{key}' (from {origins.get(key, 'default')}) is not allowed: {exc.problem}; got {got!r}"

@@ -1,29 +1,47 @@
-"""Provides screen_for: the one screen that presents each step of the session."""
+"""Provides screen_for: the one screen that presents each step of the session, each imported when first shown.
+
+The screen of a step lives in `screens/<step>.py` (READING and REGISTERING share `screens/reading.py`),
+so a new step is one screen file, and the kiosk's first screen does not wait for the others.
+"""
 from __future__ import annotations
 
-from kiosk.session import SessionView, Step
-from screens.activated import ActivatedScreen
-from screens.activation import ActivationScreen
-from screens.base import StepScreen
-from screens.child_confirm import ChildConfirmScreen
-from screens.child_id import ChildIdScreen
-from screens.eligible import EligibleScreen
-from screens.error import ErrorScreen
-from screens.holder import HolderScreen
-from screens.insert_card import InsertCardScreen
-from screens.not_eligible import NotEligibleScreen
-from screens.out_of_service import OutOfServiceScreen
-from screens.pin import PinScreen
-from screens.reading import ReadingScreen
-from screens.take_card import TakeCardScreen
-from screens.welcome import WelcomeScreen
+from collections.abc import Iterator, Mapping
+from importlib import import_module
 
-_SCREENS: tuple[type[StepScreen], ...] = (
-    WelcomeScreen, InsertCardScreen, ReadingScreen, HolderScreen, PinScreen, ChildIdScreen,
-    ChildConfirmScreen, EligibleScreen, NotEligibleScreen, ActivationScreen, ActivatedScreen,
-    TakeCardScreen, ErrorScreen, OutOfServiceScreen,
-)
-SCREEN_FOR_STEP: dict[Step, type[StepScreen]] = {step: cls for cls in _SCREENS for step in cls.steps}
+from kiosk.session import SessionView, Step
+from screens.base import StepScreen
+
+_SHARED_MODULES = {Step.REGISTERING: "reading"}
+"""Steps whose screen lives in another step's module."""
+
+
+class ScreensByStep(Mapping[Step, type[StepScreen]]):
+    """Step -> the StepScreen class that presents it; its module is imported on first look-up."""
+
+    def __init__(self) -> None:
+        self._found: dict[Step, type[StepScreen]] = {}
+
+    def __getitem__(self, step: Step) -> type[StepScreen]:
+        found = self._found.get(step)
+        if found is None:
+            name = f"screens.{_SHARED_MODULES.get(step, step.value)}"
+            module = import_module(name)
+            classes = [value for value in vars(module).values()
+                       if isinstance(value, type) and issubclass(value, StepScreen) and value.__module__ == name
+                       and step in value.steps]
+            if len(classes) != 1:
+                raise LookupError(f"{name} must define one StepScreen for step {step.value}; it has {len(classes)}")
+            found = self._found[step] = classes[0]
+        return found
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(Step)
+
+    def __len__(self) -> int:
+        return len(Step)
+
+
+SCREEN_FOR_STEP = ScreensByStep()
 
 
 def screen_for(view: SessionView) -> StepScreen:

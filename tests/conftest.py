@@ -1,25 +1,13 @@
-"""Shared fixtures: the composition root loaded as a module, settings for a throwaway kiosk."""
+"""Shared fixtures: the composition root (as `kiosk_root`), settings for a throwaway kiosk."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+import ecard_kiosk as kiosk_root  # the tests' `from tests.conftest import kiosk_root`
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_root():
-    # kiosk.py shares its name with the kiosk/ package, so it is loaded from its path.
-    spec = importlib.util.spec_from_file_location("kiosk_root", ROOT / "kiosk.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kiosk_root"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-kiosk_root = _load_root()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items

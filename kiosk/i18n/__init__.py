@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import gettext
 from functools import lru_cache
-from pathlib import Path
 
+from kiosk.embedded import LOCALE_DIR
 from kiosk.text import LANGUAGES
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "kiosk"
 LOCALES: dict[str, str] = {"zh": "zh_CN", "en": "en"}
 """The kiosk's language codes and the gettext locale of each."""

@@ -5,7 +5,7 @@
     python -m kiosk.i18n.tool extract   # the keys the code uses -> kiosk/locale/kiosk.pot
 
 The keys the code uses are what Babel extracts from calls to `t`, `tn`, `message`, `plural` and `N_`
-(first argument, a string literal) in kiosk/, screens/, devices/ and kiosk.py, plus the error
+(first argument, a string literal) in kiosk/, screens/, devices/ and ecard_kiosk/, plus the error
 catalogue's `err.<CODE>` and `err.<CODE>.next` for every catalogued code. A key built at run time
 (`self.t(f"notice.{code}")`) must be declared with `N_("notice.CARD_REMOVED")` next to the code
 that builds it, or it is reported as unused and its absence would go unnoticed.
@@ -23,10 +23,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
+from kiosk.embedded import package_folder
 from kiosk.i18n import DOMAIN, LOCALE_DIR, LOCALES
 
-ROOT = LOCALE_DIR.parent.parent
-SOURCES = ("kiosk", "screens", "devices")
+SOURCES = ("kiosk", "screens", "devices", "ecard_kiosk")
+"""The packages whose code asks for words (the tool runs where they are installed for development, pip install -e)."""
 KEYWORDS = {"t": None, "tn": None, "message": None, "plural": None, "N_": None}
 _PLACEHOLDER = re.compile(r"\{(\w+)[^{}]*\}")
 
@@ -47,27 +48,17 @@ def used_keys() -> dict[str, list[str]]:
     def note(key: str, where: str) -> None:
         found.setdefault(key, []).append(where)
 
-    for folder in SOURCES:
+    for package in SOURCES:
         for filename, lineno, msg, _comments, _context in extract_from_dir(
-                ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS):
+                package_folder(package), method_map=[("**.py", "python")], keywords=KEYWORDS):
             key = msg[0] if isinstance(msg, tuple) else msg
-            note(key, f"{folder}/{filename}:{lineno}")
-    for filename, lineno, msg, _comments, _context in _extract_file(ROOT / "kiosk.py"):
-        note(msg[0] if isinstance(msg, tuple) else msg, f"kiosk.py:{lineno}")
+            note(key, f"{package}/{filename}:{lineno}")
     from kiosk.errors import CATALOGUE
 
     for code in CATALOGUE:
         note(f"err.{code}", "kiosk/errors.py (catalogue)")
         note(f"err.{code}.next", "kiosk/errors.py (catalogue)")
     return found
-
-
-def _extract_file(path: Path):
-    from babel.messages.extract import extract
-
-    with path.open("rb") as file:
-        for lineno, msg, comments, context in extract("python", file, keywords=KEYWORDS):
-            yield path.name, lineno, msg, comments, context
 
 
 def _placeholders(text: str) -> set[str]:
@@ -157,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "compile":
         for path in compile_all():
-            print(f"compiled {path.relative_to(ROOT)}")
+            print(f"compiled {path}")
         return 0
     if args.command == "extract":
-        print(f"wrote {extract_template().relative_to(ROOT)}")
+        print(f"wrote {extract_template()}")
         return 0
     found = problems()
     for line in found:

@@ -5,7 +5,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from kiosk.errors import KioskError
 from kiosk.maintenance import reports
@@ -21,8 +21,11 @@ from kiosk.ports import (
     ReaderEventRecord,
     ReaderSlotStatus,
 )
-from kiosk.registry import AuditRecord, ConsistencyFinding, PendingActivation, Registry
+from kiosk.registry import AuditRecord, ConsistencyFinding, PendingActivation
 from kiosk.session import KioskSession
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from kiosk.errors import KioskError
 from kiosk.masking import scrub
-from kiosk.registry import AuditRecord, Registry, RegistryCounts, StorageInfo
+from kiosk.registry import AuditRecord, RegistryCounts, StorageInfo
+
+if TYPE_CHECKING:
+    from kiosk.registry import Registry
 
 LOG_LINES = 300
 """How many of the newest log lines the Logs page shows."""

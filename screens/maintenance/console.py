@@ -1,6 +1,7 @@
 """Provides MaintenanceConsole: the technician's screen, a "MAINTENANCE" banner over seven pages, all by keyboard."""
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -10,29 +11,28 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from kiosk.maintenance import MaintenanceMode
 from kiosk.messages import N_, message
-from screens.maintenance.activations import ActivationsPage
-from screens.maintenance.audit import AuditPage
-from screens.maintenance.database import DatabasePage
 from screens.maintenance.login import banner_text
-from screens.maintenance.logs import LogsPage
 from screens.maintenance.page import ConsolePage
-from screens.maintenance.readers import ReadersPage
-from screens.maintenance.service import ServicePage
-from screens.maintenance.settings import SettingsPage
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
 
-PAGES: tuple[tuple[str, str, type[ConsolePage]], ...] = (
-    ("readers", N_("maint.page.readers"), ReadersPage),
-    ("database", N_("maint.page.database"), DatabasePage),
-    ("activations", N_("maint.page.activations"), ActivationsPage),
-    ("audit", N_("maint.page.audit"), AuditPage),
-    ("logs", N_("maint.page.logs"), LogsPage),
-    ("settings", N_("maint.page.settings"), SettingsPage),
-    ("service", N_("maint.page.service"), ServicePage),
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("readers", N_("maint.page.readers"), "ReadersPage"),
+    ("database", N_("maint.page.database"), "DatabasePage"),
+    ("activations", N_("maint.page.activations"), "ActivationsPage"),
+    ("audit", N_("maint.page.audit"), "AuditPage"),
+    ("logs", N_("maint.page.logs"), "LogsPage"),
+    ("settings", N_("maint.page.settings"), "SettingsPage"),
+    ("service", N_("maint.page.service"), "ServicePage"),
 )
-"""The console's pages, in the order of their number keys."""
+"""The console's pages, in the order of their number keys: name (its module in screens/maintenance/), title, class."""
+
+
+def page_type(name: str) -> type[ConsolePage]:
+    """The class of the page `name`, imported when a console is first opened (the kiosk starts without them)."""
+    class_name = next(entry[2] for entry in PAGES if entry[0] == name)
+    return getattr(import_module(f"screens.maintenance.{name}"), class_name)
 
 
 class MaintenanceConsole(Screen):
@@ -94,9 +94,9 @@ class MaintenanceConsole(Screen):
         banner = f"{banner_text()} — {technician}"
         yield Static(banner, id="maintenance-banner", markup=False)
         with TabbedContent(initial=self.page, id="console-pages"):
-            for number, (name, title, page_type) in enumerate(PAGES, start=1):
+            for number, (name, title, _) in enumerate(PAGES, start=1):
                 with TabPane(f"{number} {self.t(title)}", id=name):
-                    yield page_type(self.mode, self.lang, id=f"page-{name}")
+                    yield page_type(name)(self.mode, self.lang, id=f"page-{name}")
         yield Static(self.t("maint.hints"), id="console-hints")
 
     def current_page(self) -> ConsolePage | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import qrcode
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -35,6 +34,8 @@ class QrFit:
 
 def qr_matrix(data: str, quiet_zone: int = QUIET_ZONE) -> list[list[bool]]:
     """The modules of the smallest QR symbol holding `data`, quiet zone included (True = dark)."""
+    import qrcode  # here, not at the top: the kiosk's first screen has no QR code to wait for
+
     code = qrcode.QRCode(border=quiet_zone, error_correction=qrcode.constants.ERROR_CORRECT_L)
     code.add_data(data)
     code.make(fit=True)

@@ -20,7 +20,9 @@ print(",".join(loaded))
 
 
 def test_import_linter_contracts_are_kept():
-    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT,
+    # No cache: grimp reads kiosk.py as the kiosk package's source but keys its cache on
+    # kiosk/__init__.py, so a cached graph can miss a change to the launcher.
+    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
 
@@ -31,6 +33,7 @@ def test_import_linter_contracts_are_kept():
         ("kiosk", ["textual", "screens", "devices", "smartcard"]),
         ("devices", ["textual", "screens"]),
         ("screens", ["devices", "smartcard"]),
+        ("ecard_kiosk", []),  # the root may load every layer; it must import whole, on its own
     ],
 )
 def test_a_layer_loads_none_of_what_it_must_not_use(package, forbidden):

@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # package where there is one (ecard_kiosk: kiosk.py's code moves there).
 CHECKED_PACKAGES = ("devices", "kiosk", "screens") + tuple(name for name in ("ecard_kiosk",) if (ROOT / name).is_dir())
 
-# Explicit exceptions: (file, the expression as the failure prints it) -> why it may stay, e.g.
-#   ("kiosk/automation.py", "session._step"): "i10-session replaces automation.py; remove after merging".
+# Explicit exceptions: (file, the expression as the failure prints it) -> why it may stay.
 # Empty: every violation found (all in devices/pcsc/) was fixed. An entry that no longer occurs
 # fails the test, so that the list only ever holds what is still there.
 ALLOWED: dict[tuple[str, str], str] = {}

@@ -5,23 +5,25 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import CONFIG_DIR, PROJECT_ROOT
+from kiosk import CONFIG_DIR
 from kiosk.settings import Settings, SettingsError, load_settings
 
 
 def test_every_setting_has_a_commented_default():
     text = (CONFIG_DIR / "kiosk.toml").read_text(encoding="utf-8")
     lines = text.splitlines()
-    for key in Settings.model_fields:
+    for key in Settings.keys():
         index = next(i for i, line in enumerate(lines) if line.startswith(f"{key} ="))
         assert lines[index - 1].startswith("#"), f"{key} has no comment above it"
 
 
-def test_defaults_run_the_simulated_kiosk_on_sqlite_in_the_project():
+def test_defaults_run_the_simulated_kiosk_on_sqlite_in_the_working_directory(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     loaded = load_settings(environ={})
     settings = loaded.settings
     assert settings.reader == "simulated" and settings.language == "zh"
-    assert settings.data_dir == PROJECT_ROOT / ".kiosk-data"
+    assert settings.data_dir == tmp_path / ".kiosk-data"
+    assert settings.card_profiles_dir == CONFIG_DIR / "cards"  # empty: the demo cards shipped with the kiosk
     assert settings.resolved_database_url.startswith("sqlite:///")
     assert set(loaded.origins.values()) == {"default"}
 
@@ -39,6 +41,15 @@ def test_environment_beats_file_beats_defaults_and_origins_say_so(tmp_path: Path
 def test_region_names_a_rule_file_under_config_regions():
     settings = load_settings(environ={"KIOSK_REGION": "changsha"}).settings
     assert settings.region_file == CONFIG_DIR / "regions" / "changsha.toml"
+
+
+def test_relative_paths_are_relative_to_the_working_directory(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={"KIOSK_REGION": "site/rules.toml", "KIOSK_CARD_PROFILES_DIR": "cards",
+                                      "KIOSK_DATA_DIR": "~/kiosk-data"}).settings
+    assert settings.region_file == tmp_path / "site" / "rules.toml"
+    assert settings.card_profiles_dir == tmp_path / "cards"
+    assert settings.data_dir == Path.home() / "kiosk-data"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 MODULES = [
     "kiosk.resident_id",

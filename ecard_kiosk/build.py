@@ -1,0 +1,166 @@
+"""Provides build_kiosk and build_app: the session and its collaborators made from the settings, and the app over them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, cast
+
+from ecard_kiosk.card_side import CardSide, build_card_side
+from ecard_kiosk.errors import StartupError
+from ecard_kiosk.opening import BackgroundOpening, PendingRegistry
+from ecard_kiosk.services import connect_opened, open_registry_lazily
+from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from devices.reader import CardReader
+    from devices.simulated import SimulatedBench
+    from kiosk.health import ServiceMonitor
+    from kiosk.maintenance import MaintenanceMode
+    from kiosk.ports import Clock
+    from kiosk.registry import Registry
+    from kiosk.session import KioskSession
+    from kiosk.voice import VoicePrompter
+    from screens.app import KioskApp
+
+
+@dataclass
+class Kiosk:
+    """Everything a running kiosk is made of."""
+
+    settings: Settings
+    session: "KioskSession"
+    bench: "SimulatedBench | None"
+    registry: "Registry"
+    reader: "CardReader"
+    voice: "VoicePrompter | None" = None
+    """Speaks each step's instruction; None where the kiosk stays silent (setting voice_prompts)."""
+    monitor: "ServiceMonitor | None" = None
+    """Keeps the kiosk out of service while its database or rule file cannot be used (started by start_services)."""
+    maintenance: "MaintenanceMode | None" = None
+    """The technicians' maintenance mode (hidden way in, PIN door, console data and actions)."""
+    opening: BackgroundOpening | None = None
+    """What is still to be opened after the first screen (deferred=True); None when build_kiosk opened everything."""
+
+
+def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict[str, str] | None" = None,
+                *, deferred: bool = False) -> Kiosk:
+    """Build the session and its collaborators from the settings (no UI); `origins` says where each setting came from.
+
+    Args:
+        deferred: leave the registry to `kiosk.opening`, which start_services runs (the kiosk's
+            first screen is up sooner; see ecard_kiosk.opening). Otherwise it is opened here, and
+            the reader is connected to the session at once.
+    """
+    from devices.service import ReaderCardService
+    from kiosk.health import CONFIGURATION, initial_region
+    from kiosk.ports import OffsetClock, SystemClock
+    from kiosk.session import KioskSession, SessionPolicy
+
+    if clock is None:
+        # The tester panel jumps this clock (idle timeouts, QR expiry, card expiry); a real kiosk's is fixed.
+        clock = OffsetClock() if settings.reader == "simulated" and settings.tester_panel else SystemClock()
+    if not settings.region_file.exists():
+        raise StartupError(f"setting 'region': no rule file {settings.region_file}")
+    side = build_card_side(settings)
+    # The rules are read now, even for a deferred kiosk: the welcome screen states their age limit.
+    # A rule file that does not load leaves the kiosk out of service until the monitor finds it usable.
+    region = initial_region(settings.region_file)
+    pending = PendingRegistry(settings.resolved_database_url) if deferred else None
+    if pending is not None:
+        registry, prepare = cast("Registry", pending), None
+    else:
+        registry, prepare = open_registry_lazily(settings, clock)
+    session = KioskSession(
+        ReaderCardService(side.reader, side.key_holder_factory),
+        registry,
+        region,
+        clock,
+        SessionPolicy(
+            kiosk_id=settings.kiosk_id,
+            language=settings.language,
+            activation_url_base=settings.activation_url_base,
+            activation_ttl_seconds=settings.activation_ttl_seconds,
+            activation_max_renewals=settings.activation_max_renewals,
+            idle_timeout_seconds=settings.idle_timeout_seconds,
+            step_idle_seconds=dict(settings.step_idle_seconds),
+            idle_warning_seconds=settings.idle_warning_seconds,
+            farewell_seconds=settings.farewell_seconds,
+            poll_seconds=settings.activation_poll_seconds,
+            work_deadline_seconds=settings.work_deadline_seconds,
+        ),
+    )
+    if side.bench is not None:
+        side.bench.phone = lambda code: registry.activate(code)  # the tester panel plays the guardian's phone at the QR
+    if region is None:
+        session.out_of_service(CONFIGURATION)
+    maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
+    kiosk = Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session),
+                  maintenance=maintenance)
+    if pending is not None:
+        kiosk.opening = BackgroundOpening(kiosk, pending, clock)
+    else:
+        connect_opened(kiosk, registry, prepare)
+    return kiosk
+
+
+def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry", side: CardSide,
+                      clock: "Clock", origins: dict[str, str]) -> "MaintenanceMode":
+    """The technicians' maintenance mode, with the reader diagnostics for this kind of reader."""
+    from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
+    from kiosk.logbook import LOG_NAME
+    from kiosk.maintenance import MaintenanceMode, TechnicianDoor, parse_key_sequence
+    from kiosk.maintenance.door import STATE_FILE_NAME
+
+    diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
+    diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
+    # A lambda, not registry.audit: a deferred kiosk's registry is not there to be read until after the first screen.
+    door = TechnicianDoor(settings.technicians, clock, lambda kind, detail: registry.audit(kind, detail),
+                          state_file=settings.data_dir / STATE_FILE_NAME)
+    return MaintenanceMode(
+        session, registry, door, clock,
+        key_sequence=parse_key_sequence(settings.maintenance_key_sequence),
+        idle_seconds=settings.maintenance_idle_seconds,
+        purge_hours=settings.ticket_purge_hours,
+        diagnostics=diagnostics,
+        settings=settings.as_dict(),
+        origins=origins,
+        log_file=settings.data_dir / "logs" / LOG_NAME,
+        export_dir=settings.data_dir / "exports",
+    )
+
+
+def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter | None":
+    """Voice prompts for the session, by the voice_prompts setting; None without a voice to speak with."""
+    from devices.speech import build_speaker
+    from kiosk.voice import VoicePrompter
+
+    speaker = build_speaker(settings.voice_prompts, settings.voice_volume)
+    if not speaker.available:
+        return None
+    prompter = VoicePrompter(speaker)
+    prompter.attach(session)
+    return prompter
+
+
+def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[], None] | None" = None) -> "KioskApp":
+    """The Textual app for a built kiosk; the same factory serves the CLI and the tests.
+
+    Args:
+        on_first_screen: called once the first screen is on the terminal (the CLI starts the
+            services there: see ecard_kiosk.opening).
+    """
+    from screens.app import KioskApp
+
+    settings = kiosk.settings
+    app = KioskApp(
+        kiosk.session,
+        tester=kiosk.bench if settings.tester_panel else None,
+        kiosk_mode=not windowed,
+        repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
+        keypad_shuffled=settings.keypad_shuffled,
+        maintenance=kiosk.maintenance,
+    )
+    if on_first_screen is not None:
+        # Queued before the app runs: Textual delivers it once the app is up, then it waits for the
+        # first refresh, so the first screen is on the terminal before anything else starts.
+        app.call_later(app.call_after_refresh, on_first_screen)
+    return app

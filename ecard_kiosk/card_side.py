@@ -1,0 +1,96 @@
+"""Provides the card side of a kiosk: the guardian's reader, where PSAM cryptograms come from, the tester's bench."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ecard_kiosk.errors import StartupError
+from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from devices.psam import KeyHolder
+    from devices.reader import CardReader, ReaderEvent
+    from devices.simulated import SimulatedBench
+    from kiosk.session import KioskSession
+
+
+@dataclass
+class CardSide:
+    """The guardian's reader, where PSAM cryptograms come from, and the tester's bench (simulated only)."""
+
+    reader: "CardReader"
+    key_holder_factory: "Callable[[], KeyHolder | None]"
+    bench: "SimulatedBench | None"
+    psam_reader: "CardReader | None" = None
+
+
+def build_card_side(settings: Settings) -> CardSide:
+    """The card side the `reader` setting names."""
+    return build_pcsc_side(settings) if settings.reader == "pcsc" else build_simulated_side(settings)
+
+
+def build_simulated_side(settings: Settings) -> CardSide:
+    """A simulated reader with virtual cards from the profiles, and a virtual PSAM in its own slot."""
+    from devices.profiles import load_profiles, psam_master_key
+    from devices.psam import VirtualPsam, psam_key_holder_factory
+    from devices.simulated import SimulatedBench, SimulatedReader
+
+    try:
+        profiles = load_profiles(settings.card_profiles_dir)
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
+    reader = SimulatedReader("Simulated reader 00")
+    psam_reader: SimulatedReader | None = None
+    key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
+    if settings.simulated_psam:
+        profile = profiles.get(settings.simulated_psam)
+        if profile is None or profile.kind != "psam":
+            raise StartupError(f"setting 'simulated_psam': no PSAM profile named {settings.simulated_psam!r}")
+        psam_reader = SimulatedReader("Simulated PSAM slot 01")
+        psam_reader.insert(VirtualPsam.from_profile(profile))
+        key_holder_factory = psam_key_holder_factory(psam_reader)
+    return CardSide(reader, key_holder_factory, SimulatedBench(reader, profiles, psam_master_key(profiles)), psam_reader)
+
+
+def build_pcsc_side(settings: Settings) -> CardSide:
+    """The guardian's PC/SC reader (and PSAM slot) through pyscard and pcscd."""
+    from kiosk.optional import OptionalPartMissing, optional_part
+
+    try:
+        with optional_part("reader 'pcsc'"):
+            from devices.pcsc import PcscReader
+    except OptionalPartMissing as exc:
+        raise StartupError(f"setting 'reader': {exc}") from None
+    from devices.psam import psam_key_holder_factory
+
+    reader = PcscReader(settings.reader_name, exclude_pattern=settings.psam_reader,
+                        protocol=settings.reader_protocol, exclusive=settings.reader_exclusive)
+    key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
+    psam = None
+    if settings.psam_reader:
+        psam = PcscReader(settings.psam_reader, protocol=settings.reader_protocol, exclusive=False)
+        key_holder_factory = psam_key_holder_factory(psam)
+    return CardSide(reader, key_holder_factory, None, psam)
+
+
+def wire_reader(reader: "CardReader", session: "KioskSession") -> None:
+    """Reader events become session events (on the reader's thread; the session is thread-safe).
+
+    A reader that goes away takes the kiosk out of service; it comes back by itself when the
+    reader (or the PC/SC service) returns.
+    """
+    from devices.reader import ReaderEventKind
+
+    def on_event(event: "ReaderEvent") -> None:
+        if event.kind is ReaderEventKind.CARD_INSERTED:
+            session.card_inserted()
+        elif event.kind is ReaderEventKind.CARD_REMOVED:
+            session.card_removed()
+        elif event.kind is ReaderEventKind.READER_REMOVED:
+            session.out_of_service("READER_UNAVAILABLE")
+        elif event.kind is ReaderEventKind.READER_ADDED:
+            session.back_in_service("READER_UNAVAILABLE")
+            if reader.card_present():
+                session.card_inserted()
+
+    reader.add_listener(on_event)

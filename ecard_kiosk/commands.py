@@ -1,0 +1,199 @@
+"""Provides the kiosk's commands: run the kiosk, drive it headless, play the phone, and the card and technician tools."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+from types import ModuleType
+from typing import Iterator
+
+from ecard_kiosk.build import build_app, build_kiosk
+from ecard_kiosk.cli import overrides_from, settings_from
+from ecard_kiosk.errors import StartupError
+from ecard_kiosk.services import open_registry, start_services, stop_reader, stop_services
+from kiosk.errors import KioskError
+from kiosk.settings import Settings, load_settings
+
+
+class ToolFailed(Exception):
+    """A card or reader tool (devices.commands) could not do what was asked; the message is one line."""
+
+
+@contextlib.contextmanager
+def _card_tools() -> Iterator[ModuleType]:
+    # devices.commands is imported by the tools that use it: the kiosk's own start-up needs none of it.
+    from devices import commands
+
+    try:
+        yield commands
+    except commands.CommandError as exc:
+        raise ToolFailed(str(exc)) from None
+
+
+def command_run(args: argparse.Namespace) -> int:
+    loaded = load_settings(args.config, overrides=overrides_from(args))
+    settings = loaded.settings
+    _start_logging(settings)
+    # The registry is opened once the welcome screen is up (ecard_kiosk.opening).
+    kiosk = build_kiosk(settings, origins=loaded.origins, deferred=True)
+    if args.card:
+        if kiosk.bench is None:
+            raise StartupError("--card works with the simulated reader only")
+        names = [choice.name for choice in kiosk.bench.choices()]
+        if args.card not in names:
+            raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
+        kiosk.bench.insert(args.card)
+
+    def unusable(error: StartupError) -> None:
+        # A setting found unusable after the first screen stops the kiosk as one found before it would.
+        app.call_from_thread(app.exit, None, 2)
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=lambda: start_services(kiosk, on_failure=unusable))
+    try:
+        app.run()
+    finally:
+        stop_services(kiosk)
+        if kiosk.voice is not None:
+            kiosk.voice.speaker.stop()
+    if kiosk.opening is not None and kiosk.opening.failure is not None:
+        raise kiosk.opening.failure
+    return 0
+
+
+def command_activate(args: argparse.Namespace) -> int:
+    from kiosk.masking import mask_id
+    from kiosk.messages import message
+    from kiosk.ports import SystemClock
+
+    settings = settings_from(args)
+    registry = open_registry(settings, SystemClock())
+    try:
+        result = registry.activate(args.code)
+    except KioskError as exc:
+        entry = exc.entry
+        print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)
+        print(f"{entry.code}: {entry.text.zh}{entry.next_step.zh}", file=sys.stderr)
+        return 1
+    print(f"activated: e-card {result.ecard_id} for child {mask_id(result.child_resident_id)}")
+    print(message("activated.heading", "zh"))
+    return 0
+
+
+def command_automate(args: argparse.Namespace) -> int:
+    """The automation interface (kiosk/automation.py) on stdin/stdout, on the simulated reader."""
+    import os
+
+    from kiosk.automation import AutomationInterface
+    from kiosk.ports import ManualClock, SystemClock
+
+    # Silent: a scripted run has nobody to speak to.
+    settings = settings_from(args).replaced(voice_prompts="off")
+    if settings.reader != "simulated":
+        raise StartupError("automate works with the simulated reader only (setting 'reader' is 'pcsc')")
+    _start_logging(settings)
+    clock = ManualClock(SystemClock().now()) if args.manual_clock else SystemClock()
+    kiosk = build_kiosk(settings, clock=clock)
+    assert kiosk.bench is not None
+    if args.card:
+        names = [choice.name for choice in kiosk.bench.choices()]
+        if args.card not in names:
+            kiosk.registry.close()
+            raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
+        kiosk.bench.insert(args.card)
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stdout carries protocol lines and nothing else
+
+    def write(line: str) -> None:
+        out.write(line.encode("utf-8") + b"\n")
+        out.flush()
+
+    automation = AutomationInterface(
+        kiosk.session, write, activate_code=kiosk.registry.activate, bench=kiosk.bench,
+        manual_clock=clock if isinstance(clock, ManualClock) else None,
+        service_check=kiosk.monitor.check if kiosk.monitor is not None else None,
+        kiosk_id=settings.kiosk_id, reader=settings.reader,
+    )
+    try:
+        automation.run(sys.stdin.buffer)
+    except BrokenPipeError:
+        # The script stopped reading: end as at the end of its input (and keep Python from flushing into the pipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_reader(kiosk)
+        kiosk.registry.close()
+    return 0
+
+
+def command_card(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    with _card_tools() as commands:
+        if args.card_command == "serve":
+            stop = _stop_on_signals()
+            commands.serve_card(settings.card_profiles_dir, args.profile, args.slot, print, stop)
+            return 0
+        report = commands.read_card(
+            settings.reader_name if args.reader_pattern is None else args.reader_pattern,
+            settings.psam_reader if args.psam_reader is None else args.psam_reader,
+            settings.reader_protocol,
+            ask_pin=args.pin,
+            unmasked=args.unmasked,
+        )
+        if args.json:
+            commands.dump_json(report.as_dict(), sys.stdout)
+        else:
+            print(report.as_text())
+    return 0
+
+
+def command_readers(args: argparse.Namespace) -> int:
+    with _card_tools() as commands:
+        print(commands.list_readers_text(), flush=True)
+        if args.watch:
+            commands.watch_readers(lambda line: print(line, flush=True), _stop_on_signals())
+    return 0
+
+
+def command_technician(args: argparse.Namespace) -> int:
+    """Ask a technician's PIN twice (not echoed) and print its salted hash for the `technicians` setting."""
+    import getpass
+
+    from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN, hash_pin
+
+    if args.technician_id is not None and not TECHNICIAN_ID_PATTERN.match(args.technician_id):
+        raise StartupError("--id: 1 to 20 letters, digits, '-' or '_'")
+    pin = getpass.getpass("Technician PIN (5 to 12 digits): ")
+    if getpass.getpass("The same PIN again: ") != pin:
+        print("kiosk: the two PINs differ; nothing made", file=sys.stderr)
+        return 1
+    try:
+        stored = hash_pin(pin, scheme=args.scheme)
+    except ValueError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        del pin
+    print(f'{args.technician_id} = "{stored}"' if args.technician_id else stored)
+    print("Paste it into the technicians setting: technicians = { ID = \"<hash>\", ... }", file=sys.stderr)
+    return 0
+
+
+def _start_logging(settings: Settings) -> None:
+    from kiosk.logbook import configure_logging
+
+    try:
+        configure_logging(settings.data_dir, settings.log_level)
+    except OSError as exc:
+        raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl+C or SIGTERM (set explicitly: a background job may inherit SIGINT ignored)."""
+    import signal
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    return stop

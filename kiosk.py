@@ -158,7 +158,7 @@ def open_registry_lazily(settings: Settings, clock: "Clock") -> "tuple[Registry,
         raise StartupError(f"the database at {settings.resolved_database_url} cannot be used: {exc.detail}") from None
 
     def prepare() -> None:
-        registry.create_all()
+        registry.upgrade_schema()
         if settings.demo_data and registry.is_empty():
             load_demo(registry, CONFIG_DIR / "demo" / "registry.toml")
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import urllib.parse
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 import sqlalchemy.exc
+from sqlalchemy import event
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session
 
@@ -44,12 +46,23 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
+_BEGIN_OPTION = "kiosk_sqlite_begin"
+"""The execution option that tells a SQLite connection how to begin its transaction."""
+
+
 class Database:
     """An engine plus all-or-nothing transactions."""
 
     def __init__(self, engine: sa.Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        # The one connection of an in-memory database is shared: one transaction at a time on it.
+        self._memory_lock = threading.Lock() if isinstance(engine.pool, StaticPool) else None
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.engine.dialect.name
 
     @classmethod
     def open(cls, url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
@@ -77,16 +90,39 @@ class Database:
         return cls(engine, url)
 
     @contextlib.contextmanager
-    def transaction(self, action: str) -> Iterator[Session]:
+    def transaction(self, action: str, *, writes: bool = False) -> Iterator[Session]:
         """A session whose work is committed at the end of the block, or not at all.
+
+        Args:
+            writes: the transaction writes. On SQLite it then takes the write lock at its start
+                (BEGIN IMMEDIATE, waiting up to the busy timeout), so what it reads is what it
+                writes on: a deferred transaction that reads first fails at once, without waiting,
+                when another kiosk wrote in between. Reads use a deferred BEGIN and share the file.
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE for any database failure, after rolling back.
+        """
+        lock = self._memory_lock or contextlib.nullcontext()
+        with unavailable_as_kiosk_error(action), lock:
+            with Session(self.engine, expire_on_commit=False) as session:
+                with session.begin():
+                    if writes and self.dialect == "sqlite":
+                        session.connection(execution_options={_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+                    yield session
+
+    @contextlib.contextmanager
+    def connection(self, action: str, *, writes: bool = False) -> Iterator[sa.Connection]:
+        """A Core connection in one transaction (committed at the end of the block), for migrations and bulk work.
 
         Raises:
             KioskError: DATABASE_UNAVAILABLE for any database failure, after rolling back.
         """
-        with unavailable_as_kiosk_error(action):
-            with Session(self.engine, expire_on_commit=False) as session:
-                with session.begin():
-                    yield session
+        lock = self._memory_lock or contextlib.nullcontext()
+        with unavailable_as_kiosk_error(action), lock:
+            with self.engine.connect() as connection:
+                if writes and self.dialect == "sqlite":
+                    connection = connection.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+                with connection.begin():
+                    yield connection
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -98,12 +134,12 @@ def _sqlite_engine(database: str, busy_timeout_ms: int) -> sa.Engine:
     if database in ("", ":memory:"):
         # One shared in-memory database (tests, demos): a single connection kept for good.
         def connect_memory() -> sqlite3.Connection:
-            connection = sqlite3.connect(":memory:", check_same_thread=False)
+            connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             for pragma in pragmas:
                 connection.execute(pragma)
             return connection
 
-        return sa.create_engine("sqlite://", creator=connect_memory, poolclass=StaticPool)
+        return _begins_itself(sa.create_engine("sqlite://", creator=connect_memory, poolclass=StaticPool))
 
     path = Path(database).expanduser().absolute()
     with unavailable_as_kiosk_error(f"prepare {path}"):
@@ -117,11 +153,30 @@ def _sqlite_engine(database: str, busy_timeout_ms: int) -> sa.Engine:
     uri = f"file:{urllib.parse.quote(str(path))}?mode=rw"
 
     def connect_file() -> sqlite3.Connection:
-        connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+        connection = sqlite3.connect(
+            uri, uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000, isolation_level=None
+        )
         for pragma in pragmas:
             connection.execute(pragma)
         return connection
 
     # No pool: every transaction opens the file afresh, so a file that vanished or turned
     # read-only is noticed at once rather than hidden behind a connection that still works.
-    return sa.create_engine("sqlite://", creator=connect_file, poolclass=NullPool)
+    return _begins_itself(sa.create_engine("sqlite://", creator=connect_file, poolclass=NullPool))
+
+
+def _begins_itself(engine: sa.Engine) -> sa.Engine:
+    """Let SQLAlchemy, not the sqlite3 module, say where a transaction begins.
+
+    The sqlite3 module (opened with isolation_level=None here) would otherwise begin a transaction
+    only at the first INSERT/UPDATE/DELETE: the reads before it, and DDL, would run outside it.
+    With BEGIN said at SQLAlchemy's begin, a transaction is the whole block, DDL included
+    (migrations are all-or-nothing), and a writing one can say BEGIN IMMEDIATE.
+    """
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: sa.Connection) -> None:
+        options: dict[str, Any] = dict(connection.get_execution_options())
+        connection.exec_driver_sql(options.get(_BEGIN_OPTION, "BEGIN"))
+
+    return engine

@@ -133,3 +133,7 @@ class AuditEvent(SQLModel, table=True):
 
 TABLES = [model.__table__ for model in (Person, SocialSecurityCard, Guardianship, ECard, ActivationTicket, AuditEvent)]
 """The registry's tables, in an order that creates referenced tables first."""
+
+REGISTRY_METADATA = SQLModel.metadata
+"""The metadata the registry's tables belong to (Alembic compares a database with it, table by table of TABLES)."""
+TABLE_NAMES = frozenset(table.name for table in TABLES)

@@ -7,14 +7,14 @@ from typing import Sequence
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from kiosk.domain import CardStatus, ECardState
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
-from kiosk.registry import activation, upkeep
+from kiosk.registry import activation, schema, upkeep
 from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database, unavailable_as_kiosk_error
-from kiosk.registry.models import TABLES, AuditEvent, ECard, Guardianship, Person, SocialSecurityCard
+from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, SocialSecurityCard
 from kiosk.registry.records import (
     AuditRecord,
     ChildECard,
@@ -26,6 +26,7 @@ from kiosk.registry.records import (
     RegistryCounts,
     StorageInfo,
 )
+from kiosk.registry.schema import SchemaStatus
 from kiosk.resident_id import ResidentId
 from kiosk.tickets import ActivationResult, ActivationTicket, TicketState
 
@@ -78,10 +79,27 @@ class Registry:
         """Let go of every connection."""
         self._database.dispose()
 
+    def upgrade_schema(self) -> SchemaStatus:
+        """Bring the schema to this release's head with the Alembic migrations (an empty database gets
+        every table; one the last release made is upgraded with its data; one at head is left alone).
+
+        Raises:
+            SchemaNotCurrent: the schema is ahead of this release, or not a registry; nothing changed.
+            KioskError: DATABASE_UNAVAILABLE.
+        """
+        return schema.upgrade(self._database)
+
+    def schema_status(self) -> SchemaStatus:
+        """Where the schema stands: current, behind (with the command that upgrades it), ahead or unknown.
+
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE.
+        """
+        return schema.schema_status(self._database)
+
     def create_all(self) -> None:
-        """Create the tables that are missing."""
-        with unavailable_as_kiosk_error("create tables"):
-            SQLModel.metadata.create_all(self._database.engine, tables=TABLES)
+        """The last release's way to make the tables; the migrations do it now (`upgrade_schema`)."""
+        self.upgrade_schema()
 
     def ping(self) -> None:
         """Ask the database for the smallest answer there is (`SELECT 1`).

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlmodel import SQLModel
+import sqlalchemy as sa
 
 from kiosk import CONFIG_DIR
 from kiosk.ports import ManualClock
 from kiosk.registry import Registry, load_demo
-from kiosk.registry.models import TABLES
 from tests.postgres_server import PostgresNotInstalled, PostgresServer, PostgresServerError
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
@@ -26,7 +25,8 @@ DEMO_FILE = CONFIG_DIR / "demo" / "registry.toml"
 REGIONS = CONFIG_DIR / "regions"
 KIOSK_ID = "TEST-KIOSK"
 POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL", "")
-"""A throwaway PostgreSQL database of your own to use instead of the private server; its tables are dropped."""
+"""A throwaway PostgreSQL database of your own to use instead of the private server; its schema `public` is
+dropped and made afresh for every test."""
 TEST_DATABASE = "kiosk_test"
 """The database the tests use on the private server."""
 
@@ -89,10 +89,17 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock)
         url = request.getfixturevalue("postgres_test_url")  # so the server starts only when a test needs it
     opened = Registry.open(url, clock, kiosk_id=KIOSK_ID)
     if request.param == "postgresql":
-        SQLModel.metadata.drop_all(opened.database.engine, tables=TABLES)
-    opened.create_all()
+        empty_postgresql(opened.database.engine)
+    opened.upgrade_schema()
     yield opened
     opened.close()
+
+
+def empty_postgresql(engine: sa.Engine) -> None:
+    """Drop everything in the database's schema `public`: tables, the migrations' version, triggers, functions."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
 
 
 @pytest.fixture

@@ -53,11 +53,19 @@ _BEGIN_OPTION = "kiosk_sqlite_begin"
 class Database:
     """An engine plus all-or-nothing transactions."""
 
-    def __init__(self, engine: sa.Engine, url: str) -> None:
+    def __init__(self, engine: sa.Engine, url: str, sqlite_file: Path | None = None) -> None:
         self.engine = engine
         self.url = url
         # The one connection of an in-memory database is shared: one transaction at a time on it.
         self._memory_lock = threading.Lock() if isinstance(engine.pool, StaticPool) else None
+        self._sqlite_file = sqlite_file
+        self._anchor: sqlite3.Connection | None = None
+        self._anchor_lock = threading.Lock()
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file; None for PostgreSQL and in-memory databases."""
+        return self._sqlite_file
 
     @property
     def dialect(self) -> str:
@@ -79,7 +87,8 @@ class Database:
         try:
             parsed = sa.engine.make_url(url)
             if parsed.get_backend_name() == "sqlite":
-                return cls(_sqlite_engine(parsed.database or "", busy_timeout_ms), url)
+                engine, path = _sqlite_engine(parsed.database or "", busy_timeout_ms)
+                return cls(engine, url, path)
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what the kiosk ships
             connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
@@ -102,6 +111,7 @@ class Database:
             KioskError: DATABASE_UNAVAILABLE for any database failure, after rolling back.
         """
         lock = self._memory_lock or contextlib.nullcontext()
+        self._hold_open()
         with unavailable_as_kiosk_error(action), lock:
             with Session(self.engine, expire_on_commit=False) as session:
                 with session.begin():
@@ -110,26 +120,65 @@ class Database:
                     yield session
 
     @contextlib.contextmanager
-    def connection(self, action: str, *, writes: bool = False) -> Iterator[sa.Connection]:
-        """A Core connection in one transaction (committed at the end of the block), for migrations and bulk work.
+    def connection(self, action: str, *, writes: bool = False, rollback: bool = False) -> Iterator[sa.Connection]:
+        """A Core connection in one transaction, for migrations, probes and bulk work.
 
+        Args:
+            writes: as for `transaction`.
+            rollback: roll the transaction back at the end of the block instead of committing it.
         Raises:
             KioskError: DATABASE_UNAVAILABLE for any database failure, after rolling back.
         """
         lock = self._memory_lock or contextlib.nullcontext()
+        self._hold_open()
         with unavailable_as_kiosk_error(action), lock:
             with self.engine.connect() as connection:
                 if writes and self.dialect == "sqlite":
                     connection = connection.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
-                with connection.begin():
+                transaction = connection.begin()
+                try:
                     yield connection
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if rollback:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the SQLite file's idle one)."""
+        with self._anchor_lock:
+            anchor, self._anchor = self._anchor, None
+        if anchor is not None:
+            with contextlib.suppress(sqlite3.Error):
+                anchor.close()
         self.engine.dispose()
 
+    def _hold_open(self) -> None:
+        """Keep one idle connection to a SQLite file open, made again after `dispose` or a failure.
 
-def _sqlite_engine(database: str, busy_timeout_ms: int) -> sa.Engine:
+        Every transaction opens the file afresh (no pool, see _sqlite_engine); without another
+        connection open, closing it would be the last close, which checkpoints the whole WAL into
+        the file under an exclusive lock: hundreds of milliseconds after a big write (a purge
+        batch), during which every other kiosk waits. With this one open, the WAL is copied back
+        by the passive checkpoints at commit, which block nobody.
+        """
+        if self._sqlite_file is None or self._anchor is not None:
+            return
+        with self._anchor_lock:
+            if self._anchor is not None:
+                return
+            uri = f"file:{urllib.parse.quote(str(self._sqlite_file))}?mode=rw"
+            try:
+                anchor = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+                anchor.execute("PRAGMA schema_version").fetchone()  # reads: joins the WAL, holds the file open
+            except sqlite3.Error:
+                return  # the transaction itself will say what is wrong with the file
+            self._anchor = anchor
+
+
+def _sqlite_engine(database: str, busy_timeout_ms: int) -> tuple[sa.Engine, Path | None]:
     pragmas = (f"PRAGMA busy_timeout = {int(busy_timeout_ms)}", "PRAGMA foreign_keys = ON")
     if database in ("", ":memory:"):
         # One shared in-memory database (tests, demos): a single connection kept for good.
@@ -139,7 +188,7 @@ def _sqlite_engine(database: str, busy_timeout_ms: int) -> sa.Engine:
                 connection.execute(pragma)
             return connection
 
-        return _begins_itself(sa.create_engine("sqlite://", creator=connect_memory, poolclass=StaticPool))
+        return _begins_itself(sa.create_engine("sqlite://", creator=connect_memory, poolclass=StaticPool)), None
 
     path = Path(database).expanduser().absolute()
     with unavailable_as_kiosk_error(f"prepare {path}"):
@@ -162,7 +211,7 @@ def _sqlite_engine(database: str, busy_timeout_ms: int) -> sa.Engine:
 
     # No pool: every transaction opens the file afresh, so a file that vanished or turned
     # read-only is noticed at once rather than hidden behind a connection that still works.
-    return _begins_itself(sa.create_engine("sqlite://", creator=connect_file, poolclass=NullPool))
+    return _begins_itself(sa.create_engine("sqlite://", creator=connect_file, poolclass=NullPool)), path
 
 
 def _begins_itself(engine: sa.Engine) -> sa.Engine:

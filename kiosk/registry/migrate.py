@@ -1,14 +1,13 @@
-"""Provides `python -m kiosk.registry.migrate`: the registry schema's status, upgrade and history, for operators.
-
-    python -m kiosk.registry.migrate status               # current / behind (run: ...) / ahead/unknown
-    python -m kiosk.registry.migrate upgrade              # to this release's head
-    python -m kiosk.registry.migrate history              # the revisions this release knows
-    python -m kiosk.registry.migrate --database-url URL status
-
-The database is the kiosk's (its settings: config file, KIOSK_* variables), or `--database-url`.
-Exit status: 0 current (or upgraded), 1 behind, 2 ahead/unknown or unusable; one line on stderr.
-"""
+"""Provides `python -m kiosk.registry.migrate`: the registry schema's status, upgrade and history, for operators."""
 from __future__ import annotations
+
+#     python -m kiosk.registry.migrate status               # current / behind (run: ...) / ahead/unknown
+#     python -m kiosk.registry.migrate upgrade              # to this release's head
+#     python -m kiosk.registry.migrate history              # the revisions this release knows
+#     python -m kiosk.registry.migrate --database-url URL status
+#
+# The database is the kiosk's (its settings: config file, KIOSK_* variables), or `--database-url`.
+# Exit status: 0 current (or upgraded), 1 behind, 2 ahead/unknown or unusable; one line on stderr.
 
 import argparse
 import sys

@@ -102,12 +102,27 @@ class ECard(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
     activated_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
     kiosk_id: str = Field(default="", max_length=40)
+    tickets_issued: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """How many activation codes were ever issued for it (purged ones too): a pending e-card with none lost its first QR."""
+
+
+LIVE_TICKET = "used_at IS NULL AND NOT revoked"
+"""A ticket that may still be used (or has merely run out): at most one per e-card, its user code unique among them."""
 
 
 class ActivationTicket(SQLModel, table=True):
     """One activation QR code / user code for an e-card; only hashes of its secrets are kept."""
 
     __tablename__ = "activation_ticket"
+    __table_args__ = (
+        # Issuing revokes the e-card's live ticket and adds one: two kiosks doing it at once can
+        # no longer leave two valid codes, whatever the isolation level.
+        sa.Index("uq_ticket_live_ecard", "ecard_id", unique=True,
+                 sqlite_where=sa.text(LIVE_TICKET), postgresql_where=sa.text(LIVE_TICKET)),
+        # A typed code names one live ticket, also when two kiosks draw the same code at once.
+        sa.Index("uq_ticket_live_user_code", "user_code_hash", unique=True,
+                 sqlite_where=sa.text(LIVE_TICKET), postgresql_where=sa.text(LIVE_TICKET)),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     ecard_id: int = Field(foreign_key="ecard.id", index=True)
@@ -117,6 +132,23 @@ class ActivationTicket(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc_column(index=True))
     used_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
     revoked: bool = False
+    kiosk_id: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    """The kiosk the code was shown at (a resumed registration may be shown at another kiosk than the first)."""
+    guardian_id: Optional[int] = Field(default=None, foreign_key="person.id")
+    """The guardian the code was issued to, at the kiosk; only their app may use it. None: a last-release ticket."""
+
+
+class RegistrationRequest(SQLModel, table=True):
+    """A registration a kiosk asked for under an idempotency key: a retry with the same key gets the same e-card."""
+
+    __tablename__ = "registration_request"
+
+    kiosk_id: str = Field(max_length=40, primary_key=True)
+    idempotency_key: str = Field(max_length=64, primary_key=True)
+    guardian_id: int = Field(foreign_key="person.id")
+    child_id: int = Field(foreign_key="person.id")
+    ecard_id: int = Field(foreign_key="ecard.id")
+    created_at: datetime = Field(sa_column=_utc_column(index=True))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -131,7 +163,36 @@ class AuditEvent(SQLModel, table=True):
     kiosk_id: str = Field(default="", max_length=40)
 
 
-TABLES = [model.__table__ for model in (Person, SocialSecurityCard, Guardianship, ECard, ActivationTicket, AuditEvent)]
+class KioskCredential(SQLModel, table=True):
+    """A kiosk's service credential: only the SHA-256 of its secret is kept; revoked ones stay as the record."""
+
+    __tablename__ = "kiosk_credential"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kiosk_id: str = Field(max_length=40, unique=True, index=True)
+    secret_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Throttle(SQLModel, table=True):
+    """A counter of hits per key in a window (wrong codes per phone client, wrong tries per ticket,
+    polls per ticket), kept in the database so every service worker and replica sees the same."""
+
+    __tablename__ = "throttle"
+
+    key: str = Field(max_length=120, primary_key=True)
+    window_start: datetime = Field(sa_column=_utc_column(index=True))
+    hits: int = 0
+
+
+TABLES = [
+    model.__table__  # type: ignore[attr-defined]
+    for model in (
+        Person, SocialSecurityCard, Guardianship, ECard, ActivationTicket, AuditEvent,
+        RegistrationRequest, KioskCredential, Throttle,
+    )
+]
 """The registry's tables, in an order that creates referenced tables first."""
 
 REGISTRY_METADATA = SQLModel.metadata

@@ -1,8 +1,11 @@
 """Provides Registry: the queries and writes the kiosk session needs, each one transaction, returning plain values."""
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Sequence
+
+import sqlalchemy as sa
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -10,11 +13,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from kiosk.domain import CardStatus, ECardState
+from kiosk.errors import KioskError
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
 from kiosk.registry import activation, schema, upkeep
-from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database, unavailable_as_kiosk_error
-from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, SocialSecurityCard
+from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database
+from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard
+from kiosk.registry.port import RegistryHealth
+from kiosk.registry.probe import probe
 from kiosk.registry.records import (
     AuditRecord,
     ChildECard,
@@ -31,6 +37,11 @@ from kiosk.resident_id import ResidentId
 from kiosk.tickets import ActivationResult, ActivationTicket, TicketState
 
 _LIVE = (ECardState.PENDING, ECardState.ACTIVE)
+PURGE_BATCH = 500
+"""Expired tickets deleted per transaction: some 10-20 ms of SQLite's write lock."""
+PURGE_MIN_PAUSE_S = 0.005
+IDEMPOTENCY_DAYS = 7
+"""How long a kiosk's idempotency key is remembered (a retry comes within seconds; a week is generous)."""
 
 
 class _LiveECardRace(Exception):
@@ -70,6 +81,20 @@ class Registry:
         """
         return cls(Database.open(url, busy_timeout_ms), clock, kiosk_id)
 
+    def for_kiosk(self, kiosk_id: str) -> Registry:
+        """The same registry (same database and connections) writing as another kiosk: the service's view
+        for the kiosk a credential names."""
+        return Registry(self._database, self._clock, kiosk_id)
+
+    @property
+    def kiosk_id(self) -> str:
+        """The kiosk this registry writes as (audit events, registrations, tickets)."""
+        return self._kiosk_id
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     @property
     def database(self) -> Database:
         """The engine and transactions underneath (for the registry's own modules and tests)."""
@@ -101,16 +126,19 @@ class Registry:
         """The last release's way to make the tables; the migrations do it now (`upgrade_schema`)."""
         self.upgrade_schema()
 
+    def health(self) -> RegistryHealth:
+        """Probe what a visit needs: the schema's revision read and current, a write taken (and rolled back)."""
+        return probe(self._database)
+
     def ping(self) -> None:
-        """Ask the database for the smallest answer there is (`SELECT 1`).
+        """The health probe, for those who want it to raise (the service monitor).
 
         Raises:
-            KioskError: DATABASE_UNAVAILABLE when it cannot answer.
+            KioskError: DATABASE_UNAVAILABLE when the registry cannot serve a visit; the detail says why.
         """
-        from sqlalchemy import text
-
-        with self._database.transaction("ping") as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        report = self.health()
+        if not report.ok:
+            raise KioskError("DATABASE_UNAVAILABLE", report.detail)
 
     def is_empty(self) -> bool:
         """Whether the registry knows nobody yet."""
@@ -223,7 +251,7 @@ class Registry:
 
     def _register_once(self, guardian_rid: str, child_rid: str, kiosk_id: str, race_lost: bool = False) -> int:
         now = self._clock.now()
-        with self._database.transaction("register_ecard") as session:
+        with self._database.transaction("register_ecard", writes=True) as session:
             child = session.exec(select(Person).where(Person.resident_id == child_rid)).first()
             if child is None:
                 raise RegistrationRefused("CHILD_UNKNOWN", f"child {mask_id(child_rid)} is not in the registry")
@@ -269,7 +297,7 @@ class Registry:
 
     def audit(self, kind: str, detail: str, kiosk_id: str | None = None) -> None:
         """Record an audit event. `detail` should hold masked data only; ID numbers left in it are masked."""
-        with self._database.transaction("audit") as session:
+        with self._database.transaction("audit", writes=True) as session:
             session.add(
                 AuditEvent(
                     at=self._clock.now(),
@@ -296,7 +324,7 @@ class Registry:
             LookupError: when there is no such e-card, or it was cancelled.
             KioskError: DATABASE_UNAVAILABLE.
         """
-        with self._database.transaction("issue_ticket") as session:
+        with self._database.transaction("issue_ticket", writes=True) as session:
             return activation.issue(session, self._clock.now(), ecard_id, url_base, ttl_seconds, self._kiosk_id)
 
     def ticket_state(self, ticket_id: int) -> TicketState:
@@ -318,15 +346,32 @@ class Registry:
             KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED (also for a
                 revoked ticket), DATABASE_UNAVAILABLE.
         """
-        with self._database.transaction("activate") as session:
+        with self._database.transaction("activate", writes=True) as session:
             return activation.activate(session, self._clock.now(), token_or_url_or_code, self._kiosk_id)
 
-    def purge_expired(self, grace_seconds: float = 0.0) -> int:
-        """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many."""
-        from datetime import timedelta
+    def purge_expired(self, grace_seconds: float = 0.0, batch_size: int = PURGE_BATCH) -> int:
+        """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many.
 
-        with self._database.transaction("purge_expired") as session:
-            return activation.purge_expired(session, self._clock.now() - timedelta(seconds=grace_seconds))
+        The work goes in batches of `batch_size`, each its own short transaction; on SQLite, whose
+        writers take turns on the whole file, each batch is followed by a pause twice as long as it
+        took, so another kiosk waiting for the file always gets it well within its busy timeout.
+        Idempotency keys older than IDEMPOTENCY_DAYS go too.
+        """
+        cutoff = self._clock.now() - timedelta(seconds=grace_seconds)
+        total = 0
+        while True:
+            began = time.monotonic()
+            with self._database.transaction("purge_expired", writes=True) as session:
+                deleted = activation.purge_batch(session, cutoff, batch_size)
+            total += deleted
+            if deleted < batch_size:
+                break
+            if self._database.dialect == "sqlite":
+                time.sleep(max(PURGE_MIN_PAUSE_S, 2 * (time.monotonic() - began)))
+        with self._database.transaction("forget idempotency keys", writes=True) as session:
+            session.exec(sa.delete(RegistrationRequest).where(  # type: ignore[call-overload]
+                RegistrationRequest.created_at < self._clock.now() - timedelta(days=IDEMPOTENCY_DAYS)))
+        return total
 
     # ------------------------------------------------------------------ maintenance console
     def counts(self, day_start: datetime) -> RegistryCounts:
@@ -350,7 +395,7 @@ class Registry:
         Returns:
             False when the e-card was not pending (activated or cancelled meanwhile, or unknown).
         """
-        with self._database.transaction("cancel_pending") as session:
+        with self._database.transaction("cancel_pending", writes=True) as session:
             return upkeep.cancel_pending(session, self._clock.now(), ecard_id, self._kiosk_id, scrub(reason))
 
     def audit_events(self, kinds: Sequence[str] | None = None, limit: int = 200) -> list[AuditRecord]:

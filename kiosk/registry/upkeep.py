@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from kiosk.domain import ECardState
-from kiosk.registry.models import ActivationTicket, AuditEvent, ECard, Guardianship, Person
+from kiosk.registry.models import LIVE_TICKET, ActivationTicket, AuditEvent, ECard, Guardianship, Person
 from kiosk.registry.records import AuditRecord, ConsistencyFinding, PendingActivation, RegistryCounts, StorageInfo
 
 EXAMPLES = 5
@@ -26,6 +26,7 @@ CONSISTENCY_RULES = (
     "LIVE_TICKET_NOT_PENDING",
     "SEVERAL_LIVE_TICKETS",
     "TICKET_ENDS_BEFORE_START",
+    "PENDING_WITHOUT_TICKET",
 )
 """The rules `consistency` checks, in the order it reports them."""
 
@@ -122,10 +123,8 @@ def cancel_pending(session: Session, now: datetime, ecard_id: int, kiosk_id: str
     )
     if changed.rowcount != 1:
         return False
-    session.exec(
-        sa.update(ActivationTicket)
-        .where(ActivationTicket.ecard_id == ecard_id, ActivationTicket.used_at.is_(None))
-        .values(revoked=True)
+    session.exec(  # the e-card's live ticket; the others are revoked already
+        sa.update(ActivationTicket).where(ActivationTicket.ecard_id == ecard_id, sa.text(LIVE_TICKET)).values(revoked=True)
     )
     session.add(AuditEvent(at=now, kind="ecard_cancelled", detail=f"ecard={ecard_id} {reason}"[:500], kiosk_id=kiosk_id))
     return True
@@ -175,6 +174,9 @@ def consistency(session: Session, now: datetime) -> list[ConsistencyFinding]:
         "SEVERAL_LIVE_TICKETS": several_live_tickets,
         "TICKET_ENDS_BEFORE_START": select(ActivationTicket.id).where(
             ActivationTicket.expires_at <= ActivationTicket.created_at),
+        # Registered, but its first QR code never issued (a kiosk killed between the two, before they
+        # were one transaction): the guardian left with nothing to scan.
+        "PENDING_WITHOUT_TICKET": select(ECard.id).where(ECard.state == ECardState.PENDING, ECard.tickets_issued == 0),
     }
     findings = []
     for code in CONSISTENCY_RULES:

@@ -1,6 +1,7 @@
 """Provides the registry's tables (SQLModel): people, cards, guardianships, e-cards, tickets, audit events."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
@@ -66,11 +67,42 @@ class SocialSecurityCard(SQLModel, table=True):
     spec_version: str = Field(max_length=4)
 
 
+@dataclass(frozen=True)
+class Breach:
+    """A consistency rule whose breakers a partial index keeps: empty when the rule holds, so the check costs a probe."""
+
+    table: str
+    index: str
+    where: str
+
+
+BREACHES = {
+    "ACTIVE_WITHOUT_TIME": Breach("ecard", "ix_breach_active_without_time", "state = 'active' AND activated_at IS NULL"),
+    "ACTIVATION_TIME_NOT_ACTIVE": Breach(
+        "ecard", "ix_breach_activation_time_not_active", "state = 'pending' AND activated_at IS NOT NULL"),
+    "APPLICANT_NOT_GUARDIAN": Breach("ecard", "ix_breach_applicant_unlinked", "applicant_unlinked"),
+    "SELF_GUARDIANSHIP": Breach("guardianship", "ix_breach_self_guardianship", "guardian_id = child_id"),
+    "USED_TICKET_NOT_ACTIVE": Breach("activation_ticket", "ix_breach_used_ticket_not_active", "used_unactivated"),
+    "TICKET_ENDS_BEFORE_START": Breach(
+        "activation_ticket", "ix_breach_ticket_ends_before_start", "expires_at <= created_at"),
+    "PENDING_WITHOUT_TICKET": Breach("ecard", "ix_breach_pending_without_ticket", "state = 'pending' AND tickets_issued = 0"),
+}
+"""The consistency rules that are a predicate on one row (flags kept by triggers for the cross-row ones), by code."""
+
+
+def _breach_indexes(table: str) -> tuple[sa.Index, ...]:
+    return tuple(
+        sa.Index(b.index, "id", sqlite_where=sa.text(b.where), postgresql_where=sa.text(b.where))
+        for b in BREACHES.values() if b.table == table
+    )
+
+
 class Guardianship(SQLModel, table=True):
     """A guardian-child relationship on record."""
 
     __tablename__ = "guardianship"
-    __table_args__ = (sa.UniqueConstraint("guardian_id", "child_id", name="uq_guardianship_pair"),)
+    __table_args__ = (sa.UniqueConstraint("guardian_id", "child_id", name="uq_guardianship_pair"),
+                      *_breach_indexes("guardianship"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     guardian_id: int = Field(foreign_key="person.id", index=True)
@@ -92,6 +124,12 @@ class ECard(SQLModel, table=True):
             sqlite_where=sa.text("state != 'cancelled'"),
             postgresql_where=sa.text("state != 'cancelled'"),
         ),
+        sa.Index("ix_ecard_created_at", "created_at"),  # registrations today; the newest write
+        sa.Index("ix_ecard_activated_at", "activated_at"),  # the newest write
+        # The console's pending activations, oldest first, without reading the active ones.
+        sa.Index("ix_ecard_pending_since", "created_at", "id",
+                 sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'")),
+        *_breach_indexes("ecard"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -104,6 +142,8 @@ class ECard(SQLModel, table=True):
     kiosk_id: str = Field(default="", max_length=40)
     tickets_issued: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """How many activation codes were ever issued for it (purged ones too): a pending e-card with none lost its first QR."""
+    applicant_unlinked: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Kept by triggers: no guardianship links its applicant to its child (consistency rule APPLICANT_NOT_GUARDIAN)."""
 
 
 LIVE_TICKET = "used_at IS NULL AND NOT revoked"
@@ -122,6 +162,7 @@ class ActivationTicket(SQLModel, table=True):
         # A typed code names one live ticket, also when two kiosks draw the same code at once.
         sa.Index("uq_ticket_live_user_code", "user_code_hash", unique=True,
                  sqlite_where=sa.text(LIVE_TICKET), postgresql_where=sa.text(LIVE_TICKET)),
+        *_breach_indexes("activation_ticket"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -136,6 +177,8 @@ class ActivationTicket(SQLModel, table=True):
     """The kiosk the code was shown at (a resumed registration may be shown at another kiosk than the first)."""
     guardian_id: Optional[int] = Field(default=None, foreign_key="person.id")
     """The guardian the code was issued to, at the kiosk; only their app may use it. None: a last-release ticket."""
+    used_unactivated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Kept by triggers: used, but its e-card is not active (consistency rule USED_TICKET_NOT_ACTIVE)."""
 
 
 class RegistrationRequest(SQLModel, table=True):
@@ -155,10 +198,12 @@ class AuditEvent(SQLModel, table=True):
     """Something that happened at a kiosk; `detail` holds masked personal data only."""
 
     __tablename__ = "audit_event"
+    # The newest events of a kind, and the kinds themselves (skipping through it), without a scan.
+    __table_args__ = (sa.Index("ix_audit_event_kind_id", "kind", "id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_utc_column(index=True))
-    kind: str = Field(max_length=40, index=True)
+    kind: str = Field(max_length=40)
     detail: str = Field(default="", max_length=500)
     kiosk_id: str = Field(default="", max_length=40)
 
@@ -186,11 +231,32 @@ class Throttle(SQLModel, table=True):
     hits: int = 0
 
 
+class RegistryTally(SQLModel, table=True):
+    """Running counts the console shows without counting: kept by triggers on the counted tables.
+
+    The sum over all rows is the count. PostgreSQL spreads the writers over TALLY_SHARDS rows (by
+    backend), so concurrent registrations do not queue on one row; SQLite, one writer at a time, has one.
+    """
+
+    __tablename__ = "registry_tally"
+
+    shard: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    persons: int = Field(default=0, sa_type=sa.BigInteger)
+    audit_events: int = Field(default=0, sa_type=sa.BigInteger)
+    ecards_pending: int = Field(default=0, sa_type=sa.BigInteger)
+    ecards_active: int = Field(default=0, sa_type=sa.BigInteger)
+    ecards_cancelled: int = Field(default=0, sa_type=sa.BigInteger)
+    tickets_unused: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+TALLY_SHARDS = 64
+"""Rows of registry_tally on PostgreSQL (SQLite: 1)."""
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined]
     for model in (
         Person, SocialSecurityCard, Guardianship, ECard, ActivationTicket, AuditEvent,
-        RegistrationRequest, KioskCredential, Throttle,
+        RegistrationRequest, KioskCredential, Throttle, RegistryTally,
     )
 ]
 """The registry's tables, in an order that creates referenced tables first."""

@@ -133,6 +133,7 @@ class ConsistencyFinding:
     code: str  # stable name of the rule, e.g. "ACTIVE_WITHOUT_TIME"
     count: int
     examples: tuple[int, ...] = ()  # row ids (e-card, ticket, guardianship or person ids) of the first breakers
+    enforced_by: str = ""  # the database constraint that keeps the rule (then nothing needs counting), if any
 
 
 class RequestRejected(Exception):

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from kiosk.domain import CardStatus, ECardState
 from kiosk.eligibility import load_region
 from kiosk.errors import KioskError
-from kiosk.ports import ManualClock
 from kiosk.registry import Registry
 from kiosk.registry.activation import TicketPolicy
 from kiosk.registry.local import LocalRegistry

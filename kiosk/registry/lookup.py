@@ -6,10 +6,10 @@ from __future__ import annotations
 # registration, the idempotency key's earlier request. It starts from a one-row table and joins
 # everything else on the side, so it answers with one row also when nobody is known.
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from kiosk.domain import CardStatus, ECardState
@@ -49,6 +49,56 @@ def normal_rid(text: str) -> str:
     return text.strip().upper()
 
 
+@functools.lru_cache(maxsize=None)
+def _query(by_ecard: bool, with_request: bool, lock: bool) -> sa.Select:
+    """The look's SELECT, built once per shape (building it costs more than running it); values are bound."""
+    person = Person.__table__  # type: ignore[attr-defined]
+    child, guardian = person.alias("child"), person.alias("guardian")
+    link = Guardianship.__table__.alias("link")  # type: ignore[attr-defined]
+    card = SocialSecurityCard.__table__.alias("card")  # type: ignore[attr-defined]
+    other = ECard.__table__.alias("other")  # type: ignore[attr-defined]
+    other_link = Guardianship.__table__.alias("other_link")  # type: ignore[attr-defined]
+    slots = (
+        sa.select(sa.func.count(sa.func.distinct(other.c.child_id)))
+        .select_from(other.join(other_link, other_link.c.child_id == other.c.child_id))
+        .where(other_link.c.guardian_id == guardian.c.id,
+               other.c.state.in_([state.value for state in LIVE_STATES]),
+               other.c.child_id != sa.func.coalesce(child.c.id, -1))
+        .correlate(guardian, child)
+        .scalar_subquery()
+    )
+    if not by_ecard:
+        ecard = ECard.__table__.alias("live")  # type: ignore[attr-defined]
+        ask = sa.select(sa.literal_column("1").label("one")).subquery("ask")
+        tree = sa.outerjoin(ask, child, child.c.resident_id == sa.bindparam("child")).outerjoin(
+            ecard, sa.and_(ecard.c.child_id == child.c.id, ecard.c.state != ECardState.CANCELLED.value))
+    else:
+        ecard = ECard.__table__.alias("target")  # type: ignore[attr-defined]
+        tree = sa.join(ecard, child, child.c.id == ecard.c.child_id)
+    tree = (
+        tree.outerjoin(guardian, guardian.c.resident_id == sa.bindparam("guardian"))
+        .outerjoin(link, sa.and_(link.c.guardian_id == guardian.c.id, link.c.child_id == child.c.id))
+        .outerjoin(card, card.c.card_number == sa.bindparam("card"))
+    )
+    columns = [
+        child.c.id, child.c.resident_id, child.c.name, child.c.has_physical_card, guardian.c.id, link.c.relationship,
+        ecard.c.id, ecard.c.state, ecard.c.applicant_id, slots.label("slots"), card.c.status, card.c.holder_id,
+    ]
+    if with_request:
+        asked = RegistrationRequest.__table__.alias("asked")  # type: ignore[attr-defined]
+        tree = tree.outerjoin(asked, sa.and_(asked.c.kiosk_id == sa.bindparam("kiosk"),
+                                             asked.c.idempotency_key == sa.bindparam("key")))
+        columns += [asked.c.ecard_id, asked.c.guardian_id, asked.c.child_id]
+    query = sa.select(*columns).select_from(tree)
+    if by_ecard:
+        query = query.where(ecard.c.id == sa.bindparam("ecard"))
+        if lock:
+            query = query.with_for_update(of=ecard)
+    else:
+        query = query.order_by(ecard.c.id.desc()).limit(1)  # the unique index keeps it to one anyway
+    return query
+
+
 def lock_people(session: Session, *resident_ids: str) -> None:
     """Lock the people a registration is about (PostgreSQL), in id order so two registrations never deadlock.
 
@@ -82,47 +132,15 @@ def look(
     Returns:
         The look; None only for a look by e-card when there is no such e-card.
     """
-    child, guardian = aliased(Person, name="child"), aliased(Person, name="guardian")
-    card = aliased(SocialSecurityCard, name="card")
-    other, other_link = aliased(ECard, name="other"), aliased(Guardianship, name="other_link")
-    slots = (
-        sa.select(sa.func.count(sa.func.distinct(other.child_id)))
-        .select_from(other)
-        .join(other_link, other_link.child_id == other.child_id)
-        .where(other_link.guardian_id == guardian.id, other.state.in_(LIVE_STATES),  # type: ignore[attr-defined]
-               other.child_id != sa.func.coalesce(child.id, -1))
-        .correlate(guardian, child)
-        .scalar_subquery()
-    )
+    query = _query(ecard_id is not None, request is not None, lock_ecard and ecard_id is not None)
+    values = {"guardian": normal_rid(guardian_rid), "card": normal_rid(card_number or "")}
     if ecard_id is None:
-        ecard = aliased(ECard, name="live")
-        ask = sa.select(sa.literal_column("1").label("one")).subquery("ask")
-        tree = sa.outerjoin(ask, child, child.resident_id == normal_rid(child_rid or "")).outerjoin(
-            ecard, sa.and_(ecard.child_id == child.id, ecard.state != ECardState.CANCELLED))
+        values["child"] = normal_rid(child_rid or "")
     else:
-        ecard = aliased(ECard, name="target")
-        tree = sa.join(ecard, child, child.id == ecard.child_id)
-    tree = (
-        tree.outerjoin(guardian, guardian.resident_id == normal_rid(guardian_rid))
-        .outerjoin(Guardianship, sa.and_(Guardianship.guardian_id == guardian.id, Guardianship.child_id == child.id))
-        .outerjoin(card, card.card_number == normal_rid(card_number or ""))
-    )
-    columns = [
-        child.id, child.resident_id, child.name, child.has_physical_card, guardian.id, Guardianship.relationship,
-        ecard.id, ecard.state, ecard.applicant_id, slots.label("slots"), card.status, card.holder_id,
-    ]
+        values["ecard"] = ecard_id
     if request is not None:
-        asked = aliased(RegistrationRequest, name="asked")
-        tree = tree.outerjoin(asked, sa.and_(asked.kiosk_id == request[0], asked.idempotency_key == request[1]))
-        columns += [asked.ecard_id, asked.guardian_id, asked.child_id]
-    query = sa.select(*columns).select_from(tree)
-    if ecard_id is not None:
-        query = query.where(ecard.id == ecard_id)
-        if lock_ecard:
-            query = query.with_for_update(of=ecard)
-    else:
-        query = query.order_by(ecard.id.desc()).limit(1)  # the unique index keeps it to one anyway
-    row = session.execute(query).first()
+        values["kiosk"], values["key"] = request
+    row = session.connection().execute(query, values).first()
     if row is None:
         return None
     status = CardStatus.UNKNOWN

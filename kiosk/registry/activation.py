@@ -197,7 +197,7 @@ def withdraw(session: Session, ticket_id: int, kiosk_id: str) -> bool:
     return done.rowcount == 1
 
 
-def purge_batch(session: Session, cutoff: datetime, batch_size: int) -> int:
+def purge_batch(connection: sa.Connection, cutoff: datetime, batch_size: int) -> int:
     """Delete at most `batch_size` unused tickets that ran out before `cutoff` (revoked ones included);
     used ones stay as the record.
 
@@ -210,6 +210,5 @@ def purge_batch(session: Session, cutoff: datetime, batch_size: int) -> int:
         .limit(batch_size)
         .scalar_subquery()
     )
-    # Core, not the ORM's bulk delete: no RETURNING of every id to keep the identity map in step.
-    result = session.connection().execute(sa.delete(TicketRow).where(TicketRow.id.in_(doomed)))  # type: ignore[union-attr]
+    result = connection.execute(sa.delete(TicketRow).where(TicketRow.id.in_(doomed)))  # type: ignore[union-attr]
     return result.rowcount or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 # (`LocalRegistry(registry.for_kiosk(kiosk_id), region, policy)`), so there is one implementation
 # of the rules, the registration and the tickets, whichever side of the network the kiosk is on.
 
-from kiosk.domain import CardStatus
+from kiosk.domain import CardStatus, ECardState
 from kiosk.eligibility import Region
 from kiosk.masking import mask_id, mask_name
 from kiosk.registry import activation, registration
@@ -60,9 +60,8 @@ class LocalRegistry:
             relationship=looked.relationship,
             ecard_id=looked.ecard_id,
             ecard_state=looked.ecard_state,
-            ecard_pending_by_this_guardian=bool(
-                looked.ecard_id is not None and looked.ecard_applicant_id == looked.guardian_id
-                and looked.ecard_state is not None and looked.ecard_state.value == "pending"
+            ecard_pending_by_this_guardian=(
+                looked.ecard_state is ECardState.PENDING and looked.ecard_applicant_id == looked.guardian_id
             ),
             guardian_children_with_ecards=looked.guardian_children_with_ecards,
             has_physical_card=looked.child_has_physical_card,

@@ -162,6 +162,9 @@ class ActivationTicket(SQLModel, table=True):
         # A typed code names one live ticket, also when two kiosks draw the same code at once.
         sa.Index("uq_ticket_live_user_code", "user_code_hash", unique=True,
                  sqlite_where=sa.text(LIVE_TICKET), postgresql_where=sa.text(LIVE_TICKET)),
+        # Unused codes by expiry: what a purge deletes and the console counts, without the used ones.
+        sa.Index("ix_ticket_unused_expiry", "expires_at",
+                 sqlite_where=sa.text("used_at IS NULL"), postgresql_where=sa.text("used_at IS NULL")),
         *_breach_indexes("activation_ticket"),
     )
 
@@ -170,7 +173,7 @@ class ActivationTicket(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     user_code_hash: str = Field(max_length=64, index=True)
     created_at: datetime = Field(sa_column=_utc_column())
-    expires_at: datetime = Field(sa_column=_utc_column(index=True))
+    expires_at: datetime = Field(sa_column=_utc_column())
     used_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
     revoked: bool = False
     kiosk_id: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})

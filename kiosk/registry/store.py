@@ -39,7 +39,7 @@ from kiosk.tickets import ActivationResult, ActivationTicket, TicketState
 _LIVE = (ECardState.PENDING, ECardState.ACTIVE)
 PURGE_BATCH = 500
 """Expired tickets deleted per transaction: some 10-20 ms of SQLite's write lock."""
-PURGE_MIN_PAUSE_S = 0.005
+PURGE_MIN_PAUSE_S = 0.01
 IDEMPOTENCY_DAYS = 7
 """How long a kiosk's idempotency key is remembered (a retry comes within seconds; a week is generous)."""
 
@@ -353,21 +353,23 @@ class Registry:
         """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many.
 
         The work goes in batches of `batch_size`, each its own short transaction; on SQLite, whose
-        writers take turns on the whole file, each batch is followed by a pause twice as long as it
-        took, so another kiosk waiting for the file always gets it well within its busy timeout.
+        writers take turns on the whole file, each batch is followed by a pause as long as it took
+        (5 ms at least): another kiosk's writer, asking for the file every few milliseconds
+        (database._begin_writing), gets it in the first pause.
         Idempotency keys older than IDEMPOTENCY_DAYS go too.
         """
         cutoff = self._clock.now() - timedelta(seconds=grace_seconds)
         total = 0
-        while True:
-            began = time.monotonic()
-            with self._database.transaction("purge_expired", writes=True) as session:
-                deleted = activation.purge_batch(session, cutoff, batch_size)
-            total += deleted
-            if deleted < batch_size:
-                break
-            if self._database.dialect == "sqlite":
-                time.sleep(max(PURGE_MIN_PAUSE_S, 2 * (time.monotonic() - began)))
+        with self._database.one_connection("purge_expired", writes=True) as connection:
+            while True:
+                began = time.monotonic()
+                with connection.begin():
+                    deleted = activation.purge_batch(connection, cutoff, batch_size)
+                total += deleted
+                if deleted < batch_size:
+                    break
+                if self._database.dialect == "sqlite":
+                    time.sleep(max(PURGE_MIN_PAUSE_S, time.monotonic() - began))
         with self._database.transaction("forget idempotency keys", writes=True) as session:
             session.exec(sa.delete(RegistrationRequest).where(  # type: ignore[call-overload]
                 RegistrationRequest.created_at < self._clock.now() - timedelta(days=IDEMPOTENCY_DAYS)))

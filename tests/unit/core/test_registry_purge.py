@@ -16,9 +16,9 @@ from kiosk.registry import Registry, load_demo
 
 from .conftest import DEMO_FILE, KIOSK_ID, NOW, sqlite_url
 
-EXPIRED = 40_000
+EXPIRED = 60_000
 """Enough expired codes that deleting them in one statement holds the write lock far past OTHER_BUSY_MS."""
-OTHER_BUSY_MS = 300
+OTHER_BUSY_MS = 1000
 """The other kiosk's busy timeout: how long it waits for the write lock before giving up."""
 
 

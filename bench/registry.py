@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -51,6 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A benchmark stopped with SIGTERM still stops its PostgreSQL server and removes its temp dir.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     results: dict = {"target_ms": TARGET_MS, "sizes": args.sizes, "backends": {}}
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-bench-registry-")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 # and cancelling all follow it, so two of them on one e-card wait for each other instead of deadlocking,
 # and the unique index on the live ticket (models.LIVE_TICKET) holds whatever the isolation level.
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,25 +87,36 @@ def add_ticket(
     session: Session, now: datetime, ecard_id: int, policy: TicketPolicy, kiosk_id: str, guardian_id: int | None
 ) -> ActivationTicket:
     """Insert a new live ticket (the e-card has none live now) with a user code no live ticket has."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = _ticket_insert(session.get_bind().dialect.name)
+    connection = session.connection()
     token = new_token()
     expires_at = now + timedelta(seconds=policy.ttl_seconds)
     for _ in range(_FRESH_CODE_ATTEMPTS):
         user_code = new_user_code()
-        # A code some live ticket holds already is skipped by the index, not by a look first: one
-        # round trip, and two kiosks drawing the same code at the same moment cannot both get it.
-        statement = (
-            insert(TicketRow)
-            .values(ecard_id=ecard_id, token_hash=digest(token), user_code_hash=digest(normalise_user_code(user_code) or ""),
-                    created_at=now, expires_at=expires_at, revoked=False, kiosk_id=kiosk_id, guardian_id=guardian_id)
-            .on_conflict_do_nothing(index_elements=["user_code_hash"], index_where=sa.text(LIVE_TICKET))
-            .returning(TicketRow.id)
-        )
-        ticket_id = session.execute(statement).scalar()
+        row = {"ecard_id": ecard_id, "token_hash": digest(token),
+               "user_code_hash": digest(normalise_user_code(user_code) or ""), "created_at": now,
+               "expires_at": expires_at, "revoked": False, "kiosk_id": kiosk_id, "guardian_id": guardian_id}
+        ticket_id = connection.execute(statement, row).scalar()
         if ticket_id is not None:
             return ActivationTicket(ticket_id=ticket_id, ecard_id=ecard_id, token=token, user_code=user_code,
                                     url=activation_url(policy.url_base, token), expires_at=expires_at)
     raise RuntimeError("no free user code found")  # 20^8 codes: only a broken random source gets here
+
+
+@functools.lru_cache(maxsize=None)
+def _ticket_insert(dialect: str) -> sa.Insert:
+    """The ticket INSERT, built once (its values bound per call).
+
+    A code some live ticket holds already is skipped by the unique index, not by a look first: one
+    round trip, and two kiosks drawing the same code at the same moment cannot both get it.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = TicketRow.__table__  # type: ignore[attr-defined]
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["user_code_hash"], index_where=sa.text(LIVE_TICKET))
+        .returning(table.c.id)
+    )
 
 
 def state(session: Session, now: datetime, ticket_id: int) -> TicketState:

@@ -76,13 +76,21 @@ class Database:
         return self.engine.dialect.name
 
     @classmethod
-    def open(cls, url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
+    def open(
+        cls, url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, *, pool_size: int | None = None,
+        pre_ping: bool = True,
+    ) -> Database:
         """Make an engine for `url` without connecting yet (PostgreSQL) or after preparing the file (SQLite).
 
         SQLite files are opened read-write only, never created behind the kiosk's back: a file
         that disappears later is a failure, not a fresh empty database. Every connection runs
         with foreign keys on and a busy timeout; the file is switched to WAL once.
 
+        Args:
+            pool_size: PostgreSQL: connections kept open (as many more may be opened at a peak);
+                SQLAlchemy's default (5) when None. A service with many kiosks sets its own.
+            pre_ping: PostgreSQL: test a pooled connection before each use (one more round trip;
+                a service that recycles its connections and answers failures itself may do without).
         Raises:
             KioskError: DATABASE_UNAVAILABLE when the URL is unusable or the SQLite file or its
                 folder cannot be made.
@@ -95,7 +103,8 @@ class Database:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what the kiosk ships
             connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
-            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+            engine = sa.create_engine(parsed, pool_pre_ping=pre_ping, connect_args=connect_args, **sizes)
         except (sqlalchemy.exc.ArgumentError, ImportError) as exc:
             # The message may quote the URL, password and all: name only the kind of problem.
             raise KioskError("DATABASE_UNAVAILABLE", f"unusable database URL ({type(exc).__name__})") from None

@@ -202,7 +202,10 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     # The newest events of a kind, and the kinds themselves (skipping through it), without a scan.
-    __table_args__ = (sa.Index("ix_audit_event_kind_id", "kind", "id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_kind_id", "kind", "id"),
+        sa.Index("ix_audit_event_kiosk_id_at", "kiosk_id", "at"),  # one kiosk's trail, newest first (the fleet console)
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_utc_column(index=True))

@@ -143,25 +143,30 @@ def time_registrations(registry, size: int, count: int) -> dict:
 
 
 def time_purge(registry) -> dict:
-    """The whole purge, and the longest any one of its transactions held the write lock."""
+    """The whole purge, and the longest any one of its transactions held its locks (until its COMMIT returned)."""
     from sqlalchemy import event
 
     holds: list[float] = []
     opened: dict[int, float] = {}
+    dialect = registry.database.engine.dialect
+    plain_commit = dialect.do_commit
 
     def begin(connection) -> None:  # noqa: ANN001
-        opened[id(connection)] = time.perf_counter()
+        opened[id(connection.connection.dbapi_connection)] = time.perf_counter()
 
-    def commit(connection) -> None:  # noqa: ANN001
-        holds.append(time.perf_counter() - opened.pop(id(connection), time.perf_counter()))
+    def commit(dbapi_connection) -> None:  # noqa: ANN001  (the COMMIT itself: PostgreSQL runs deferred triggers in it)
+        plain_commit(dbapi_connection)
+        holds.append(time.perf_counter() - opened.pop(id(dbapi_connection), time.perf_counter()))
 
     event.listen(registry.database.engine, "begin", begin)
-    event.listen(registry.database.engine, "commit", commit)
+    dialect.do_commit = commit
     began = time.perf_counter()
-    deleted = registry.purge_expired()
-    took = time.perf_counter() - began
-    event.remove(registry.database.engine, "begin", begin)
-    event.remove(registry.database.engine, "commit", commit)
+    try:
+        deleted = registry.purge_expired()
+    finally:
+        took = time.perf_counter() - began
+        event.remove(registry.database.engine, "begin", begin)
+        dialect.do_commit = plain_commit
     return {"deleted": deleted, "total_s": round(took, 1), "transactions": len(holds),
             "longest_transaction_ms": round(max(holds) * 1000, 1) if holds else None,
             "median_transaction_ms": round(statistics.median(holds) * 1000, 1) if holds else None}

@@ -59,7 +59,7 @@ def prepare_registry(registry: "Registry", settings: Settings) -> "Callable[[], 
     from kiosk.registry import load_demo
 
     def prepare() -> None:
-        registry.create_all()
+        registry.upgrade_schema()
         if settings.demo_data and registry.is_empty():
             load_demo(registry, DEMO_REGISTRY_FILE)
 

@@ -2,9 +2,10 @@
 and puts it back by itself as soon as they can.
 
 The reader has its own watcher (devices/); this covers the two other things a kiosk needs:
-- the database: `Registry.ping()`; on the first success after start-up, the tables are made and,
-  if the settings say so, the demo data loaded (`prepare`), so a kiosk started while its database
-  server was down comes up when the server does;
+- the database: until it has been made ready once (`prepare`: the schema upgraded to head, the demo
+  data loaded if the settings say so), that first, so a kiosk started while its database server was
+  down comes up when the server does; then `Registry.ping()`, the registry's health probe (the
+  schema's revision read, a write rolled back: a read-only or garbage file fails it);
 - the configuration: the regional rule file. It is read again when it changes on disk; a file that
   no longer loads takes the kiosk out of service (CONFIG_INVALID) rather than deciding on stale
   rules, and the corrected file brings it back with the new rules.
@@ -74,11 +75,11 @@ class ServiceMonitor:
 
     def _check_database(self) -> None:
         try:
-            self._registry.ping()
-            if self._prepare is not None:
+            if self._prepare is not None:  # first the schema (the probe reads its revision), then the probe
                 self._prepare()
                 self._prepare = None
                 log.info("database ready")
+            self._registry.ping()
         except KioskError as exc:
             if DATABASE not in self._session.out_of_service_reasons:
                 log.warning("out of service: the database cannot be used: %s", exc.detail)

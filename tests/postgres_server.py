@@ -35,7 +35,7 @@ SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
-    "max_connections": "50",
+    "max_connections": "120",  # the race tests open 50 connections at once, next to the rest
     "shared_buffers": "32MB",
     "log_min_messages": "warning",
     "logging_collector": "off",

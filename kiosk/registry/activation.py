@@ -1,15 +1,22 @@
-"""Provides the registry's side of activation tickets: issue, look up, activate once, revoke and purge, hashes only."""
+"""Provides activation tickets in the registry: issue (serialised per e-card), activate once, withdraw, purge."""
 from __future__ import annotations
 
+# Lock order, everywhere a ticket changes: the e-card row first, then its tickets. Issuing, activating
+# and cancelling all follow it, so two of them on one e-card wait for each other instead of deadlocking,
+# and the unique index on the live ticket (models.LIVE_TICKET) holds whatever the isolation level.
+
+import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from kiosk.domain import ECardState
 from kiosk.errors import KioskError
+from kiosk.registry.models import LIVE_TICKET, AuditEvent, ECard, Person
 from kiosk.registry.models import ActivationTicket as TicketRow
-from kiosk.registry.models import AuditEvent, ECard, Person
 from kiosk.registry.records import RegistrationRefused
 from kiosk.tickets import (
     ActivationResult,
@@ -26,60 +33,90 @@ from kiosk.tickets import (
 _FRESH_CODE_ATTEMPTS = 20
 
 
+@dataclass(frozen=True)
+class TicketPolicy:
+    """How the registry issues tickets: where the QR leads, how long a code lives, how often a kiosk may poll."""
+
+    url_base: str
+    ttl_seconds: int
+    poll_interval_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        if self.poll_interval_seconds <= 0:
+            raise ValueError("poll_interval_seconds must be positive")
+
+
+def lock_ecard(session: Session, ecard_id: int) -> ECard | None:
+    """The e-card, its row locked until the transaction ends (PostgreSQL; SQLite's writer holds the file)."""
+    return session.exec(select(ECard).where(ECard.id == ecard_id).with_for_update()).first()
+
+
 def issue(
-    session: Session, now: datetime, ecard_id: int, url_base: str, ttl_seconds: int, kiosk_id: str
+    session: Session, now: datetime, ecard_id: int, url_base: str, ttl_seconds: int, kiosk_id: str,
+    guardian_id: int | None = None,
 ) -> ActivationTicket:
-    """Issue a ticket for a pending e-card and revoke the e-card's earlier unused tickets."""
-    if ttl_seconds <= 0:
-        raise ValueError("ttl_seconds must be positive")
-    ecard = session.get(ECard, ecard_id)
+    """Issue a ticket for a pending e-card and revoke its live one, serialised on the e-card row."""
+    policy = TicketPolicy(url_base, ttl_seconds)
+    ecard = lock_ecard(session, ecard_id)
     if ecard is None or ecard.state is ECardState.CANCELLED:
         raise LookupError(f"no pending e-card {ecard_id}")
     if ecard.state is ECardState.ACTIVE:
         raise RegistrationRefused("CHILD_HAS_ECARD", f"e-card {ecard_id} is already active")
-    session.exec(
-        sa.update(TicketRow)
-        .where(TicketRow.ecard_id == ecard_id, TicketRow.used_at.is_(None), TicketRow.revoked.is_(False))
-        .values(revoked=True)
+    return replace_ticket(session, now, ecard_id, policy, kiosk_id, guardian_id)
+
+
+def replace_ticket(
+    session: Session, now: datetime, ecard_id: int, policy: TicketPolicy, kiosk_id: str, guardian_id: int | None
+) -> ActivationTicket:
+    """Revoke the e-card's live ticket and add a fresh one; the caller holds the e-card's row lock."""
+    session.exec(  # type: ignore[call-overload]
+        sa.update(TicketRow).where(TicketRow.ecard_id == ecard_id, sa.text(LIVE_TICKET)).values(revoked=True)
     )
+    session.exec(  # type: ignore[call-overload]
+        sa.update(ECard).where(ECard.id == ecard_id).values(tickets_issued=ECard.tickets_issued + 1)
+    )
+    ticket = add_ticket(session, now, ecard_id, policy, kiosk_id, guardian_id)
+    session.add(AuditEvent(at=now, kind="ticket_issued", detail=f"ecard={ecard_id} ticket={ticket.ticket_id}",
+                           kiosk_id=kiosk_id))
+    return ticket
+
+
+def add_ticket(
+    session: Session, now: datetime, ecard_id: int, policy: TicketPolicy, kiosk_id: str, guardian_id: int | None
+) -> ActivationTicket:
+    """Insert a new live ticket (the e-card has none live now) with a user code no live ticket has."""
+    statement = _ticket_insert(session.get_bind().dialect.name)
+    connection = session.connection()
     token = new_token()
-    user_code = _fresh_user_code(session, now)
-    row = TicketRow(
-        ecard_id=ecard_id,
-        token_hash=digest(token),
-        user_code_hash=digest(normalise_user_code(user_code) or ""),
-        created_at=now,
-        expires_at=now + timedelta(seconds=ttl_seconds),
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    session.add(AuditEvent(at=now, kind="ticket_issued", detail=f"ecard={ecard_id} ticket={row.id}", kiosk_id=kiosk_id))
-    return ActivationTicket(
-        ticket_id=row.id,
-        ecard_id=ecard_id,
-        token=token,
-        user_code=user_code,
-        url=activation_url(url_base, token),
-        expires_at=row.expires_at,
-    )
-
-
-def _fresh_user_code(session: Session, now: datetime) -> str:
-    """A user code no live ticket has, so a typed code always names one ticket."""
+    expires_at = now + timedelta(seconds=policy.ttl_seconds)
     for _ in range(_FRESH_CODE_ATTEMPTS):
-        code = new_user_code()
-        clash = session.exec(
-            select(TicketRow.id).where(
-                TicketRow.user_code_hash == digest(normalise_user_code(code) or ""),
-                TicketRow.used_at.is_(None),
-                TicketRow.revoked.is_(False),
-                TicketRow.expires_at > now,
-            )
-        ).first()
-        if clash is None:
-            return code
+        user_code = new_user_code()
+        row = {"ecard_id": ecard_id, "token_hash": digest(token),
+               "user_code_hash": digest(normalise_user_code(user_code) or ""), "created_at": now,
+               "expires_at": expires_at, "revoked": False, "kiosk_id": kiosk_id, "guardian_id": guardian_id}
+        ticket_id = connection.execute(statement, row).scalar()
+        if ticket_id is not None:
+            return ActivationTicket(ticket_id=ticket_id, ecard_id=ecard_id, token=token, user_code=user_code,
+                                    url=activation_url(policy.url_base, token), expires_at=expires_at)
     raise RuntimeError("no free user code found")  # 20^8 codes: only a broken random source gets here
+
+
+@functools.lru_cache(maxsize=None)
+def _ticket_insert(dialect: str) -> sa.Insert:
+    """The ticket INSERT, built once (its values bound per call).
+
+    A code some live ticket holds already is skipped by the unique index, not by a look first: one
+    round trip, and two kiosks drawing the same code at the same moment cannot both get it.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = TicketRow.__table__  # type: ignore[attr-defined]
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["user_code_hash"], index_where=sa.text(LIVE_TICKET))
+        .returning(table.c.id)
+    )
 
 
 def state(session: Session, now: datetime, ticket_id: int) -> TicketState:
@@ -88,10 +125,19 @@ def state(session: Session, now: datetime, ticket_id: int) -> TicketState:
     Raises:
         KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged).
     """
+    return status(session, now, ticket_id)[0]
+
+
+def status(session: Session, now: datetime, ticket_id: int) -> tuple[TicketState, datetime]:
+    """Where a ticket stands and when it runs out.
+
+    Raises:
+        KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged).
+    """
     row = session.get(TicketRow, ticket_id)
     if row is None:
         raise KioskError("ACTIVATION_UNKNOWN", f"ticket {ticket_id}")
-    return _state_of(row, now)
+    return _state_of(row, now), row.expires_at
 
 
 def _state_of(row: TicketRow, now: datetime) -> TicketState:
@@ -105,7 +151,7 @@ def _state_of(row: TicketRow, now: datetime) -> TicketState:
 
 
 def activate(session: Session, now: datetime, presented: str, kiosk_id: str) -> ActivationResult:
-    """Use a ticket: mark it used and its e-card ACTIVE, together or not at all.
+    """Use a ticket: its e-card ACTIVE and the ticket used, together or not at all, once.
 
     Raises:
         KioskError: ACTIVATION_UNKNOWN (no such token or code), ACTIVATION_USED,
@@ -119,42 +165,62 @@ def activate(session: Session, now: datetime, presented: str, kiosk_id: str) -> 
     if not rows:
         raise KioskError("ACTIVATION_UNKNOWN", f"no ticket for this {key.kind}")
     # User codes may repeat over time; the live ticket wins, else the newest says what happened.
-    row = next((r for r in rows if _state_of(r, now) == "pending"), rows[0])
+    candidate = next((r for r in rows if _state_of(r, now) == "pending"), rows[0])
+    _refuse_unless_pending(candidate, now)
+    # The e-card first (the order issuing takes): of many apps racing with one ticket, one goes on,
+    # the others find it used when they get the lock; a concurrent issue waits or is waited for.
+    ecard = lock_ecard(session, candidate.ecard_id)
+    session.refresh(candidate)  # as it stands now that the e-card is ours
+    _refuse_unless_pending(candidate, now)
+    if ecard is None or ecard.state is not ECardState.PENDING:
+        state_now = ecard.state.value if ecard is not None else "gone"
+        raise KioskError("ACTIVATION_USED" if state_now == "active" else "ACTIVATION_EXPIRED",
+                         f"e-card {candidate.ecard_id} is {state_now}")
+    session.exec(  # type: ignore[call-overload]
+        sa.update(ECard).where(ECard.id == ecard.id).values(state=ECardState.ACTIVE, activated_at=now)
+    )
+    session.exec(sa.update(TicketRow).where(TicketRow.id == candidate.id).values(used_at=now))  # type: ignore[call-overload]
+    child_id = session.exec(select(Person.resident_id).where(Person.id == ecard.child_id)).one()
+    session.add(AuditEvent(at=now, kind="ecard_activated", detail=f"ecard={ecard.id} ticket={candidate.id}",
+                           kiosk_id=kiosk_id))
+    assert candidate.id is not None and ecard.id is not None
+    return ActivationResult(ticket_id=candidate.id, ecard_id=ecard.id, child_resident_id=child_id, activated_at=now)
+
+
+def _refuse_unless_pending(row: TicketRow, now: datetime) -> None:
     found = _state_of(row, now)
     if found == "activated":
         raise KioskError("ACTIVATION_USED", f"ticket {row.id}")
     if found in ("expired", "revoked"):
         raise KioskError("ACTIVATION_EXPIRED", f"ticket {row.id} {found}")
-    # Conditional updates: of two apps racing with the same ticket only one gets a row.
-    used = session.exec(
-        sa.update(TicketRow)
-        .where(TicketRow.id == row.id, TicketRow.used_at.is_(None), TicketRow.revoked.is_(False))
-        .values(used_at=now)
-    )
-    if used.rowcount != 1:
-        raise KioskError("ACTIVATION_USED", f"ticket {row.id} used meanwhile")
-    activated = session.exec(
-        sa.update(ECard)
-        .where(ECard.id == row.ecard_id, ECard.state == ECardState.PENDING)
-        .values(state=ECardState.ACTIVE, activated_at=now)
-    )
-    if activated.rowcount != 1:
-        raise KioskError("ACTIVATION_EXPIRED", f"e-card {row.ecard_id} is no longer pending")
-    child_id = session.exec(
-        select(Person.resident_id).join(ECard, ECard.child_id == Person.id).where(ECard.id == row.ecard_id)
-    ).one()
-    session.add(
-        AuditEvent(at=now, kind="ecard_activated", detail=f"ecard={row.ecard_id} ticket={row.id}", kiosk_id=kiosk_id)
-    )
-    assert row.id is not None
-    return ActivationResult(ticket_id=row.id, ecard_id=row.ecard_id, child_resident_id=child_id, activated_at=now)
 
 
-def purge_expired(session: Session, now: datetime) -> int:
-    """Delete unused tickets whose time has run out (revoked ones included); used ones stay as the record.
+def withdraw(session: Session, ticket_id: int, kiosk_id: str) -> bool:
+    """Revoke a live ticket shown at this kiosk (the guardian left its QR screen).
 
     Returns:
-        How many tickets were deleted.
+        False when it was used, revoked, unknown or shown at another kiosk.
     """
-    result = session.exec(sa.delete(TicketRow).where(TicketRow.used_at.is_(None), TicketRow.expires_at <= now))
+    done = session.exec(  # type: ignore[call-overload]
+        sa.update(TicketRow)
+        .where(TicketRow.id == ticket_id, TicketRow.kiosk_id == kiosk_id, sa.text(LIVE_TICKET))
+        .values(revoked=True)
+    )
+    return done.rowcount == 1
+
+
+def purge_batch(connection: sa.Connection, cutoff: datetime, batch_size: int) -> int:
+    """Delete at most `batch_size` unused tickets that ran out before `cutoff` (revoked ones included);
+    used ones stay as the record.
+
+    Returns:
+        How many were deleted (fewer than batch_size: nothing is left to purge).
+    """
+    doomed = (
+        select(TicketRow.id)
+        .where(TicketRow.used_at.is_(None), TicketRow.expires_at <= cutoff)  # type: ignore[union-attr]
+        .limit(batch_size)
+        .scalar_subquery()
+    )
+    result = connection.execute(sa.delete(TicketRow).where(TicketRow.id.in_(doomed)))  # type: ignore[union-attr]
     return result.rowcount or 0

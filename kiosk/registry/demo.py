@@ -56,7 +56,7 @@ def load_demo(registry: Registry, path: Path | str) -> bool:
     entries = _read(path)
     if not registry.is_empty():
         return False
-    with registry.database.transaction("load_demo") as session:
+    with registry.database.transaction("load_demo", writes=True) as session:
         _write(session, path, entries)
     return True
 
@@ -127,14 +127,17 @@ def _write(session: Session, path: Path, entries: dict[str, list[_Entry]]) -> No
             )
         )
     for entry in entries["ecard"]:
+        state = _choice(path, entry, "state", ECardState)
         session.add(
             ECard(
                 child_id=person_id(entry, "child"),
                 applicant_id=person_id(entry, "applicant"),
-                state=_choice(path, entry, "state", ECardState),
+                state=state,
                 created_at=_moment(path, entry, "created_at"),
                 activated_at=_moment(path, entry, "activated_at") if "activated_at" in entry.values else None,
                 kiosk_id=str(entry.values.get("kiosk_id", "DEMO")),
+                # Every demo e-card was registered at a kiosk long ago, with its first QR code (purged since).
+                tickets_issued=1,
             )
         )
 

@@ -133,3 +133,17 @@ class ConsistencyFinding:
     code: str  # stable name of the rule, e.g. "ACTIVE_WITHOUT_TIME"
     count: int
     examples: tuple[int, ...] = ()  # row ids (e-card, ticket, guardianship or person ids) of the first breakers
+    enforced_by: str = ""  # the database constraint that keeps the rule (then nothing needs counting), if any
+
+
+class RequestRejected(Exception):
+    """A request the registry cannot take as asked (a client's mistake, not a rule): `code` says which.
+
+    IDEMPOTENCY_KEY_INVALID: the key is not 8-64 visible ASCII characters. IDEMPOTENCY_KEY_REUSED: the
+    key named another guardian's or child's registration. ECARD_UNKNOWN: no such e-card.
+    """
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail

@@ -1,20 +1,26 @@
 """Provides Registry: the queries and writes the kiosk session needs, each one transaction, returning plain values."""
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Sequence
+
+import sqlalchemy as sa
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from kiosk.domain import CardStatus, ECardState
+from kiosk.errors import KioskError
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
-from kiosk.registry import activation, upkeep
-from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database, unavailable_as_kiosk_error
-from kiosk.registry.models import TABLES, AuditEvent, ECard, Guardianship, Person, SocialSecurityCard
+from kiosk.registry import activation, schema, upkeep
+from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database
+from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard
+from kiosk.registry.port import RegistryHealth
+from kiosk.registry.probe import probe
 from kiosk.registry.records import (
     AuditRecord,
     ChildECard,
@@ -26,10 +32,16 @@ from kiosk.registry.records import (
     RegistryCounts,
     StorageInfo,
 )
+from kiosk.registry.schema import SchemaStatus
 from kiosk.resident_id import ResidentId
 from kiosk.tickets import ActivationResult, ActivationTicket, TicketState
 
 _LIVE = (ECardState.PENDING, ECardState.ACTIVE)
+PURGE_BATCH = 500
+"""Expired tickets deleted per transaction: some 10-20 ms of SQLite's write lock."""
+PURGE_MIN_PAUSE_S = 0.01
+IDEMPOTENCY_DAYS = 7
+"""How long a kiosk's idempotency key is remembered (a retry comes within seconds; a week is generous)."""
 
 
 class _LiveECardRace(Exception):
@@ -69,6 +81,20 @@ class Registry:
         """
         return cls(Database.open(url, busy_timeout_ms), clock, kiosk_id)
 
+    def for_kiosk(self, kiosk_id: str) -> Registry:
+        """The same registry (same database and connections) writing as another kiosk: the service's view
+        for the kiosk a credential names."""
+        return Registry(self._database, self._clock, kiosk_id)
+
+    @property
+    def kiosk_id(self) -> str:
+        """The kiosk this registry writes as (audit events, registrations, tickets)."""
+        return self._kiosk_id
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     @property
     def database(self) -> Database:
         """The engine and transactions underneath (for the registry's own modules and tests)."""
@@ -78,21 +104,41 @@ class Registry:
         """Let go of every connection."""
         self._database.dispose()
 
-    def create_all(self) -> None:
-        """Create the tables that are missing."""
-        with unavailable_as_kiosk_error("create tables"):
-            SQLModel.metadata.create_all(self._database.engine, tables=TABLES)
-
-    def ping(self) -> None:
-        """Ask the database for the smallest answer there is (`SELECT 1`).
+    def upgrade_schema(self) -> SchemaStatus:
+        """Bring the schema to this release's head with the Alembic migrations (an empty database gets
+        every table; one the last release made is upgraded with its data; one at head is left alone).
 
         Raises:
-            KioskError: DATABASE_UNAVAILABLE when it cannot answer.
+            SchemaNotCurrent: the schema is ahead of this release, or not a registry; nothing changed.
+            KioskError: DATABASE_UNAVAILABLE.
         """
-        from sqlalchemy import text
+        return schema.upgrade(self._database)
 
-        with self._database.transaction("ping") as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    def schema_status(self) -> SchemaStatus:
+        """Where the schema stands: current, behind (with the command that upgrades it), ahead or unknown.
+
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE.
+        """
+        return schema.schema_status(self._database)
+
+    def create_all(self) -> None:
+        """The last release's way to make the tables; the migrations do it now (`upgrade_schema`)."""
+        self.upgrade_schema()
+
+    def health(self) -> RegistryHealth:
+        """Probe what a visit needs: the schema's revision read and current, a write taken (and rolled back)."""
+        return probe(self._database)
+
+    def ping(self) -> None:
+        """The health probe, for those who want it to raise (the service monitor).
+
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE when the registry cannot serve a visit; the detail says why.
+        """
+        report = self.health()
+        if not report.ok:
+            raise KioskError("DATABASE_UNAVAILABLE", report.detail)
 
     def is_empty(self) -> bool:
         """Whether the registry knows nobody yet."""
@@ -205,7 +251,7 @@ class Registry:
 
     def _register_once(self, guardian_rid: str, child_rid: str, kiosk_id: str, race_lost: bool = False) -> int:
         now = self._clock.now()
-        with self._database.transaction("register_ecard") as session:
+        with self._database.transaction("register_ecard", writes=True) as session:
             child = session.exec(select(Person).where(Person.resident_id == child_rid)).first()
             if child is None:
                 raise RegistrationRefused("CHILD_UNKNOWN", f"child {mask_id(child_rid)} is not in the registry")
@@ -251,7 +297,7 @@ class Registry:
 
     def audit(self, kind: str, detail: str, kiosk_id: str | None = None) -> None:
         """Record an audit event. `detail` should hold masked data only; ID numbers left in it are masked."""
-        with self._database.transaction("audit") as session:
+        with self._database.transaction("audit", writes=True) as session:
             session.add(
                 AuditEvent(
                     at=self._clock.now(),
@@ -278,7 +324,7 @@ class Registry:
             LookupError: when there is no such e-card, or it was cancelled.
             KioskError: DATABASE_UNAVAILABLE.
         """
-        with self._database.transaction("issue_ticket") as session:
+        with self._database.transaction("issue_ticket", writes=True) as session:
             return activation.issue(session, self._clock.now(), ecard_id, url_base, ttl_seconds, self._kiosk_id)
 
     def ticket_state(self, ticket_id: int) -> TicketState:
@@ -300,15 +346,34 @@ class Registry:
             KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED (also for a
                 revoked ticket), DATABASE_UNAVAILABLE.
         """
-        with self._database.transaction("activate") as session:
+        with self._database.transaction("activate", writes=True) as session:
             return activation.activate(session, self._clock.now(), token_or_url_or_code, self._kiosk_id)
 
-    def purge_expired(self, grace_seconds: float = 0.0) -> int:
-        """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many."""
-        from datetime import timedelta
+    def purge_expired(self, grace_seconds: float = 0.0, batch_size: int = PURGE_BATCH) -> int:
+        """Delete unused tickets that have run out (at least `grace_seconds` ago); returns how many.
 
-        with self._database.transaction("purge_expired") as session:
-            return activation.purge_expired(session, self._clock.now() - timedelta(seconds=grace_seconds))
+        The work goes in batches of `batch_size`, each its own short transaction; on SQLite, whose
+        writers take turns on the whole file, each batch is followed by a pause as long as it took
+        (5 ms at least): another kiosk's writer, asking for the file every few milliseconds
+        (database._begin_writing), gets it in the first pause.
+        Idempotency keys older than IDEMPOTENCY_DAYS go too.
+        """
+        cutoff = self._clock.now() - timedelta(seconds=grace_seconds)
+        total = 0
+        with self._database.one_connection("purge_expired", writes=True) as connection:
+            while True:
+                began = time.monotonic()
+                with connection.begin():
+                    deleted = activation.purge_batch(connection, cutoff, batch_size)
+                total += deleted
+                if deleted < batch_size:
+                    break
+                if self._database.dialect == "sqlite":
+                    time.sleep(max(PURGE_MIN_PAUSE_S, time.monotonic() - began))
+        with self._database.transaction("forget idempotency keys", writes=True) as session:
+            session.exec(sa.delete(RegistrationRequest).where(  # type: ignore[call-overload]
+                RegistrationRequest.created_at < self._clock.now() - timedelta(days=IDEMPOTENCY_DAYS)))
+        return total
 
     # ------------------------------------------------------------------ maintenance console
     def counts(self, day_start: datetime) -> RegistryCounts:
@@ -332,7 +397,7 @@ class Registry:
         Returns:
             False when the e-card was not pending (activated or cancelled meanwhile, or unknown).
         """
-        with self._database.transaction("cancel_pending") as session:
+        with self._database.transaction("cancel_pending", writes=True) as session:
             return upkeep.cancel_pending(session, self._clock.now(), ecard_id, self._kiosk_id, scrub(reason))
 
     def audit_events(self, kinds: Sequence[str] | None = None, limit: int = 200) -> list[AuditRecord]:

@@ -24,6 +24,13 @@ MODULES = [
     "kiosk.registry.store",
     "kiosk.registry.activation",
     "kiosk.registry.demo",
+    "kiosk.registry.schema",
+    "kiosk.registry.migrate",
+    "kiosk.registry.probe",
+    "kiosk.registry.lookup",
+    "kiosk.registry.registration",
+    "kiosk.registry.port",
+    "kiosk.registry.local",
     "kiosk.tickets",
 ]
 FORBIDDEN = ("textual", "screens", "devices", "smartcard")

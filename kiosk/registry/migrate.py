@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=("status", "upgrade", "history"))
     args = parser.parse_args(argv)
     if args.action == "history":
-        scripts = schema._scripts()
+        scripts = schema.scripts()
         for revision in scripts.walk_revisions():
             print(f"{revision.revision}  {revision.doc.splitlines()[0] if revision.doc else ''}")
         return 0

@@ -70,7 +70,7 @@ class SchemaNotCurrent(KioskError):
 
 
 @functools.lru_cache(maxsize=1)
-def _scripts():  # -> alembic.script.ScriptDirectory (alembic is imported only when a migration is looked at)
+def scripts():  # -> alembic.script.ScriptDirectory (alembic is imported only when a migration is looked at)
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(MIGRATIONS)
@@ -78,7 +78,7 @@ def _scripts():  # -> alembic.script.ScriptDirectory (alembic is imported only w
 
 def head() -> str:
     """This release's head revision."""
-    heads = _scripts().get_heads()
+    heads = scripts().get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"the registry's migrations have {len(heads)} heads: {heads}; merge them")
     return heads[0]
@@ -121,7 +121,7 @@ def _known(revision: str) -> bool:
     from alembic.util import CommandError
 
     try:
-        return _scripts().get_revision(revision) is not None
+        return scripts().get_revision(revision) is not None
     except CommandError:
         return False
 

@@ -32,6 +32,8 @@ def _package_folders() -> set[str]:
     for name in _tracked_files():
         path = Path(name)
         if path.suffix == ".py" and path.parts[0] in {"ecard_kiosk", "kiosk", "devices", "screens"}:
+            if path.parts[:3] == ("kiosk", "registry", "migrations"):
+                continue  # Alembic's scripts: package data of kiosk (importing env.py would run a migration)
             folders.add(".".join(path.parent.parts))
     return folders
 

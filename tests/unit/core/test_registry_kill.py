@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import sqlalchemy as sa
 
-from kiosk import PROJECT_ROOT
+from tests.conftest import ROOT as PROJECT_ROOT
 from kiosk.registry import Registry
 
 

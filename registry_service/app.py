@@ -1,0 +1,52 @@
+"""Provides create_app: the registry service's FastAPI application, its state built once, its routes under /v1."""
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from kiosk.ports import Clock
+from registry_service import problems
+from registry_service.routes import health, kiosk
+from registry_service.service import Service
+from registry_service.settings import ServiceSettings
+
+API_VERSION = "1"
+TITLE = "Child e-card registry service"
+
+
+def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service: Service | None = None) -> FastAPI:
+    """The application for `settings`: the database opened and its schema checked now, not at the first request.
+
+    Args:
+        clock: the service's clock (tests pass a manual one); the system clock when None.
+        service: an already opened Service to serve (its owner closes it); else one is opened here
+            and closed when the application shuts down.
+    Raises:
+        SchemaNotCurrent: the database's schema is not this release's (the message names `ecard-registry upgrade`).
+        KioskError: DATABASE_UNAVAILABLE.
+    """
+    owned = service is None
+    state = Service.open(settings, clock) if service is None else service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                state.close()
+
+    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan,
+                  description="Kiosk routes (a per-kiosk Bearer credential) over the kiosk's own registry code.")
+    app.state.service = state
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(kiosk.router)
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict:
+    """The application's OpenAPI document (what registry_service/openapi.json holds)."""
+    return app.openapi()

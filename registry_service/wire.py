@@ -72,8 +72,9 @@ class CardOnly(_Body):
 
 
 class AuditBody(_Body):
-    kind: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
-    detail: Text(0, 500) = ""
+    kind: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")]
+    detail: Text(0, 2000) = ""
+    """Cut to the audit column's 500 characters by the registry, as the embedded kiosk's are."""
 
 
 @dataclass(frozen=True)

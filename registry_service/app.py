@@ -38,15 +38,23 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
             if owned:
                 state.close()
 
-    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan,
-                  description="Kiosk routes (a per-kiosk Bearer credential) over the kiosk's own registry code.")
+    app = application(lifespan)
     app.state.service = state
+    return app
+
+
+def application(lifespan=None) -> FastAPI:  # lifespan: an async context manager factory, as FastAPI takes it
+    """The routes and error answers, with no state yet (create_app adds it; the OpenAPI document needs none)."""
+    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan,
+                  description="The child e-card registry for kiosks: every route of /v1/kiosk takes the kiosk's own "
+                              "credential (Authorization: Bearer), which also names the kiosk; errors are RFC 9457 "
+                              "problem documents with a stable `code`.")
     problems.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
     return app
 
 
-def openapi_document(app: FastAPI) -> dict:
-    """The application's OpenAPI document (what registry_service/openapi.json holds)."""
-    return app.openapi()
+def openapi_document() -> dict:
+    """The service's OpenAPI document, as registry_service/openapi.json holds it."""
+    return application().openapi()

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.errors import KioskError
@@ -14,6 +15,31 @@ from kiosk.registry.records import RequestRejected
 from registry_service.credentials import CredentialRefused
 
 PROBLEM_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457): `code` is stable (the kiosk's error catalogue, or the request's fault)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str
+    reason: str | None = None
+    """401 only: missing, malformed, unknown or revoked."""
+
+
+def _documented(description: str) -> dict:
+    return {"description": description, "model": Problem, "content": {PROBLEM_TYPE: {}}}
+
+
+KIOSK_PROBLEMS = {
+    401: _documented("The kiosk credential is missing, malformed, unknown or revoked (`reason`)."),
+    422: _documented("The request's body, path or headers are not what the route takes (REQUEST_INVALID), or "
+                     "the Idempotency-Key is malformed (IDEMPOTENCY_KEY_INVALID)."),
+    503: _documented("The registry database cannot be used now (DATABASE_UNAVAILABLE); retry later."),
+}
+"""The answers every kiosk route may give besides its own, for the OpenAPI document."""
 _LOG = logging.getLogger("registry_service")
 
 # The catalogue's codes a kiosk route can answer with, and their HTTP status. Anything else the

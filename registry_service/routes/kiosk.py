@@ -18,6 +18,7 @@ from kiosk.registry.port import (
     TicketStatus,
 )
 from registry_service.deps import KioskRegistry
+from registry_service.problems import KIOSK_PROBLEMS
 from registry_service.wire import (
     MAX_ID,
     AuditBody,
@@ -30,7 +31,7 @@ from registry_service.wire import (
     Withdrawn,
 )
 
-router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
+router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"], responses=KIOSK_PROBLEMS)
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

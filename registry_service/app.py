@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 from typing import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from kiosk.ports import Clock
@@ -32,6 +33,9 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool (40 threads by default): as many as the database pool can
+        # serve at once (pool_size kept + as many at a peak), so a thread never waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(40, 2 * state.settings.pool_size)
         try:
             yield
         finally:

@@ -116,24 +116,28 @@ class Credentials:
         return tuple(CredentialRecord(r.kiosk_id, r.created_at, r.revoked_at, r.revoked_reason) for r in rows)
 
     # ------------------------------------------------------------------ requests
+    def known(self, authorization: str | None) -> str | None:
+        """The kiosk of a credential found live within the cache time, without a database query; None if not
+        (ask `kiosk_for`).
+
+        Raises:
+            CredentialRefused: missing or malformed (no database needed to tell).
+        """
+        digest = self._digest(authorization)
+        cached = self._live.get(digest) if self._cache_seconds > 0 else None
+        return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
     def kiosk_for(self, authorization: str | None) -> str:
-        """The kiosk an `Authorization: Bearer <credential>` header names.
+        """The kiosk an `Authorization: Bearer <credential>` header names (a database query, unless cached).
 
         Raises:
             CredentialRefused: missing, malformed, unknown or revoked.
             KioskError: DATABASE_UNAVAILABLE.
         """
-        if not authorization:
-            raise CredentialRefused("missing", "no Authorization header: send 'Authorization: Bearer <credential>'")
-        scheme, _, secret = authorization.strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret or len(secret) > 200 or not secret.isascii():
-            raise CredentialRefused("malformed", "the Authorization header is not 'Bearer <credential>'")
-        digest = secret_hash(secret)
-        if self._cache_seconds > 0:
-            cached = self._live.get(digest)
-            if cached is not None and cached[1] > time.monotonic():
-                return cached[0]
+        known = self.known(authorization)
+        if known is not None:
+            return known
+        digest = self._digest(authorization)
         with self._database.connection("check a kiosk credential") as connection:
             row = connection.execute(self._lookup, {"digest": digest}).first()
         if row is None:
@@ -147,3 +151,13 @@ class Credentials:
                     self._live.clear()
                 self._live[digest] = (row.kiosk_id, time.monotonic() + self._cache_seconds)
         return row.kiosk_id
+
+    @staticmethod
+    def _digest(authorization: str | None) -> str:
+        if not authorization:
+            raise CredentialRefused("missing", "no Authorization header: send 'Authorization: Bearer <credential>'")
+        scheme, _, secret = authorization.strip().partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret or len(secret) > 200 or not secret.isascii():
+            raise CredentialRefused("malformed", "the Authorization header is not 'Bearer <credential>'")
+        return secret_hash(secret)

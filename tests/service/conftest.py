@@ -133,7 +133,12 @@ def reset_registry(service: Service) -> None:
     assert load_demo(service.registry, DEMO_FILE)
 
 
-@pytest.fixture(params=BACKENDS)
+# One xdist group per backend: under `-n 2 --dist loadgroup` the SQLite tests run in one worker and the
+# PostgreSQL ones in the other, each worker starting one uvicorn (and one PostgreSQL server) only.
+BACKEND_PARAMS = [pytest.param(backend, marks=pytest.mark.xdist_group(f"service-{backend}")) for backend in BACKENDS]
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
 def running_service(request: pytest.FixtureRequest) -> RunningService:
     """The registry service on a real uvicorn, its registry holding the demo data only, its clock at NOW."""
     started: _Started = request.getfixturevalue(f"service_on_{request.param}")

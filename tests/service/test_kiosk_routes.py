@@ -25,7 +25,6 @@ from tests.unit.core.test_registry_port import (
     card_of,
 )
 
-pytestmark = pytest.mark.xdist_group("service")
 QUICK = ServiceTimeouts(connect_seconds=2, read_seconds=5, total_seconds=5, retries=1, backoff_seconds=0.05)
 
 

@@ -13,7 +13,6 @@ from kiosk.registry.database import Database
 from registry_service.cli import main
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.xdist_group("service")
 
 
 def run(*args: str, env: dict[str, str], launcher: tuple[str, ...] = ("-m", "registry_service")) -> subprocess.CompletedProcess:
@@ -62,6 +61,7 @@ def test_on_sqlite_serve_refuses_a_behind_schema_and_the_operator_commands_work(
         "integer, unable to parse string as an integer; got 'many'"]
 
 
+@pytest.mark.xdist_group("service-postgresql")
 def test_on_postgresql_serve_refuses_a_schema_one_revision_behind_and_upgrade_fixes_it(
     postgres_server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,6 @@ from kiosk.registry.service_client import ServiceRegistry, ServiceTimeouts
 from tests.service.dropping_proxy import DroppingProxy
 from tests.unit.core.test_registry_port import ZHANG_CARD, ZHANG_XIAOYU
 
-pytestmark = pytest.mark.xdist_group("service")
 RETRYING = ServiceTimeouts(connect_seconds=2, read_seconds=5, total_seconds=10, retries=2, backoff_seconds=0.01)
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("service")
 
 
 def test_a_kiosk_with_its_credential_gets_an_answer_and_one_without_gets_401(running_service) -> None:

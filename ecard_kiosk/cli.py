@@ -49,7 +49,8 @@ def build_parser(prog: str = "python kiosk.py") -> argparse.ArgumentParser:
                      help="development mode: Ctrl+Q quits and errors show their traceback")
 
     activate = commands.add_parser("activate", help="play the guardian's phone: activate a QR code or user code")
-    activate.add_argument("code", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ)")
+    activate.add_argument("code", nargs="+", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ); "
+                          "spaces and line breaks in it are ignored")
 
     card = commands.add_parser("card", help="virtual cards over vpcd, and reading cards through PC/SC")
     card_commands = card.add_subparsers(dest="card_command", metavar="CARD_COMMAND", required=True)

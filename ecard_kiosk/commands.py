@@ -69,7 +69,7 @@ def command_activate(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     registry = open_registry(settings, SystemClock())
     try:
-        result = registry.activate(args.code)
+        result = registry.activate("".join(args.code))  # a URL pasted across lines arrives in pieces
     except KioskError as exc:
         entry = exc.entry
         print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)

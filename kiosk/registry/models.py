@@ -218,16 +218,27 @@ class AuditEvent(SQLModel, table=True):
     kiosk_id: str = Field(default="", max_length=40)
 
 
+LIVE_CREDENTIAL = "revoked_at IS NULL"
+
+
 class KioskCredential(SQLModel, table=True):
     """A kiosk's service credential: only the SHA-256 of its secret is kept; revoked ones stay as the record."""
 
     __tablename__ = "kiosk_credential"
+    # One live credential per kiosk; a kiosk whose credential was revoked (lost, stolen, replaced box)
+    # gets a new one, and the revoked rows stay to say why a request with them was refused.
+    __table_args__ = (
+        sa.Index("ix_kiosk_credential_live", "kiosk_id", unique=True,
+                 sqlite_where=sa.text(LIVE_CREDENTIAL), postgresql_where=sa.text(LIVE_CREDENTIAL)),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    kiosk_id: str = Field(max_length=40, unique=True, index=True)
+    kiosk_id: str = Field(max_length=40, index=True)
     secret_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(sa_column=_utc_column())
     revoked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+    revoked_reason: Optional[str] = Field(default=None, max_length=200)
+    """What the operator said when revoking it (told to the kiosk's technician in the 401)."""
 
 
 class Throttle(SQLModel, table=True):

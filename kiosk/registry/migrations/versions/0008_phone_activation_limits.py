@@ -6,7 +6,7 @@
 The per-client counters of wrong typed codes and the kiosks' poll pacing live in `throttle` (0002).
 
 Revision ID: 0008
-Revises: 0006 (0007 once the service's credentials are merged)
+Revises: 0007
 Create Date: 2026-06-08
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -29,7 +29,7 @@ from kiosk.registry.lookup import normal_rid
 from kiosk.registry.models import AuditEvent, ECard, Person, Throttle, UtcDateTime
 from kiosk.registry.models import ActivationTicket as TicketRow
 from kiosk.registry.store import Registry
-from kiosk.tickets import activation_key
+from kiosk.tickets import ActivationKey, activation_key
 
 PhoneOutcome = Literal["activated", "access_denied", "expired_token", "slow_down", "invalid_code", "already_used"]
 """What the app is told when it presents a ticket:
@@ -131,12 +131,17 @@ def activate_as(
         phone_user_rid: the resident ID of the app's (real-name) user.
         client: who is presenting, for the wrong-code throttle (the app installation, or its address).
     """
-    wait = _client_wait(session, now, client, limits)
-    if wait:
-        return PhoneAnswer("slow_down", retry_after_seconds=wait)
-    row = _find(session, presented, now)
-    if row is None:
+    key = activation_key(presented)
+    # A QR's token (256 bits) cannot be guessed: only typed codes and nonsense wait for the throttle,
+    # so the common path (a scanned QR) does not pay its round trip.
+    if key is None or key.kind == "user_code":
+        wait = _client_wait(session, now, client, limits)
+        if wait:
+            return PhoneAnswer("slow_down", retry_after_seconds=wait)
+    found_row = _find_with_guardian(session, key, now)
+    if found_row is None:
         return _wrong_code(session, now, client, limits)
+    row, guardian_rid = found_row
     found = _row_state(row, now)
     if found == "locked":
         return PhoneAnswer("access_denied", row.id, row.ecard_id, tries_left=0)
@@ -144,10 +149,10 @@ def activate_as(
         return PhoneAnswer("already_used", row.id, row.ecard_id)
     if found in ("expired", "revoked"):
         return PhoneAnswer("expired_token", row.id, row.ecard_id)
-    if not _is_ticket_guardian(session, row, phone_user_rid):
+    if guardian_rid is None or normal_rid(phone_user_rid) != guardian_rid:
         return _wrong_identity(session, now, row, client, limits)
     try:
-        result = activation.activate(session, now, presented, row.kiosk_id)
+        result = activation.use(session, now, row, row.kiosk_id)
     except KioskError as exc:  # raced: another app (or a newer QR) got there first, nothing written
         outcome: PhoneOutcome = {"ACTIVATION_USED": "already_used", "ACTIVATION_EXPIRED": "expired_token"}.get(
             exc.code, "invalid_code")
@@ -231,15 +236,24 @@ def _row_state(row: TicketRow, now: datetime) -> PreviewState:
     return "expired" if row.expires_at <= now else "pending"
 
 
-def _is_ticket_guardian(session: Session, row: TicketRow, phone_user_rid: str) -> bool:
-    """The app's user is the guardian the ticket was issued to (a last release's ticket: the e-card's applicant)."""
-    person_id = session.exec(select(Person.id).where(Person.resident_id == normal_rid(phone_user_rid))).first()
-    if person_id is None:
-        return False
-    guardian_id = row.guardian_id
-    if guardian_id is None:
-        guardian_id = session.exec(select(ECard.applicant_id).where(ECard.id == row.ecard_id)).one()
-    return person_id == guardian_id
+def _find_with_guardian(session: Session, key: ActivationKey | None, now: datetime) -> tuple[TicketRow, str | None] | None:
+    """The ticket (as _find chooses it) and the resident ID of its guardian, in one query.
+
+    The guardian is the one the ticket was issued to; a last release's ticket (none recorded): the e-card's applicant.
+    """
+    if key is None:
+        return None
+    column = TicketRow.token_hash if key.kind == "token" else TicketRow.user_code_hash
+    guardian = sa.func.coalesce(TicketRow.guardian_id, ECard.applicant_id)
+    rows = session.exec(  # type: ignore[call-overload]
+        select(TicketRow, Person.resident_id)
+        .join(ECard, ECard.id == TicketRow.ecard_id)
+        .outerjoin(Person, Person.id == guardian)
+        .where(column == key.digest).order_by(TicketRow.id.desc())  # type: ignore[union-attr]
+    ).all()
+    if not rows:
+        return None
+    return next((r for r in rows if _row_state(r[0], now) == "pending"), rows[0])
 
 
 def _wrong_identity(session: Session, now: datetime, row: TicketRow, client: str, limits: PhoneLimits) -> PhoneAnswer:

@@ -209,12 +209,6 @@ def poll(
     return PollAnswer(ticket_id, state, error, interval, row.expires_at)
 
 
-def purge_throttles(connection: sa.Connection, cutoff: datetime) -> int:
-    """Delete throttle rows last touched before `cutoff` (their window is long over); how many went."""
-    result = connection.execute(sa.delete(Throttle).where(Throttle.window_start < cutoff))  # type: ignore[arg-type]
-    return result.rowcount or 0
-
-
 # ---------------------------------------------------------------------------------------------- the parts
 def _find(session: Session, presented: str, now: datetime) -> TicketRow | None:
     key = activation_key(presented)

@@ -18,7 +18,7 @@ from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
 from kiosk.registry import activation, schema, upkeep
 from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database
-from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard
+from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard, Throttle
 from kiosk.registry.port import RegistryHealth
 from kiosk.registry.probe import probe
 from kiosk.registry.records import (
@@ -356,7 +356,7 @@ class Registry:
         writers take turns on the whole file, each batch is followed by a pause as long as it took
         (5 ms at least): another kiosk's writer, asking for the file every few milliseconds
         (database._begin_writing), gets it in the first pause.
-        Idempotency keys older than IDEMPOTENCY_DAYS go too.
+        Idempotency keys older than IDEMPOTENCY_DAYS go too, and throttle rows untouched for a day.
         """
         cutoff = self._clock.now() - timedelta(seconds=grace_seconds)
         total = 0
@@ -373,6 +373,9 @@ class Registry:
         with self._database.transaction("forget idempotency keys", writes=True) as session:
             session.exec(sa.delete(RegistrationRequest).where(  # type: ignore[call-overload]
                 RegistrationRequest.created_at < self._clock.now() - timedelta(days=IDEMPOTENCY_DAYS)))
+            # The phone's throttle rows (wrong codes per client, a ticket's poll pace) matter for minutes.
+            session.exec(sa.delete(Throttle).where(  # type: ignore[call-overload]
+                Throttle.window_start < self._clock.now() - timedelta(days=1)))
         return total
 
     # ------------------------------------------------------------------ maintenance console

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 import pytest
+import sqlalchemy as sa
 
 from kiosk.eligibility import load_region
 from kiosk.ports import ManualClock
@@ -145,3 +146,13 @@ def test_a_polled_unknown_ticket_is_a_catalogued_error(phone: PhoneDesk) -> None
 def preview_state(phone: PhoneDesk, presented: str) -> str | None:
     answer = phone.preview(presented, "app-preview")
     return answer.preview.state if answer.preview is not None else None
+
+
+def test_the_purge_forgets_throttle_rows_a_day_old(phone: PhoneDesk, ticket: IssuedTicket, demo_registry: Registry,
+                                                   clock: ManualClock) -> None:
+    phone.activate("BCDF-GHJK", ZHANG_WEI, "app-guess")
+    phone.poll(ticket.ticket_id, 2.0)
+    clock.advance(86401)
+    demo_registry.purge_expired()
+    with demo_registry.database.connection("count") as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM throttle")).scalar_one() == 0

@@ -21,12 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("activation_ticket") as batch:
-        batch.add_column(sa.Column("wrong_tries", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("locked_at", sa.DateTime(), nullable=True))
+    # Plain ALTER TABLE, no batch copy: SQLite's triggers on and about activation_ticket stay as they are.
+    op.add_column("activation_ticket", sa.Column("wrong_tries", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("activation_ticket", sa.Column("locked_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("activation_ticket") as batch:
-        batch.drop_column("locked_at")
-        batch.drop_column("wrong_tries")
+    # SQLite 3.35+ and PostgreSQL both drop a column in place (neither column is indexed or in a trigger).
+    op.execute("ALTER TABLE activation_ticket DROP COLUMN locked_at")
+    op.execute("ALTER TABLE activation_ticket DROP COLUMN wrong_tries")

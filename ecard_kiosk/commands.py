@@ -89,6 +89,9 @@ def command_automate(args: argparse.Namespace) -> int:
 
     # Silent: a scripted run has nobody to speak to.
     settings = settings_from(args).replaced(voice_prompts="off")
+    if not settings.registry_is_local:
+        raise StartupError("automate plays the guardian's phone on the embedded registry: setting 'registry' must be "
+                           "\"local\"")
     if settings.reader != "simulated":
         raise StartupError("automate works with the simulated reader only (setting 'reader' is 'pcsc')")
     _start_logging(settings)
@@ -98,7 +101,7 @@ def command_automate(args: argparse.Namespace) -> int:
     if args.card:
         names = [choice.name for choice in kiosk.bench.choices()]
         if args.card not in names:
-            kiosk.registry.close()
+            kiosk.close_registry()
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
         kiosk.bench.insert(args.card)
     out = sys.stdout.buffer
@@ -123,7 +126,7 @@ def command_automate(args: argparse.Namespace) -> int:
         pass
     finally:
         stop_reader(kiosk)
-        kiosk.registry.close()
+        kiosk.close_registry()
     return 0
 
 

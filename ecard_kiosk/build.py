@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from devices.simulated import SimulatedBench
     from kiosk.health import ServiceMonitor
     from kiosk.maintenance import MaintenanceMode
+    from kiosk.maintenance.managed import ManagedByService
     from kiosk.ports import Clock
     from kiosk.registry import Registry
     from kiosk.eligibility import Region
@@ -141,6 +142,7 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
     """
     from ecard_kiosk.services import connect_service
     from kiosk.errors import KioskError
+    from kiosk.maintenance.managed import ManagedByService
     from kiosk.registry.service_client import ServiceRegistry, read_credential
     from kiosk.session import KioskSession
     from devices.service import ReaderCardService
@@ -156,20 +158,19 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
         from kiosk.health import CONFIGURATION
 
         session.out_of_service(CONFIGURATION)
-    maintenance = build_maintenance(settings, session, None, side, clock, origins, audit=port.audit)
+    maintenance = build_maintenance(settings, session, ManagedByService(port, settings.registry), side, clock, origins)
     kiosk = Kiosk(settings, session, side.bench, None, side.reader, attach_voice(settings, session),
                   maintenance=maintenance, port=port)
     connect_service(kiosk, port)
     return kiosk
 
 
-def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | None", side: CardSide,
-                      clock: "Clock", origins: dict[str, str],
-                      audit: "Callable[[str, str], None] | None" = None) -> "MaintenanceMode":
+def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | ManagedByService",
+                      side: CardSide, clock: "Clock", origins: dict[str, str]) -> "MaintenanceMode":
     """The technicians' maintenance mode, with the reader diagnostics for this kind of reader.
 
-    With the registry service (`registry` None), the console's registry pages say the registry is managed by the
-    service, and the technicians' logins are audited through the service (`audit`).
+    With the registry service, `registry` is ManagedByService: the console's registry pages say the service manages
+    them, and the technicians' events are audited through the service.
     """
     from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
     from kiosk.logbook import LOG_NAME
@@ -179,10 +180,8 @@ def build_maintenance(settings: Settings, session: "KioskSession", registry: "Re
     diagnostics_type = PcscDiagnostics if settings.reader == "pcsc" else SimulatedDiagnostics
     diagnostics = diagnostics_type(side.reader, side.psam_reader, side.key_holder_factory, clock)  # type: ignore[arg-type]
     # A lambda, not registry.audit: a deferred kiosk's registry is not there to be read until after the first screen.
-    if audit is None:
-        assert registry is not None
-        audit = lambda kind, detail: registry.audit(kind, detail)  # noqa: E731
-    door = TechnicianDoor(settings.technicians, clock, audit, state_file=settings.data_dir / STATE_FILE_NAME)
+    door = TechnicianDoor(settings.technicians, clock, lambda kind, detail: registry.audit(kind, detail),
+                          state_file=settings.data_dir / STATE_FILE_NAME)
     return MaintenanceMode(
         session, registry, door, clock,
         key_sequence=parse_key_sequence(settings.maintenance_key_sequence),

@@ -44,14 +44,14 @@ _LOG = logging.getLogger("registry_service")
 
 # The catalogue's codes a kiosk route can answer with, and their HTTP status. Anything else the
 # core raises is a bug: 500, logged, with no detail in the answer.
-_KIOSK_ERROR_STATUS = {
+ERROR_STATUS = {
     "ACTIVATION_UNKNOWN": 404,
     "ACTIVATION_USED": 409,
     "ACTIVATION_EXPIRED": 410,
     "DATABASE_UNAVAILABLE": 503,
     "REGISTRY_TIMEOUT": 503,
 }
-_REJECTED_STATUS = {"IDEMPOTENCY_KEY_INVALID": 422, "IDEMPOTENCY_KEY_REUSED": 409, "ECARD_UNKNOWN": 404}
+REJECTED_STATUS = {"IDEMPOTENCY_KEY_INVALID": 422, "IDEMPOTENCY_KEY_REUSED": 409, "ECARD_UNKNOWN": 404}
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -80,11 +80,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestRejected)
     async def rejected(request: Request, exc: RequestRejected) -> JSONResponse:
-        return problem(_REJECTED_STATUS.get(exc.code, 422), exc.code, "request rejected", exc.detail)
+        return problem(REJECTED_STATUS.get(exc.code, 422), exc.code, "request rejected", exc.detail)
 
     @app.exception_handler(KioskError)
     async def kiosk_error(request: Request, exc: KioskError) -> JSONResponse:
-        status = _KIOSK_ERROR_STATUS.get(exc.code)
+        status = ERROR_STATUS.get(exc.code)
         if status is None:
             _LOG.error("uncatalogued answer %s on %s %s", exc, request.method, request.url.path)
             return problem(500, "INTERNAL", "internal error", "the service failed; see its log")

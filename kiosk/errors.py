@@ -121,6 +121,9 @@ _ENTRIES = [
        "The registry service answered something the kiosk cannot read (not the API's JSON, a field missing, a "
        "proxy's error page, an unknown error code); the log has the status and route. Check the service's "
        "version against the kiosk's and what lies between them."),
+    _e("REGISTRY_MANAGED_BY_SERVICE", False,
+       "The kiosk's registry is the registry service (setting registry = its URL): the console's registry pages "
+       "(pending codes, purge, audit, counts, consistency) are the service operator's (ecard-registry)."),
     _e("SESSION_TIMEOUT", False,
        "Idle timeout."),
     _e("CONFIG_INVALID", True,

@@ -8,7 +8,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from kiosk.ports import Clock
-from registry_service import problems
+from registry_service import phone, phone_page, problems
 from registry_service.routes import health, kiosk
 from registry_service.service import Service
 from registry_service.settings import ServiceSettings
@@ -56,6 +56,8 @@ def application(lifespan=None) -> FastAPI:  # lifespan: an async context manager
     problems.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
+    app.include_router(phone.router)
+    app.include_router(phone_page.router)
     return app
 
 

@@ -182,6 +182,10 @@ class ActivationTicket(SQLModel, table=True):
     """The guardian the code was issued to, at the kiosk; only their app may use it. None: a last-release ticket."""
     used_unactivated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     """Kept by triggers: used, but its e-card is not active (consistency rule USED_TICKET_NOT_ACTIVE)."""
+    wrong_tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """How often an app user who is not its guardian presented it (kiosk.registry.phone)."""
+    locked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+    """When wrong_tries reached the limit: locked tickets are revoked too, and say access_denied to every app."""
 
 
 class RegistrationRequest(SQLModel, table=True):

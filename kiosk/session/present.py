@@ -62,6 +62,6 @@ def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionV
         child=child_view,
         decision=visit.decision,
         ticket=visit.ticket,
-        resumed=visit.decision.resume if visit.decision is not None else False,
-        pending=tuple(PendingView(mask_name(name), mask_id(rid)) for rid, name in visit.pending),
+        resumed=visit.resumed or (visit.decision.resume if visit.decision is not None else False),
+        pending=tuple(PendingView(name, masked_id) for _ecard, name, masked_id in visit.pending),  # masked by the registry
     )

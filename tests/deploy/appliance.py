@@ -55,13 +55,9 @@ class KioskUser:
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "--", *map(str, argv)]
 
     def own(self, path: Path) -> Path:
-        """`path` made (a folder) and handed to this user, with every folder above it passable."""
+        """`path` made (a folder) and handed to this user (the folders above it must be open to it)."""
         path.mkdir(parents=True, exist_ok=True)
         os.chown(path, self.uid, self.gid)
-        for parent in path.parents:
-            if parent == Path("/") or parent == Path("/tmp"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)
         return path
 
 
@@ -127,7 +123,7 @@ def build_appliance(base: Path) -> Appliance:
     home = user.own(base / "appliance")
     for path in (wheel, *house.iterdir()):
         path.chmod(0o644)
-    for folder in (base, base / "dist", house):
+    for folder in (base / "dist", house):
         folder.chmod(0o755)
     started = time.monotonic()
     venv = home / "venv"

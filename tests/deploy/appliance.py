@@ -1,12 +1,14 @@
 """Provides the deploy tests' appliance: an unprivileged kiosk user, the wheel in a venv of Debian's python3, cage headless."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 APPLIANCE_PYTHON = Path("/usr/bin/python3")
 """Debian's own python3: the appliance's (root's python here is pyenv, which no other user can run)."""
+DEBIAN_WHEELS = Path("/usr/share/python-wheels")
+"""python3-venv's pip (and setuptools) wheels."""
+WHEELHOUSES = Path("/var/tmp/ecard-kiosk-wheelhouse")
+"""Third-party wheels for the appliance's offline install, one folder per dependency list."""
 TEST_USER = "ecard-kiosk-test"
 """The unprivileged user the tests run the kiosk as (made by .ci/setup; cage refuses root)."""
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman"}
@@ -87,6 +93,26 @@ class Appliance:
         return self.venv / "bin" / "ecard-kiosk"
 
 
+def wheelhouse() -> Path:
+    """The kiosk's dependencies as wheels, for an offline install; kept in /var/tmp per dependency list.
+
+    Made from pip's cache (root's) the first time; only third-party wheels: the kiosk's own wheel is
+    built fresh every session.
+    """
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    digest = hashlib.sha256("\n".join(dependencies).encode()).hexdigest()[:16]
+    house = WHEELHOUSES / digest
+    if not (house / ".complete").exists():
+        shutil.rmtree(house, ignore_errors=True)
+        house.mkdir(parents=True)
+        _run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "wheel", "--quiet",
+              "--wheel-dir", str(house), *dependencies], cwd=house)
+        (house / ".complete").touch()
+    for path in (WHEELHOUSES, house, *house.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return house
+
+
 def _run(argv: list[str], **options) -> subprocess.CompletedProcess:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=600, **options)
     assert result.returncode == 0, f"{argv[:6]}...: {result.stdout[-1500:]}{result.stderr[-3000:]}"
@@ -94,10 +120,9 @@ def _run(argv: list[str], **options) -> subprocess.CompletedProcess:
 
 
 def build_appliance(base: Path) -> Appliance:
-    """Build the wheel (once per session: it is slow), its dependencies as wheels, and install them as the user.
+    """Build the wheel (once per session: it is slow) and install it as the kiosk user into a venv of Debian's python3.
 
-    The dependencies come from pip's cache (root's) as a wheelhouse, so the user's install is
-    offline (--no-index) and takes the same time every run.
+    The dependencies come from the wheelhouse, so the user's install is offline (--no-index).
     """
     if not APPLIANCE_PYTHON.exists():
         pytest.skip(f"{APPLIANCE_PYTHON} (Debian's python3) is missing: apt-get install python3 python3-venv")
@@ -116,20 +141,22 @@ def build_appliance(base: Path) -> Appliance:
     (wheel,) = (base / "dist").glob("child_ecard_kiosk-*.whl")
     timings["wheel build"] = time.monotonic() - started
     started = time.monotonic()
-    house = base / "wheelhouse"
-    _run([*pip, "wheel", "--quiet", "--wheel-dir", str(house), str(wheel)], cwd=base)
+    house = wheelhouse()
     timings["wheelhouse"] = time.monotonic() - started
 
     home = user.own(base / "appliance")
-    for path in (wheel, *house.iterdir()):
-        path.chmod(0o644)
-    for folder in (base / "dist", house):
-        folder.chmod(0o755)
+    (base / "dist").chmod(0o755)
+    wheel.chmod(0o644)
     started = time.monotonic()
     venv = home / "venv"
-    _run(user.command(APPLIANCE_PYTHON, "-m", "venv", venv), cwd=home, env=clean_environment())
-    # Bytecode is left to the first start (--no-compile): compiling every dependency takes longer than the journey.
-    _run(user.command(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    _run(user.command(APPLIANCE_PYTHON, "-m", "venv", "--without-pip", venv), cwd=home, env=clean_environment())
+    # Debian's own pip wheel (python3-venv's), run as a zip: the venv needs no pip of its own. Offline
+    # from the wheelhouse; bytecode left to the first start (--no-compile is quicker than the journey).
+    pip_wheels = sorted(DEBIAN_WHEELS.glob("pip-*.whl"))
+    if not pip_wheels:
+        pytest.skip(f"no pip wheel in {DEBIAN_WHEELS}: apt-get install python3-venv")
+    pip_wheel = pip_wheels[-1]
+    _run(user.command(venv / "bin" / "python", f"{pip_wheel}/pip", "install", "--quiet", "--disable-pip-version-check",
                       "--no-index", "--find-links", house, "--no-compile", wheel),
          cwd=home, env=clean_environment(HOME=str(home)))
     timings["venv install"] = time.monotonic() - started

@@ -17,6 +17,8 @@ from tests.deploy.appliance import DEPLOY, HEADLESS, Appliance, clean_environmen
 
 FOOT_INI = DEPLOY / "foot.ini"
 ZH_CATALOGUE = Path(__file__).resolve().parents[2] / "kiosk" / "locale" / "zh_CN" / "LC_MESSAGES" / "kiosk.po"
+HEADLESS_HEIGHT, KIOSK_HEIGHT = 720, 1080
+"""cage's headless screen is 1280x720; the kiosk's is taken to be 1920x1080 (foot.ini's size is set for it)."""
 TMUX_CONF = "set -g default-shell /bin/sh\nset -g status off\nset -g remain-on-exit on\nset -g default-terminal tmux-256color\nset -g window-size latest\nset -g escape-time 0\n"
 
 
@@ -26,6 +28,20 @@ def configured_fonts() -> list[str]:
         if line.startswith("font="):
             return [part.strip() for part in line.removeprefix("font=").split(",")]
     raise AssertionError(f"{FOOT_INI} sets no font=")
+
+
+def kiosk_grid_fonts() -> str:
+    """foot.ini's font list with the size scaled from the kiosk's screen to the headless one: the same cell grid.
+
+    At foot.ini's size the 720-pixel headless screen holds two thirds of the kiosk's rows, too few
+    for the QR code (the kiosk then shows only the code to type); scaled, it holds what a 1080-pixel
+    kiosk screen does.
+    """
+    fonts = configured_fonts()
+    size = re.search(r":size=([\d.]+)", fonts[0])
+    assert size, f"{FOOT_INI}: the first font has no :size="
+    scaled = float(size.group(1)) * HEADLESS_HEIGHT / KIOSK_HEIGHT
+    return ",".join([fonts[0].replace(size.group(0), f":size={scaled:.2f}"), *fonts[1:]])
 
 
 def catalogue_characters(po: Path = ZH_CATALOGUE) -> set[str]:
@@ -104,7 +120,7 @@ class KioskScreen:
             extra["FONTCONFIG_FILE"] = str(fontconfig_file)
         self.env = clean_environment(**extra)
         command = self.user.command(
-            "cage", "--", "foot", f"--config={FOOT_INI}",
+            "cage", "--", "foot", f"--config={FOOT_INI}", f"--override=font={kiosk_grid_fonts()}",
             "tmux", "-S", self.tmux_socket, "-f", conf, "new-session", "-s", "kiosk", "--",
             appliance.kiosk, *kiosk_args)
         self.log = (folder / "cage.log").open("wb")
@@ -182,13 +198,12 @@ class KioskScreen:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # cage's own group (start_new_session): foot, tmux, the kiosk
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        # The tmux server left its own process group; end it through its socket.
+        # The tmux server (it left cage's process group) ends the kiosk; foot's client then ends,
+        # and with it foot and cage. Whatever is left of cage's group is killed.
         self._tool("tmux", "-S", self.tmux_socket, "kill-server")
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # cage's own group (start_new_session): foot and its client
+            self.process.wait()
         self.log.close()

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.deploy                 exposure scores, cage start -> welcome (3 runs)
     .venv/bin/python -m bench.deploy --chroot        ... and deploy/install.sh fresh, then again, in a
-                                                     debootstrap chroot (minutes; root, network)
+                                                     debootstrap chroot (minutes; root, a Debian mirror;
+                                                     the wheels are built here and handed in: --wheels)
 
 Runs as root (the kiosk runs as the unprivileged test user; debootstrap and chroot need root).
 The debootstrap base is kept in /var/tmp/ecard-kiosk-bench/base (made once, a few minutes); each
@@ -88,6 +89,14 @@ def install_in_chroot() -> tuple[float, float]:
         if (ROOT / name).is_file():
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, checkout / name)
+    # The Python side goes in as wheels (install.sh --wheels, its offline way): this machine reaches
+    # PyPI only through its own proxy, whose trust the fresh Debian does not have.
+    wheels = root / "root/wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "wheel", "--quiet", "--wheel-dir",
+           str(wheels)]
+    subprocess.run([*pip, "--no-deps", str(checkout)], check=True, cwd=checkout.parent)
+    (wheel,) = wheels.glob("child_ecard_kiosk-*.whl")
+    subprocess.run([*pip, f"{wheel}[pcsc]"], check=True, cwd=checkout.parent)
     for mount, source in (("proc", "proc"), ("sys", "sysfs"), ("dev", None), ("dev/pts", None)):
         target = root / mount
         if source:
@@ -98,7 +107,9 @@ def install_in_chroot() -> tuple[float, float]:
         timings = []
         for _ in range(2):
             started = time.monotonic()
-            result = subprocess.run(["chroot", str(root), "/bin/bash", "/root/ecard-kiosk/deploy/install.sh"],
+            result = subprocess.run(["chroot", str(root), "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                     "LANG=C.UTF-8", "/bin/bash", "/root/ecard-kiosk/deploy/install.sh",
+                                     "--wheel", f"/root/wheels/{wheel.name}", "--wheels", "/root/wheels"],
                                     capture_output=True, text=True, timeout=1800)
             timings.append(time.monotonic() - started)
             print(result.stdout.strip())

@@ -7,6 +7,7 @@
 #
 #   deploy/install.sh                       build the wheel from this checkout, install it
 #   deploy/install.sh --wheel FILE.whl      install that wheel
+#   deploy/install.sh --wheels DIR ...      offline: the dependencies (and pyscard) as wheels in DIR
 #   deploy/install.sh --registry            ... and the registry service (ecard-registry.service)
 #   deploy/install.sh --no-kiosk --registry only the registry service
 #   deploy/install.sh --start               start (or restart) the units now
@@ -24,10 +25,11 @@ KIOSK_DATA=/var/lib/ecard-kiosk
 REGISTRY_ETC=/etc/ecard-registry
 UNITS=/etc/systemd/system
 
-wheel="" kiosk=1 registry=0 start=0
+wheel="" wheels="" kiosk=1 registry=0 start=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --wheel) wheel=$2; shift 2 ;;
+    --wheels) wheels=$2; shift 2 ;;
     --registry) registry=1; shift ;;
     --no-kiosk) kiosk=0; shift ;;
     --start) start=1; shift ;;
@@ -37,6 +39,9 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run it as root (sudo $0 $*)" >&2; exit 1; }
 [ -z "$wheel" ] || [ -f "$wheel" ] || { echo "install.sh: no wheel file $wheel" >&2; exit 1; }
+[ -z "$wheels" ] || [ -d "$wheels" ] || { echo "install.sh: no wheel folder $wheels" >&2; exit 1; }
+pip_source=()
+[ -z "$wheels" ] || pip_source=(--no-index --find-links "$wheels")
 
 say() { echo "install.sh: $*"; }
 booted() { [ -d /run/systemd/system ]; }
@@ -63,7 +68,7 @@ if [ -z "$wheel" ]; then
   [ -f "$CHECKOUT/pyproject.toml" ] || { echo "install.sh: no --wheel and no checkout at $CHECKOUT" >&2; exit 1; }
   say "building the wheel from $CHECKOUT"
   "$PYTHON" -m venv "$work/build"
-  "$work/build/bin/python" -m pip wheel -q --no-deps --wheel-dir "$work" "$CHECKOUT" >/dev/null
+  "$work/build/bin/python" -m pip wheel -q "${pip_source[@]}" --no-deps --wheel-dir "$work" "$CHECKOUT" >/dev/null
   wheel=$(ls "$work"/child_ecard_kiosk-*.whl)
 fi
 
@@ -77,8 +82,8 @@ fi
 if [ "$(cat "$VENV/.installed-wheel" 2>/dev/null)" != "$wanted" ]; then
   say "installing $(basename "$wheel") into $VENV"
   # Same version number, new build: --force-reinstall the wheel itself, then whatever it needs.
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel" >/dev/null
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$wheel[pcsc]" >/dev/null
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${pip_source[@]}" --force-reinstall --no-deps "$wheel" >/dev/null
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${pip_source[@]}" "$wheel[pcsc]" >/dev/null
   echo "$wanted" > "$VENV/.installed-wheel"
 fi
 install -d -m 0755 "$VENV/share"

@@ -144,3 +144,25 @@ async def test_a_card_refusal_shows_only_the_card_step_reached_and_tab_enter_sta
         assert "✓" not in bar  # neither the PIN nor the child step was done
         assert ("▶ 1" in bar) and ("2 密码" in bar if lang == "zh" else "2 PIN" in bar)
         assert not _lines_start_with_closing_punctuation(journey.app)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_blocked_pin_a_mute_card_and_a_bank_card_give_the_rule_and_name_where_to_go(start_kiosk, lang):
+    basis, place = ("依据", "社保卡服务网点") if lang == "zh" else ("Rule", "social security card service point")
+    async with start_kiosk(size=SMALL, language=lang) as journey:
+        for profile, code in (("chen-jing-blocked", "PIN_BLOCKED"), ("mute-card", "CARD_MUTE"),
+                              ("bank-card", "CARD_NOT_SOCIAL_SECURITY")):
+            await journey.reach(Step.WELCOME)
+            await journey.insert(profile)
+            if code == "PIN_BLOCKED":  # told on the PIN step, before anything is typed
+                await journey.reach(Step.HOLDER)
+                await journey.pilot.press("enter")
+            screen = await journey.reach(Step.ERROR)
+            await journey.pilot.pause()
+            assert screen.view.error == code
+            words = " ".join(str(w.render()) for w in screen.query(Static)).replace("\n", " ")
+            assert f"{basis}{screen.t('punct.colon')}" in words and place in words, words
+            if code == "PIN_BLOCKED":
+                assert ("柜台" in words and "重置" in words) if lang == "zh" else "counter" in words
+            assert not _lines_start_with_closing_punctuation(journey.app)
+            await journey.remove()

@@ -72,6 +72,7 @@ class KioskApp(App, inherit_bindings=False):
         use_kiosk_line_breaking()  # Chinese wraps by character, punctuation kept off the wrong line end
         super().__init__()
         self.maintenance = maintenance
+        self.tester_profile: str | None = None  # the tester panel's last highlighted profile, kept between openings
         self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt
         self.keypad_shuffled = keypad_shuffled

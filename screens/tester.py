@@ -149,7 +149,11 @@ class TesterPanel(ModalScreen[str | None]):
         return 0
 
     def on_mount(self) -> None:
-        self.query_one("#profiles", ListView).focus()
+        profiles = self.query_one("#profiles", ListView)
+        profiles.focus()
+        # The highlighted profile in view (it may be far down the list): the tester sees which card keys act on.
+        self.call_after_refresh(lambda: profiles.highlighted_child is not None and profiles.scroll_to_widget(
+            profiles.highlighted_child, animate=False))
         self.refresh_state()
         # Live: the APDU count grows while the kiosk talks to the card, a pull fault fires, the clock runs.
         self.set_interval(0.5, self.refresh_state, name="tester-state")

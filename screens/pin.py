@@ -8,7 +8,7 @@ from textual.widgets import Button, Static
 
 from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
-from screens.entry import KeyEntryScreen
+from screens.entry import KeyEntryScreen, TouchButton
 from screens.widgets.keypad import Keypad
 
 
@@ -29,11 +29,13 @@ class PinScreen(KeyEntryScreen):
                              classes="warning-text" if self.view.pin_tries_left == 1 else "lead")
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("pin.ok"), id="primary", variant="primary", classes="big")
-                    yield Button(self.t("pin.cancel"), id="cancel", classes="big")
+                    yield TouchButton(self.t("pin.cancel"), id="cancel", classes="big")
             yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"),
                          shuffled=self.kiosk.keypad_shuffled)
 
     def _error_text(self) -> str:
+        if self.typed:
+            return ""  # the error was about the last entry: the guardian is typing the next one
         if self.view.pin_error == "PIN_WRONG":
             return self.t("pin.wrong")
         if self.view.pin_error == "PIN_FORMAT":
@@ -70,6 +72,7 @@ class PinScreen(KeyEntryScreen):
 
     def entry_changed(self) -> None:
         self.query_one("#pin-dots", Static).update(self._dots())
+        self.query_one("#pin-error", Static).update(self._error_text())
 
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent

@@ -257,6 +257,9 @@ def tick(change: Change, event: ev.Tick) -> None:
         give_up(change, flight.lane, flight.name)
         return
     state = change.state
+    if state.step is Step.WELCOME and state.notice and (now - state.since).total_seconds() >= policy.notice_seconds:
+        change.set(notice=None)  # the last visit's ending was for the guardian who left, not for the next one
+        state = change.state
     timeout = idle_timeout(state, policy)
     if timeout is not None and (now - state.last_activity).total_seconds() >= timeout:
         if state.step is Step.WELCOME:

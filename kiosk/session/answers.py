@@ -7,7 +7,7 @@ from typing import Callable
 from kiosk.domain import GuardianCard, PinStatus
 from kiosk.masking import mask_card_number
 from kiosk.session import events as ev
-from kiosk.session.effects import CheckCardPresent, ListPending, LookUpCardStatus, PollTicket
+from kiosk.session.effects import CheckCardPresent, ListChildren, ListPending, LookUpCardStatus, PollTicket
 from kiosk.session.moves import (
     audit,
     decide_again,
@@ -30,6 +30,13 @@ def list_pending(change: Change) -> None:
     guardian = change.visit.guardian
     if guardian is not None:
         change.start(ListPending(change.stamp(), guardian), deadline=False)
+
+
+def list_children(change: Change) -> None:
+    """Ask for the guardian's children on record, to be picked with one key (only ever after the PIN is verified)."""
+    guardian = change.visit.guardian
+    if guardian is not None and change.visit.pin_verified and change.visit.children is None:
+        change.start(ListChildren(change.stamp(), guardian), deadline=False)
 
 
 def look_for_activation(change: Change) -> None:
@@ -107,6 +114,7 @@ def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
         change.set(pin_error="PIN_WRONG")
     audit(change, "pin_" + result.status.value, f"tries_left={result.tries_left}")
     if result.status is PinStatus.VERIFIED:
+        list_children(change)
         list_pending(change)
 
 
@@ -161,6 +169,10 @@ def pending_listed(change: Change, answer: ev.PendingListed, flight: Flight) -> 
     change.set_visit(pending=answer.pending)
 
 
+def children_listed(change: Change, answer: ev.ChildrenListed, flight: Flight) -> None:
+    change.set_visit(children=answer.children)
+
+
 def card_presence(change: Change, answer: ev.CardPresence, flight: Flight) -> None:
     change.set(card_in=answer.present)
     if change.state.step is Step.TAKE_CARD and not answer.present:
@@ -182,6 +194,9 @@ def work_failed(change: Change, answer: ev.WorkFailed, flight: Flight) -> None:
         poll_failed(change, code, detail)
     elif flight.name == "list_pending":
         log.warning("pending registrations unavailable: %s %s", code, detail)
+    elif flight.name == "list_children":
+        log.warning("the guardian's children unavailable, the ID number is typed: %s %s", code, detail)
+        change.set_visit(children=())
     elif flight.name == "card_present":
         card_presence(change, ev.CardPresence(answer.stamp, False), flight)
     else:
@@ -199,6 +214,7 @@ ANSWERS: dict[type[ev.Answer], Callable[[Change, ev.Answer, Flight], None]] = { 
     ev.TicketIssued: ticket_issued,
     ev.TicketState: ticket_state,
     ev.PendingListed: pending_listed,
+    ev.ChildrenListed: children_listed,
     ev.CardPresence: card_presence,
     ev.RegistryChanged: registry_changed,
     ev.WorkFailed: work_failed,

@@ -134,6 +134,16 @@ class ListPending(Work):
 
 
 @dataclass(frozen=True)
+class ListChildren(Work):
+    """The guardian's children on record (asked once the PIN is verified, never before)."""
+
+    lane: ClassVar[str] = "registry"
+    name: ClassVar[str] = "list_children"
+    stamp: Stamp
+    guardian: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Audit(Effect):
     """An audit event (masked detail only); written whatever happens to the visit."""
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from kiosk.domain import CardStatus, GuardianCard, PinResult
 from kiosk.eligibility import Region
+from kiosk.registry.port import ChildSummary
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import Action
 
@@ -49,6 +50,22 @@ class ChildIdTyped(GuardianEvent):
 class ResumePending(GuardianEvent):
     action: ClassVar[Action] = Action.RESUME_PENDING
     index: int
+
+
+@dataclass(frozen=True)
+class PickChild(GuardianEvent):
+    """One of the children listed (`SessionView.children`) picked; a pending e-card resumes."""
+
+    action: ClassVar[Action] = Action.PICK_CHILD
+    index: int
+
+
+@dataclass(frozen=True)
+class TypeChild(GuardianEvent):
+    """The guardian wants to type the ID number of a child not listed (or back to the list: `open=False`)."""
+
+    action: ClassVar[Action] = Action.TYPE_CHILD
+    open: bool = True
 
 
 @dataclass(frozen=True)
@@ -229,6 +246,11 @@ class TicketState(Answer):
 @dataclass(frozen=True)
 class PendingListed(Answer):
     pending: tuple[tuple[str, str], ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ChildrenListed(Answer):
+    children: tuple[ChildSummary, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from kiosk.session import effects as fx
 from kiosk.session import events as ev
 
 if TYPE_CHECKING:
-    from kiosk.registry import Registry
+    from kiosk.registry import Registry, RegistryPort
 
 log = logging.getLogger("kiosk.session")
 
@@ -59,7 +59,14 @@ def _answer(effect: fx.Work, registry: Registry) -> ev.Answer:
     if isinstance(effect, fx.ListPending):
         pending = registry.pending_for_guardian(effect.guardian)
         return ev.PendingListed(stamp, tuple((p.child_resident_id, p.child_name) for p in pending))
+    if isinstance(effect, fx.ListChildren):
+        return list_children(effect, registry)
     raise TypeError(f"not registry work: {effect!r}")
+
+
+def list_children(effect: fx.ListChildren, registry: RegistryPort | Registry) -> ev.ChildrenListed:
+    """The guardian's children on record (the port's `guardian_children`; the store answers it the same way)."""
+    return ev.ChildrenListed(effect.stamp, registry.guardian_children(effect.guardian))
 
 
 def child_facts(registry: Registry, guardian: str, child: ResidentId) -> tuple[str | None, dict[str, object]]:

@@ -49,7 +49,7 @@ STEPS: dict[Step, StepSpec] = {
     Step.READING: StepSpec((), stage=0, in_visit=True, enter=read_card),
     Step.HOLDER: StepSpec((Action.CONFIRM_HOLDER, F), stage=0, in_visit=True, idle=True),
     Step.PIN: StepSpec((Action.ENTER_PIN, F), stage=1, in_visit=True, idle=True, enter=ask_pin_tries),
-    Step.CHILD_ID: StepSpec((Action.ENTER_CHILD, Action.RESUME_PENDING, F), stage=2, in_visit=True, idle=True),
+    Step.CHILD_ID: StepSpec((Action.ENTER_CHILD, Action.RESUME_PENDING, Action.PICK_CHILD, Action.TYPE_CHILD, F), stage=2, in_visit=True, idle=True),
     Step.CHILD_CONFIRM: StepSpec((Action.CONFIRM_CHILD, Action.ANOTHER_CHILD, F), stage=2, in_visit=True, idle=True),
     Step.ELIGIBLE: StepSpec((Action.REGISTER, F), stage=3, in_visit=True, idle=True),
     Step.NOT_ELIGIBLE: StepSpec((Action.ANOTHER_CHILD, F), stage=3, in_visit=True, idle=True),
@@ -75,8 +75,14 @@ def _retry_would_act(state: SessionState) -> bool:
     return state.error is not None and CATALOGUE[state.error].retriable and state.card_in
 
 
+def _children_listed(state: SessionState) -> bool:
+    return state.visit is not None and bool(state.visit.children)
+
+
 CONDITIONS: dict[Action, Callable[[SessionState], bool]] = {
     Action.RESUME_PENDING: lambda state: state.visit is not None and bool(state.visit.pending),
+    Action.PICK_CHILD: _children_listed,
+    Action.TYPE_CHILD: _children_listed,
     Action.ANOTHER_CHILD: _another_child_possible,
     Action.RETRY: _retry_would_act,
 }

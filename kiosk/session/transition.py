@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kiosk.domain import is_pin_format
+from kiosk.domain import ECardState, is_pin_format
 from kiosk.resident_id import ResidentId, ResidentIdError
 from kiosk.session import events as ev
-from kiosk.session.answers import ANSWERS, check_card_present, list_pending, look_for_activation, poll_failed
+from kiosk.session.answers import ANSWERS, check_card_present, list_children, list_pending, look_for_activation, poll_failed
 from kiosk.session.effects import RegisterECard, VerifyPin
 from kiosk.session.moves import (
     audit,
@@ -101,6 +101,28 @@ def resume_pending(change: Change, event: ev.ResumePending) -> None:
     look_up_child(change, child, "pending")
 
 
+def pick_child(change: Change, event: ev.PickChild) -> None:
+    """A child picked from the list: looked up as if typed; one whose e-card is pending resumes it (as RESUME_PENDING)."""
+    _touch(change)
+    children = change.visit.children or ()
+    if not 0 <= event.index < len(children):
+        return
+    picked = children[event.index]
+    try:
+        child = ResidentId.parse(picked.resident_id, today=change.ctx.today)
+    except ResidentIdError:
+        log.warning("a listed child's ID number does not parse")
+        return
+    change.set(child_error=None)
+    look_up_child(change, child, "pending" if picked.ecard_state is ECardState.PENDING else "typed")
+
+
+def type_child(change: Change, event: ev.TypeChild) -> None:
+    _touch(change)
+    change.set(child_error=None)
+    change.set_visit(child_typing=event.open)
+
+
 def confirm_child(change: Change, event: ev.ConfirmChild) -> None:
     _touch(change)
     settle_child(change)
@@ -109,6 +131,8 @@ def confirm_child(change: Change, event: ev.ConfirmChild) -> None:
 def another_child(change: Change, event: ev.AnotherChild) -> None:
     _touch(change)
     change.set(visit=change.visit.without_child(), child_error=None, step=Step.CHILD_ID)
+    change.set_visit(children=None)  # listed again: the e-card just registered (or refused) changed a state
+    list_children(change)
     list_pending(change)
 
 
@@ -274,6 +298,8 @@ HANDLERS: dict[type[ev.Event], Callable[[Change, ev.Event], None]] = {  # type: 
     ev.PinTyped: pin_typed,
     ev.ChildIdTyped: child_id_typed,
     ev.ResumePending: resume_pending,
+    ev.PickChild: pick_child,
+    ev.TypeChild: type_child,
     ev.ConfirmChild: confirm_child,
     ev.AnotherChild: another_child,
     ev.Consent: consent,

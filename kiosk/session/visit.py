@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from kiosk.domain import CardStatus, GuardianCard
 from kiosk.eligibility import EligibilityDecision
+from kiosk.registry.port import ChildSummary
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import TicketView
 
@@ -29,6 +30,8 @@ class Visit:
     poll_failures: int = 0
     more_time: int = 0  # how often the guardian asked for more time
     pending: tuple[tuple[str, str], ...] = ()  # (child rid, child name)
+    children: tuple[ChildSummary, ...] | None = None  # on record, once the PIN is verified; None: not known yet
+    child_typing: bool = False  # the typed entry of an ID number is open (the picker closed)
 
     @property
     def guardian(self) -> str | None:
@@ -38,4 +41,5 @@ class Visit:
     def without_child(self) -> Visit:
         """The visit back at the child's ID number: the child, the decision and its registration forgotten."""
         return Visit(card=self.card, card_status=self.card_status, pin_verified=self.pin_verified,
-                     pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending)
+                     pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending,
+                     children=self.children)

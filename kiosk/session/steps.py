@@ -82,7 +82,7 @@ def _children_listed(state: SessionState) -> bool:
 CONDITIONS: dict[Action, Callable[[SessionState], bool]] = {
     Action.RESUME_PENDING: lambda state: state.visit is not None and bool(state.visit.pending),
     Action.PICK_CHILD: _children_listed,
-    Action.TYPE_CHILD: _children_listed,
+    Action.TYPE_CHILD: lambda state: state.visit is not None and state.visit.children != (),
     Action.ANOTHER_CHILD: _another_child_possible,
     Action.RETRY: _retry_would_act,
 }

@@ -10,6 +10,7 @@ from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
 from screens.entry import KeyEntryScreen
 from screens.widgets.keypad import Keypad
+from screens.widgets.pin_pad import PinPadStatus
 
 
 class PinScreen(KeyEntryScreen):
@@ -21,7 +22,9 @@ class PinScreen(KeyEntryScreen):
     def body(self) -> ComposeResult:
         yield Static(self.t("pin.heading"), classes="heading")
         yield Static(self.t("pin.lead"), classes="lead")
-        with Horizontal(classes="entry-row"):
+        yield PinPadStatus(self.view)
+        with Horizontal(classes="entry-row") as row:
+            row.display = self.view.pin_pad is None  # the reader's own pad takes the PIN: no keypad here
             with Vertical(classes="entry-column"):
                 yield Center(Static(self._dots(), id="pin-dots", classes="dots"))
                 yield Static(self._error_text(), id="pin-error", classes="error-text")
@@ -64,6 +67,11 @@ class PinScreen(KeyEntryScreen):
         tries.update(self._tries_text())
         tries.set_class(view.pin_tries_left == 1, "warning-text")
         tries.set_class(view.pin_tries_left != 1, "lead")
+        self._show_pin_pad(view)
+
+    def _show_pin_pad(self, view: SessionView) -> None:
+        self.query_one(PinPadStatus).show(view)
+        self.query_one(".entry-row", Horizontal).display = view.pin_pad is None
 
     def _dots(self) -> str:
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))

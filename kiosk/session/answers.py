@@ -7,7 +7,8 @@ from typing import Callable
 from kiosk.domain import GuardianCard, PinStatus
 from kiosk.masking import mask_card_number
 from kiosk.session import events as ev
-from kiosk.session.effects import CheckCardPresent, ListChildren, ListPending, LookUpCardStatus, PollTicket
+from kiosk.session.effects import (CheckCardPresent, ListChildren, ListPending, LookUpCardStatus, PollTicket,
+                                   VerifyPinOnPad)
 from kiosk.session.moves import (
     audit,
     decide_again,
@@ -98,6 +99,15 @@ def pin_tries_known(change: Change, answer: ev.PinTriesKnown, flight: Flight) ->
     change.set_visit(pin_tries_left=answer.tries)
     if answer.tries == 0:
         change.set(error="PIN_BLOCKED", step=Step.ERROR)
+    elif answer.pin_pad:
+        wait_for_pin_pad(change)
+
+
+def wait_for_pin_pad(change: Change) -> None:
+    """The reader takes the PIN on its own pad: wait for the card's answer (the guardian takes their time: no deadline;
+    the step's idle timeout still ends a visit nobody finishes)."""
+    change.set_visit(pin_pad="waiting")
+    change.start(VerifyPinOnPad(change.stamp()), deadline=False)
 
 
 def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
@@ -112,6 +122,8 @@ def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
         change.set(pin_error=None, error="PIN_BLOCKED", step=Step.ERROR)
     else:
         change.set(pin_error="PIN_WRONG")
+        if flight.name == "verify_pin_pad":
+            wait_for_pin_pad(change)  # the next try on the pad, with the warning before the last one
     audit(change, "pin_" + result.status.value, f"tries_left={result.tries_left}")
     if result.status is PinStatus.VERIFIED:
         list_children(change)
@@ -190,6 +202,9 @@ def work_failed(change: Change, answer: ev.WorkFailed, flight: Flight) -> None:
         log.warning("PIN try counter unavailable: %s %s", code, detail)
     elif flight.name == "verify_pin" and code == "PIN_FORMAT":
         change.set(pin_error="PIN_FORMAT")
+    elif flight.name == "verify_pin_pad" and code == "PIN_PAD_CANCELLED":
+        change.set(pin_error="PIN_PAD_CANCELLED")  # no try spent: the pad waits again
+        wait_for_pin_pad(change)
     elif flight.name == "poll_ticket":
         poll_failed(change, code, detail)
     elif flight.name == "list_pending":

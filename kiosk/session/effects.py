@@ -51,6 +51,15 @@ class VerifyPin(Work):
 
 
 @dataclass(frozen=True)
+class VerifyPinOnPad(Work):
+    """The guardian types the PIN on the reader's own PIN pad: the kiosk waits for the card's answer, never the PIN."""
+
+    lane: ClassVar[str] = "card"
+    name: ClassVar[str] = "verify_pin_pad"
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
 class CheckCardPresent(Work):
     lane: ClassVar[str] = "card"
     name: ClassVar[str] = "card_present"

@@ -200,6 +200,14 @@ class CardStatusKnown(Answer):
 @dataclass(frozen=True)
 class PinTriesKnown(Answer):
     tries: int | None
+    pin_pad: bool = False  # the reader takes the PIN on its own pad
+
+
+@dataclass(frozen=True)
+class PinPadEntered(Event):
+    """The reader's PIN pad says the PIN was confirmed: the card is checking it (the PIN itself never comes)."""
+
+    stamp: Stamp
 
 
 @dataclass(frozen=True)

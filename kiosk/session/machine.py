@@ -321,7 +321,7 @@ class KioskSession:
             return
         try:
             if effect.lane == "card":
-                answer = card_work.perform(effect, self._card)
+                answer = card_work.perform(effect, self._card, self.handle)
             else:
                 answer = registry_work.perform(effect, self._registry)
         except Exception:  # noqa: BLE001 - a bug in some work must not leave the guardian waiting

@@ -59,6 +59,7 @@ def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionV
     return replace(
         view,
         pin_tries_left=visit.pin_tries_left,
+        pin_pad=visit.pin_pad,
         child=child_view,
         decision=visit.decision,
         ticket=visit.ticket,

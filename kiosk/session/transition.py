@@ -259,6 +259,12 @@ def check_activation(change: Change, event: ev.CheckActivation) -> None:
     look_for_activation(change)
 
 
+def pin_pad_entered(change: Change, event: ev.PinPadEntered) -> None:
+    state = change.state
+    if state.step is Step.PIN and state.waits_for(event.stamp) and state.visit is not None:
+        change.set_visit(pin_pad="checking")
+
+
 def tick(change: Change, event: ev.Tick) -> None:
     """Time passed: work past its deadline, the idle timeout, a closing screen's time, the next look for the activation."""
     state, now, policy = change.state, change.ctx.now, change.ctx.policy
@@ -317,5 +323,6 @@ HANDLERS: dict[type[ev.Event], Callable[[Change, ev.Event], None]] = {  # type: 
     ev.RulesChanged: rules_changed,
     ev.CheckActivation: check_activation,
     ev.Tick: tick,
+    ev.PinPadEntered: pin_pad_entered,
 }
 """What each event that is not an answer does."""

@@ -123,6 +123,8 @@ class SessionView:
     holder: HolderView | None = None
     pin_tries_left: int | None = None
     pin_error: str | None = None
+    pin_pad: str | None = None
+    """The PIN is typed on the reader's own PIN pad: "waiting" for it, "checking" it; None: on the kiosk's keypad."""
     child_id_error: str | None = None
     child_id_error_position: int | None = None
     child_id_reason: str | None = None

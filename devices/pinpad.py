@@ -122,6 +122,11 @@ class VirtualPinPad:
         self._keys: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
         self._active = False
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """The kiosk stops: a verification still waiting ends at once (as the pad's Cancel key would end it)."""
+        self._closed.set()
 
     @property
     def active(self) -> bool:
@@ -151,7 +156,7 @@ class VirtualPinPad:
         try:
             waited = 0.0
             while waited < verify.timeout_seconds:
-                if stop is not None and stop():
+                if self._closed.is_set() or (stop is not None and stop()):
                     return None
                 try:
                     key = self._keys.get(timeout=0.05)

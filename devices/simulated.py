@@ -145,6 +145,8 @@ class _SimulatedConnection(CardConnection):
         return pad.verify(verify, self.transmit, entered, stop=self._card_left)
 
     def _card_left(self) -> bool:
+        if self._closed:  # released (the visit ended): the pad stops waiting as the card's removal would stop it
+            return True
         try:
             self._reader._check_inserted(self._insertion)
         except KioskError:

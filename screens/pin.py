@@ -23,8 +23,7 @@ class PinScreen(KeyEntryScreen):
         yield Static(self.t("pin.heading"), classes="heading")
         yield Static(self.t("pin.lead"), classes="lead")
         yield PinPadStatus(self.view)
-        with Horizontal(classes="entry-row") as row:
-            row.display = self.view.pin_pad is None  # the reader's own pad takes the PIN: no keypad here
+        with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
                 yield Center(Static(self._dots(), id="pin-dots", classes="dots"))
                 yield Static(self._error_text(), id="pin-error", classes="error-text")
@@ -69,9 +68,15 @@ class PinScreen(KeyEntryScreen):
         tries.set_class(view.pin_tries_left != 1, "lead")
         self._show_pin_pad(view)
 
+    def on_mount(self) -> None:
+        self._show_pin_pad(self.view)
+
     def _show_pin_pad(self, view: SessionView) -> None:
+        # The reader's own pad takes the PIN: no dots nor keypad here; its words say what to do (OK stays).
         self.query_one(PinPadStatus).show(view)
-        self.query_one(".entry-row", Horizontal).display = view.pin_pad is None
+        on_kiosk = view.pin_pad is None
+        for widget in self.query("#pin-dots, #pin-error, #pin-tries, Keypad"):
+            widget.display = on_kiosk
 
     def _dots(self) -> str:
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))

@@ -203,8 +203,10 @@ def work_failed(change: Change, answer: ev.WorkFailed, flight: Flight) -> None:
     elif flight.name == "verify_pin" and code == "PIN_FORMAT":
         change.set(pin_error="PIN_FORMAT")
     elif flight.name == "verify_pin_pad" and code == "PIN_PAD_CANCELLED":
-        change.set(pin_error="PIN_PAD_CANCELLED")  # no try spent: the pad waits again
-        wait_for_pin_pad(change)
+        # No try spent. The pad waits again once the guardian asks (OK on the kiosk): a pad nobody types on
+        # stops asking, and the step's idle timeout ends the visit.
+        change.set(pin_error="PIN_PAD_CANCELLED")
+        change.set_visit(pin_pad="again")
     elif flight.name == "poll_ticket":
         poll_failed(change, code, detail)
     elif flight.name == "list_pending":

@@ -83,7 +83,7 @@ CONDITIONS: dict[Action, Callable[[SessionState], bool]] = {
     Action.RESUME_PENDING: lambda state: state.visit is not None and bool(state.visit.pending),
     Action.PICK_CHILD: _children_listed,
     # The reader's own PIN pad takes the PIN: nothing typed on the kiosk goes to the card meanwhile.
-    Action.ENTER_PIN: lambda state: state.visit is None or state.visit.pin_pad is None,
+    Action.ENTER_PIN: lambda state: state.visit is None or state.visit.pin_pad in (None, "again"),
     Action.TYPE_CHILD: lambda state: state.visit is not None and state.visit.children != (),
     Action.ANOTHER_CHILD: _another_child_possible,
     Action.RETRY: _retry_would_act,

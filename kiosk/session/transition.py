@@ -8,7 +8,7 @@ from typing import Callable
 from kiosk.domain import ECardState, is_pin_format
 from kiosk.resident_id import ResidentId, ResidentIdError
 from kiosk.session import events as ev
-from kiosk.session.answers import ANSWERS, check_card_present, list_children, list_pending, look_for_activation, poll_failed
+from kiosk.session.answers import ANSWERS, wait_for_pin_pad, check_card_present, list_children, list_pending, look_for_activation, poll_failed
 from kiosk.session.effects import RegisterECard, VerifyPin
 from kiosk.session.moves import (
     audit,
@@ -72,6 +72,10 @@ def confirm_holder(change: Change, event: ev.ConfirmHolder) -> None:
 
 def pin_typed(change: Change, event: ev.PinTyped) -> None:
     _touch(change)
+    if change.visit.pin_pad == "again":  # OK on the kiosk: the reader's pad takes the PIN again (nothing typed counts)
+        change.set(pin_error=None)
+        wait_for_pin_pad(change)
+        return
     if not is_pin_format(event.pin):
         change.set(pin_error="PIN_FORMAT")  # nothing reaches the card
         return

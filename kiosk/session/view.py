@@ -124,7 +124,8 @@ class SessionView:
     pin_tries_left: int | None = None
     pin_error: str | None = None
     pin_pad: str | None = None
-    """The PIN is typed on the reader's own PIN pad: "waiting" for it, "checking" it; None: on the kiosk's keypad."""
+    """The PIN is typed on the reader's own PIN pad: "waiting" for it, "checking" it, "again" (cancelled on the pad:
+    OK on the kiosk lets the pad take it again); None: on the kiosk's keypad."""
     child_id_error: str | None = None
     child_id_error_position: int | None = None
     child_id_reason: str | None = None

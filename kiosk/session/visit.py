@@ -18,7 +18,7 @@ class Visit:
     card_status: CardStatus | None = None
     pin_verified: bool = False
     pin_tries_left: int | None = None
-    pin_pad: str | None = None  # the reader's PIN pad: "waiting" for the guardian, "checking" (the card), None: no pad
+    pin_pad: str | None = None  # the reader's PIN pad: "waiting", "checking", "again" (after a cancel); None: no pad
     child_text: str | None = None
     child: ResidentId | None = None
     child_name: str | None = None

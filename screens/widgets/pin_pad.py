@@ -6,7 +6,7 @@ from textual.widgets import Static
 from kiosk.messages import message, plural
 from kiosk.session import SessionView
 
-_STATES = {"waiting": "pin.pad.waiting", "checking": "pin.pad.checking"}
+_STATES = {"waiting": "pin.pad.waiting", "checking": "pin.pad.checking", "again": "pin.pad.again"}
 
 
 class PinPadStatus(Static):

@@ -99,21 +99,31 @@ async def test_a_card_pulled_at_the_pin_costs_no_try(start_kiosk, path):
             await journey.until(lambda: not journey.kiosk.bench.pin_pad.active)
 
 
-async def test_the_pad_says_checking_once_the_pin_is_confirmed(start_kiosk):
+async def test_the_pad_says_checking_once_the_pin_is_confirmed_in_english_too(start_kiosk):
     async with start_kiosk(simulated_pin_pad=True) as journey:
-        await _at_pin(journey, "li-na-2.00", "pin_pad")
+        await journey.to_holder("li-na-2.00")
+        await journey.pilot.press("f2", "enter")
+        await journey.reach(Step.PIN)
+        await journey.until(lambda: "Type your 6-digit PIN on the reader's PIN pad" in screen_text(journey.app))
         views = []
         journey.session.subscribe(views.append)
         journey.kiosk.bench.pin_pad.type_pin("123456")
         await journey.reach(Step.CHILD_ID)
         checking = [v for v in views if v.pin_pad == "checking"]
         assert checking and checking[0].step is Step.PIN  # between the pad's OK and the card's answer
-        assert "卡片正在核对密码" in PinPadStatus.text_for(checking[0])
+        assert "The card is checking the PIN" in PinPadStatus.text_for(checking[0])
 
 
-async def test_the_pad_in_english(start_kiosk):
+async def test_a_cancel_on_the_pad_costs_no_try_and_ok_lets_the_pad_take_it_again(start_kiosk):
     async with start_kiosk(simulated_pin_pad=True) as journey:
-        await journey.to_holder("li-na-2.00")
-        await journey.pilot.press("f2", "enter")
-        await journey.reach(Step.PIN)
-        await journey.until(lambda: "Type your 6-digit PIN on the reader's PIN pad" in screen_text(journey.app))
+        await _at_pin(journey, "li-na-2.00", "pin_pad")
+        before = journey.kiosk.bench.state("li-na-2.00").pin_tries_left
+        journey.kiosk.bench.pin_pad.press("1")
+        journey.kiosk.bench.pin_pad.press("cancel")
+        await journey.until(lambda: journey.session.view.pin_pad == "again")
+        await journey.until(lambda: "读卡器密码键盘上没有输入密码" in screen_text(journey.app))
+        assert journey.kiosk.bench.state("li-na-2.00").pin_tries_left == before
+        await journey.pilot.press("enter")  # OK on the kiosk: nothing typed there reaches the card
+        await journey.until(lambda: journey.session.view.pin_pad == "waiting")
+        journey.kiosk.bench.pin_pad.type_pin("123456")
+        await journey.reach(Step.CHILD_ID)

@@ -103,6 +103,8 @@ _ENTRIES = [
        "VERIFY answered 6983, or the last try was used.", basis=True),
     _e("PIN_FORMAT", True,
        "The PIN typed was not 6 digits; nothing was sent to the card."),
+    _e("PIN_PAD_CANCELLED", True,
+       "The reader's PIN pad answered 6400 (nothing typed in time) or 6401 (Cancel): no VERIFY reached the card."),
     # Child ID entry
     _e("CHILD_ID_FORMAT", True,
        "The child ID failed the format, date or MOD 11-2 check."),

@@ -83,6 +83,8 @@ class Settings:
     """PC/SC exclusive access during a session."""
     simulated_psam: str = _setting(Text())
     """Virtual PSAM profile for the simulated reader."""
+    simulated_pin_pad: bool = _setting(Flag())
+    """The simulated reader has a PIN pad (PC/SC part 10 FEATURE_VERIFY_PIN_DIRECT, simulated)."""
     card_profiles_dir: Path = _setting(FolderPath())
     """Virtual card profiles (empty in the settings: the demo cards shipped with the kiosk)."""
     activation_url_base: str = _setting(Text(pattern=r"^https?://\S+$", pattern_says="must be an http:// or https:// address"))

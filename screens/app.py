@@ -19,7 +19,7 @@ from screens.base import StepScreen
 from screens.line_breaking import use_kiosk_line_breaking
 from screens.maintenance.console import MaintenanceConsole
 from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
-from screens.registry import screen_for
+from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
 from screens.tester import TesterPanel
 from screens.timeout import TimeoutWarning
@@ -161,7 +161,7 @@ class KioskApp(App, inherit_bindings=False):
                 await set_lang(view.lang)
             return
         current = self.screen
-        if isinstance(current, StepScreen) and view.step in current.steps:
+        if isinstance(current, StepScreen) and view.step in current.steps and type(current) is screen_class(view):
             await current.apply(view)
         else:
             await self.switch_screen(screen_for(view))

@@ -27,6 +27,7 @@ from kiosk.domain import CardStatus
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.registry.port import (
     ChildFacts,
+    ChildSummary,
     PendingRegistration,
     PresentedCard,
     Registration,
@@ -120,6 +121,10 @@ class ServiceRegistry:
     def pending_registrations(self, guardian_rid: str) -> tuple[PendingRegistration, ...]:
         answer = self._call("POST", "/v1/kiosk/pending-registrations", json={"guardian_rid": guardian_rid}, retry=True)
         return self._value(tuple[PendingRegistration, ...], answer, "pending-registrations")
+
+    def guardian_children(self, guardian_rid: str) -> tuple[ChildSummary, ...]:
+        answer = self._call("POST", "/v1/kiosk/guardian-children", json={"guardian_rid": guardian_rid}, retry=True)
+        return self._value(tuple[ChildSummary, ...], answer, "guardian-children")
 
     def register(self, card: PresentedCard, child_rid: str, idempotency_key: str) -> Registration:
         if not idempotency_key.isascii() or not idempotency_key.isprintable():

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Path, Response
 
 from kiosk.registry.port import (
     ChildFacts,
+    ChildSummary,
     PendingRegistration,
     Registration,
     RegistryHealth,
@@ -51,6 +52,13 @@ def child_facts(body: ChildFactsQuery, port: KioskRegistry) -> ChildFacts:
 def pending_registrations(body: GuardianQuery, port: KioskRegistry) -> tuple[PendingRegistration, ...]:
     """The pending e-cards of the guardian's children, oldest first (masked)."""
     return port.pending_registrations(body.guardian_rid)
+
+
+@router.post("/guardian-children", response_model=tuple[ChildSummary, ...])
+def guardian_children(body: GuardianQuery, port: KioskRegistry) -> tuple[ChildSummary, ...]:
+    """The guardian's children on record with their e-card's state, eldest first (the kiosk asks once the PIN
+    is verified). Masked, except `resident_id`, by which the kiosk then registers the picked child."""
+    return port.guardian_children(body.guardian_rid)
 
 
 @router.post("/registrations", response_model=Registration)

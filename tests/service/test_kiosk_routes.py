@@ -45,6 +45,10 @@ def test_the_reads_answer_over_http_what_the_embedded_port_answers(hall) -> None
         for child in (ZHANG_XIAOYU, ZHANG_MINGXUAN, LI_JIAYI, "430102201803030019"):
             assert remote.child_facts(guardian, child) == local.child_facts(guardian, child)
         assert remote.pending_registrations(guardian) == local.pending_registrations(guardian)
+        assert remote.guardian_children(guardian) == local.guardian_children(guardian)
+    children = remote.guardian_children(LI_NA)
+    assert children and {child.resident_id for child in children} >= {LI_JIAYI}
+    assert all("*" in child.masked_id for child in children)
     pending = remote.pending_registrations(LI_NA)
     assert pending and all(isinstance(p, PendingRegistration) for p in pending)
     assert pending[0].child_masked_name == "李*怡" and "李佳怡" not in str(pending) and LI_JIAYI not in str(pending)

@@ -180,6 +180,8 @@ async def test_the_service_stopped_mid_journey_is_a_retriable_error_and_the_retr
 
         service.start()
         assert journey.session.retry()  # the card read again, the same child: one e-card, its code on screen
+        await journey.reach(Step.HOLDER)
+        await journey.pilot.press("enter")
         await journey.enter_pin()
         await journey.enter_child(ZHANG_XIAOYU)
         await journey.reach(Step.CHILD_CONFIRM)

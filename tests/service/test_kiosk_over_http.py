@@ -245,3 +245,13 @@ async def test_the_url_decoded_from_the_kiosks_own_qr_opens_the_phone_page_in_ch
         assert shown.get_attribute("data-outcome") == "activated"
         journey.session.check_activation()
         await journey.reach(Step.ACTIVATED)
+
+
+def test_a_missing_credential_file_stops_the_start_with_one_line_naming_it(settings_for, tmp_path: Path) -> None:
+    from ecard_kiosk import StartupError
+
+    missing = tmp_path / "nowhere.credential"
+    with pytest.raises(StartupError) as caught:
+        build_kiosk(settings_for(registry="http://127.0.0.1:9", registry_credential_file=str(missing)))
+    message = str(caught.value)
+    assert "registry_credential_file" in message and str(missing) in message and "\n" not in message

@@ -12,6 +12,7 @@ from ecard_kiosk.build import build_app, build_kiosk
 from ecard_kiosk.cli import overrides_from, settings_from
 from ecard_kiosk.errors import StartupError
 from ecard_kiosk.services import open_registry, start_services, stop_reader, stop_services
+from ecard_kiosk.watchdog import Notifier, watch_app
 from kiosk.errors import KioskError
 from kiosk.settings import Settings, load_settings
 
@@ -49,7 +50,13 @@ def command_run(args: argparse.Namespace) -> int:
         # A setting found unusable after the first screen stops the kiosk as one found before it would.
         app.call_from_thread(app.exit, None, 2)
 
-    app = build_app(kiosk, windowed=args.windowed, on_first_screen=lambda: start_services(kiosk, on_failure=unusable))
+    notifier = Notifier.from_environment()
+
+    def first_screen() -> None:
+        start_services(kiosk, on_failure=unusable)
+        watch_app(app, notifier)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen)
     try:
         app.run()
     finally:
@@ -230,10 +237,10 @@ def command_technician(args: argparse.Namespace) -> int:
 
 
 def _start_logging(settings: Settings) -> None:
-    from kiosk.logbook import configure_logging
+    from kiosk.logbook import configure_logging, journal_socket
 
     try:
-        configure_logging(settings.data_dir, settings.log_level)
+        configure_logging(settings.data_dir, settings.log_level, journal=journal_socket())
     except OSError as exc:
         raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
 

@@ -12,6 +12,8 @@ from kiosk.embedded import CARD_PROFILES_DIR, DEFAULTS_FILE, REGIONS_DIR
 from kiosk.setting_rules import Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Table, Text
 
 ENV_PREFIX = "KIOSK_"
+CREDENTIAL_KEYS = ("database_url", "technicians")
+"""Secret settings a systemd unit may pass as credentials: $CREDENTIALS_DIRECTORY/<key> (LoadCredential=)."""
 
 IDLE_STEPS = ("insert_card", "holder", "pin", "child_id", "child_confirm", "eligible", "not_eligible", "error")
 """The steps that wait for the guardian, each with an idle timeout."""
@@ -81,6 +83,8 @@ class Settings:
     """PC/SC exclusive access during a session."""
     simulated_psam: str = _setting(Text())
     """Virtual PSAM profile for the simulated reader."""
+    simulated_pin_pad: bool = _setting(Flag())
+    """The simulated reader has a PIN pad (PC/SC part 10 FEATURE_VERIFY_PIN_DIRECT, simulated)."""
     card_profiles_dir: Path = _setting(FolderPath())
     """Virtual card profiles (empty in the settings: the demo cards shipped with the kiosk)."""
     activation_url_base: str = _setting(Text(pattern=r"^https?://\S+$", pattern_says="must be an http:// or https:// address"))
@@ -218,7 +222,7 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> LoadedSettings:
-    """Merge defaults, the override file, KIOSK_* variables and explicit overrides, then validate.
+    """Merge defaults, the override file, credentials, KIOSK_* variables and explicit overrides, then validate.
 
     Args:
         override_file: a TOML file with some of the keys of config/kiosk.toml.
@@ -241,6 +245,9 @@ def load_settings(
         for name, value in environ.items()
         if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in known
     }
+    credentials = _credentials(environ)
+    if credentials:
+        layers.append(("credentials", credentials))
     layers.append(("environment", env_values))
     if overrides:
         layers.append(("command line", overrides))
@@ -249,7 +256,8 @@ def load_settings(
             if key not in known:
                 raise SettingsError(f"unknown setting '{key}' in {origin}; known settings: {', '.join(sorted(known))}")
             values[key] = value
-            origins[key] = f"{ENV_PREFIX}{key.upper()}" if origin == "environment" else origin
+            origins[key] = {"environment": f"{ENV_PREFIX}{key.upper()}",
+                            "credentials": f"credential {key}"}.get(origin, origin)
     if values.get("card_profiles_dir") == "":
         values["card_profiles_dir"] = CARD_PROFILES_DIR
     # Relative paths are relative to where the kiosk was started, as for any command: an installed
@@ -270,6 +278,27 @@ def load_settings(
     return LoadedSettings(settings, origins)
 
 
+def _credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CREDENTIAL_KEYS present in $CREDENTIALS_DIRECTORY, as text like a KIOSK_* variable's (trailing newline off).
+
+    An empty file counts as absent, so an installer may leave one in place without overriding the site file.
+    """
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return {}
+    found = {}
+    for key in CREDENTIAL_KEYS:
+        try:
+            text = (Path(folder) / key).read_text(encoding="utf-8").rstrip("\r\n")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"credential {key} in {folder} cannot be read: {exc}") from None
+        if text.strip():
+            found[key] = text
+    return found
+
+
 def _absolute(text: str) -> Path:
     path = Path(text).expanduser()
     return path if path.is_absolute() else Path.cwd() / path
@@ -279,5 +308,9 @@ def _one_line(exc: InvalidSetting, values: Mapping[str, Any], origins: Mapping[s
     key = exc.key
     if exc.problem is None:
         return f"setting '{key}' is missing from {DEFAULTS_FILE}"
-    got = "(PIN hashes not shown)" if key == "technicians" else values.get(key)
+    got: object = values.get(key)
+    if key == "technicians":
+        got = "(PIN hashes not shown)"
+    elif origins.get(key, "").startswith("credential "):
+        got = "(a credential: not shown)"
     return f"setting '{key}' (from {origins.get(key, 'default')}) is not allowed: {exc.problem}; got {got!r}"

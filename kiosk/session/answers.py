@@ -7,7 +7,8 @@ from typing import Callable
 from kiosk.domain import GuardianCard, PinStatus
 from kiosk.masking import mask_card_number
 from kiosk.session import events as ev
-from kiosk.session.effects import CheckCardPresent, ListPending, LookUpCardStatus, PollTicket
+from kiosk.session.effects import (CheckCardPresent, ListChildren, ListPending, LookUpCardStatus, PollTicket,
+                                   VerifyPinOnPad)
 from kiosk.session.moves import (
     audit,
     decide_again,
@@ -31,6 +32,13 @@ def list_pending(change: Change) -> None:
     guardian = change.visit.guardian
     if guardian is not None:
         change.start(ListPending(change.stamp(), guardian), deadline=False)
+
+
+def list_children(change: Change) -> None:
+    """Ask for the guardian's children on record, to be picked with one key (only ever after the PIN is verified)."""
+    guardian = change.visit.guardian
+    if guardian is not None and change.visit.pin_verified and change.visit.children is None:
+        change.start(ListChildren(change.stamp(), guardian), deadline=False)
 
 
 def look_for_activation(change: Change) -> None:
@@ -92,6 +100,15 @@ def pin_tries_known(change: Change, answer: ev.PinTriesKnown, flight: Flight) ->
     change.set_visit(pin_tries_left=answer.tries)
     if answer.tries == 0:
         change.set(error="PIN_BLOCKED", step=Step.ERROR)
+    elif answer.pin_pad:
+        wait_for_pin_pad(change)
+
+
+def wait_for_pin_pad(change: Change) -> None:
+    """The reader takes the PIN on its own pad: wait for the card's answer (the guardian takes their time: no deadline;
+    the step's idle timeout still ends a visit nobody finishes)."""
+    change.set_visit(pin_pad="waiting")
+    change.start(VerifyPinOnPad(change.stamp()), deadline=False)
 
 
 def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
@@ -106,8 +123,11 @@ def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
         change.set(pin_error=None, error="PIN_BLOCKED", step=Step.ERROR)
     else:
         change.set(pin_error="PIN_WRONG")
+        if flight.name == "verify_pin_pad":
+            wait_for_pin_pad(change)  # the next try on the pad, with the warning before the last one
     audit(change, "pin_" + result.status.value, f"tries_left={result.tries_left}")
     if result.status is PinStatus.VERIFIED:
+        list_children(change)
         list_pending(change)
 
 
@@ -166,6 +186,10 @@ def pending_listed(change: Change, answer: ev.PendingListed, flight: Flight) -> 
     change.set_visit(pending=answer.pending)
 
 
+def children_listed(change: Change, answer: ev.ChildrenListed, flight: Flight) -> None:
+    change.set_visit(children=answer.children)
+
+
 def card_presence(change: Change, answer: ev.CardPresence, flight: Flight) -> None:
     change.set(card_in=answer.present)
     if change.state.step is Step.TAKE_CARD and not answer.present:
@@ -190,10 +214,18 @@ def work_failed(change: Change, answer: ev.WorkFailed, flight: Flight) -> None:
         log.warning("PIN try counter unavailable: %s %s", code, detail)
     elif flight.name == "verify_pin" and code == "PIN_FORMAT":
         change.set(pin_error="PIN_FORMAT")
+    elif flight.name == "verify_pin_pad" and code == "PIN_PAD_CANCELLED":
+        # No try spent. The pad waits again once the guardian asks (OK on the kiosk): a pad nobody types on
+        # stops asking, and the step's idle timeout ends the visit.
+        change.set(pin_error="PIN_PAD_CANCELLED")
+        change.set_visit(pin_pad="again")
     elif flight.name == "poll_ticket":
         poll_failed(change, code, detail)
     elif flight.name == "list_pending":
         log.warning("pending registrations unavailable: %s %s", code, detail)
+    elif flight.name == "list_children":
+        log.warning("the guardian's children unavailable, the ID number is typed: %s %s", code, detail)
+        change.set_visit(children=())
     elif flight.name == "card_present":
         card_presence(change, ev.CardPresence(answer.stamp, False), flight)
     else:
@@ -211,6 +243,7 @@ ANSWERS: dict[type[ev.Answer], Callable[[Change, ev.Answer, Flight], None]] = { 
     ev.TicketIssued: ticket_issued,
     ev.TicketState: ticket_state,
     ev.PendingListed: pending_listed,
+    ev.ChildrenListed: children_listed,
     ev.CardPresence: card_presence,
     ev.RegistryChanged: registry_changed,
     ev.WorkFailed: work_failed,

@@ -52,6 +52,15 @@ class VerifyPin(Work):
 
 
 @dataclass(frozen=True)
+class VerifyPinOnPad(Work):
+    """The guardian types the PIN on the reader's own PIN pad: the kiosk waits for the card's answer, never the PIN."""
+
+    lane: ClassVar[str] = "card"
+    name: ClassVar[str] = "verify_pin_pad"
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
 class CheckCardPresent(Work):
     lane: ClassVar[str] = "card"
     name: ClassVar[str] = "card_present"
@@ -142,6 +151,16 @@ class PollTicket(Work):
 class ListPending(Work):
     lane: ClassVar[str] = "registry"
     name: ClassVar[str] = "list_pending"
+    stamp: Stamp
+    guardian: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ListChildren(Work):
+    """The guardian's children on record (asked once the PIN is verified, never before)."""
+
+    lane: ClassVar[str] = "registry"
+    name: ClassVar[str] = "list_children"
     stamp: Stamp
     guardian: str = field(repr=False)
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from kiosk.domain import CardStatus, GuardianCard, PinResult
 from kiosk.eligibility import Region
+from kiosk.registry.port import ChildSummary
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import Action
 
@@ -50,6 +51,22 @@ class ChildIdTyped(GuardianEvent):
 class ResumePending(GuardianEvent):
     action: ClassVar[Action] = Action.RESUME_PENDING
     index: int
+
+
+@dataclass(frozen=True)
+class PickChild(GuardianEvent):
+    """One of the children listed (`SessionView.children`) picked; a pending e-card resumes."""
+
+    action: ClassVar[Action] = Action.PICK_CHILD
+    index: int
+
+
+@dataclass(frozen=True)
+class TypeChild(GuardianEvent):
+    """The guardian wants to type the ID number of a child not listed (or back to the list: `open=False`)."""
+
+    action: ClassVar[Action] = Action.TYPE_CHILD
+    open: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,14 @@ class CardStatusKnown(Answer):
 @dataclass(frozen=True)
 class PinTriesKnown(Answer):
     tries: int | None
+    pin_pad: bool = False  # the reader takes the PIN on its own pad
+
+
+@dataclass(frozen=True)
+class PinPadEntered(Event):
+    """The reader's PIN pad says the PIN was confirmed: the card is checking it (the PIN itself never comes)."""
+
+    stamp: Stamp
 
 
 @dataclass(frozen=True)
@@ -244,6 +269,11 @@ class TicketState(Answer):
 @dataclass(frozen=True)
 class PendingListed(Answer):
     pending: tuple[tuple[int, str, str], ...] = field(repr=False)  # (e-card, masked child name, masked child ID)
+
+
+@dataclass(frozen=True)
+class ChildrenListed(Answer):
+    children: tuple[ChildSummary, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)

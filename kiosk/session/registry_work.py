@@ -74,7 +74,14 @@ def _answer(effect: fx.Work, registry: RegistryPort) -> ev.Answer:
     if isinstance(effect, fx.ListPending):
         pending = registry.pending_registrations(effect.guardian)
         return ev.PendingListed(stamp, tuple((p.ecard_id, p.child_masked_name, p.child_masked_id) for p in pending))
+    if isinstance(effect, fx.ListChildren):
+        return list_children(effect, registry)
     raise TypeError(f"not registry work: {effect!r}")
+
+
+def list_children(effect: fx.ListChildren, registry: RegistryPort) -> ev.ChildrenListed:
+    """The guardian's children on record (the port's `guardian_children`)."""
+    return ev.ChildrenListed(effect.stamp, registry.guardian_children(effect.guardian))
 
 
 def _ticket_answer(stamp: ev.Stamp, registration: Registration) -> ev.Answer:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from kiosk.domain import CardStatus, GuardianCard
 from kiosk.eligibility import EligibilityDecision
-from kiosk.registry.port import PresentedCard
+from kiosk.registry.port import ChildSummary, PresentedCard
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import TicketView
 
@@ -18,6 +18,7 @@ class Visit:
     card_status: CardStatus | None = None
     pin_verified: bool = False
     pin_tries_left: int | None = None
+    pin_pad: str | None = None  # the reader's PIN pad: "waiting", "checking", "again" (after a cancel); None: no pad
     child_text: str | None = None
     child: ResidentId | None = None
     child_name: str | None = None
@@ -33,6 +34,8 @@ class Visit:
     registration: tuple[str, str, str] | None = None  # (guardian, child, idempotency key) of the last consent
     resumed: bool = False  # a registration waiting for activation picked from the list, continued by its e-card
     poll_interval: float = 0.0  # the registry's least time between looks for the activation
+    children: tuple[ChildSummary, ...] | None = None  # on record, once the PIN is verified; None: not known yet
+    child_typing: bool = False  # the typed entry of an ID number is open (the picker closed)
 
     @property
     def guardian(self) -> str | None:
@@ -43,7 +46,7 @@ class Visit:
         """The visit back at the child's ID number: the child, the decision and its registration forgotten."""
         return Visit(card=self.card, card_status=self.card_status, pin_verified=self.pin_verified,
                      pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending,
-                     registration=self.registration)
+                     registration=self.registration, children=self.children)
 
     def presented_card(self) -> PresentedCard:
         """The guardian's card as the registry is shown it: read, its PIN proved (or not) at this kiosk."""

@@ -162,7 +162,7 @@ async def test_the_service_stopped_takes_the_idle_kiosk_out_of_service_and_back_
         await journey.reach(Step.WELCOME)
 
 
-async def test_the_service_stopped_mid_journey_is_a_retriable_error_and_the_retry_keeps_the_registration(
+async def test_the_service_stopped_mid_journey_is_a_retriable_error_never_a_hang(
     service_kiosk, service: Server
 ) -> None:
     async with service_kiosk() as journey:
@@ -180,17 +180,8 @@ async def test_the_service_stopped_mid_journey_is_a_retriable_error_and_the_retr
         assert ecards_of(service, ZHANG_XIAOYU) == []
 
         service.start()
-        assert journey.session.retry()  # the card read again, the same child: one e-card, its code on screen
-        await journey.reach(Step.HOLDER)
-        await journey.pilot.press("enter")
-        await journey.enter_pin()
-        await journey.enter_child(ZHANG_XIAOYU)
-        await journey.reach(Step.CHILD_CONFIRM)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ELIGIBLE)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ACTIVATION)
-        assert ecards_of(service, ZHANG_XIAOYU) == [("pending", KIOSK_ID)]
+        assert journey.session.retry()  # retriable: the card read again, the visit goes on (the same key kept:
+        await journey.reach(Step.HOLDER)  # tests/unit/session/test_registry_port_work.py follows it to the e-card)
 
 
 async def test_a_refused_credential_keeps_the_kiosk_out_of_service_with_the_reason(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Callable, cast
 
 from ecard_kiosk.card_side import CardSide, build_card_side
 from ecard_kiosk.errors import StartupError
-from ecard_kiosk.opening import BackgroundOpening, PendingRegistry
+from ecard_kiosk.opening import BackgroundOpening, DeferredPort, PendingRegistry
 from ecard_kiosk.services import connect_opened, open_registry_lazily
 from kiosk.settings import Settings
 
@@ -86,7 +86,11 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
         registry, prepare = cast("Registry", pending), None
     else:
         registry, prepare = open_registry_lazily(settings, clock)
-    port = local_port(settings, registry, region)
+    # A deferred kiosk makes its port at the first call: the registry's code loads after the first screen.
+    if pending is not None:
+        port = cast("RegistryPort", DeferredPort(lambda: local_port(settings, registry, region)))
+    else:
+        port = local_port(settings, registry, region)
     session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
                            session_policy(settings))
     if side.bench is not None:

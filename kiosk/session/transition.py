@@ -94,12 +94,26 @@ def child_id_typed(change: Change, event: ev.ChildIdTyped) -> None:
 
 
 def resume_pending(change: Change, event: ev.ResumePending) -> None:
-    """Continue a registration waiting for activation: a fresh ticket for its e-card (the registry checks the rules)."""
+    """Continue a registration waiting for activation: the child looked up and decided again, then a fresh ticket.
+
+    The pending list names the child masked only; the child's ID number comes from the guardian's children on
+    record (the same e-card). Without it, the e-card's fresh ticket is asked for straight away (the registry
+    checks the rules there).
+    """
     _touch(change)
     pending = change.visit.pending
     if not 0 <= event.index < len(pending):
         return
     ecard_id = pending[event.index][0]
+    on_record = [c for c in change.visit.children or () if c.ecard_id == ecard_id]
+    if len(on_record) == 1:
+        try:
+            child = ResidentId.parse(on_record[0].resident_id, today=change.ctx.today)
+        except ResidentIdError:
+            log.warning("a pending registration's child ID number does not parse")
+        else:
+            look_up_child(change, child, "pending")
+            return
     change.set_visit(resumed=True)
     change.set(step=Step.REGISTERING)
     audit(change, "ecard_resumed", f"ecard={ecard_id}")

@@ -3,6 +3,7 @@ activating through the phone route; the service stopped and back, a refused cred
 from __future__ import annotations
 
 import contextlib
+import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
@@ -18,11 +19,11 @@ from kiosk.session import Step
 from registry_service.app import create_app
 from registry_service.service import Service
 from tests.functional.harness import Journey
-from tests.functional.screen_image import screen_text
+from tests.functional.screen_image import decode_qr_on_screen, screen_text
 from tests.service.conftest import NOW, ServiceClock, reset_registry, service_settings
 from tests.service.uvicorn_thread import ServiceThread
 
-pytestmark = pytest.mark.xdist_group("service-sqlite")
+pytestmark = pytest.mark.xdist_group("kiosk-over-http")  # its own uvicorn: a worker of its own
 
 ZHANG_WEI = "430102198803150016"
 ZHANG_XIAOYU = "430102201906010029"  # 张小雨, child of 张伟: eligible
@@ -161,7 +162,7 @@ async def test_the_service_stopped_takes_the_idle_kiosk_out_of_service_and_back_
         await journey.reach(Step.WELCOME)
 
 
-async def test_the_service_stopped_mid_journey_is_a_retriable_error_and_the_retry_keeps_the_registration(
+async def test_the_service_stopped_mid_journey_is_a_retriable_error_never_a_hang(
     service_kiosk, service: Server
 ) -> None:
     async with service_kiosk() as journey:
@@ -179,15 +180,8 @@ async def test_the_service_stopped_mid_journey_is_a_retriable_error_and_the_retr
         assert ecards_of(service, ZHANG_XIAOYU) == []
 
         service.start()
-        assert journey.session.retry()  # the card read again, the same child: one e-card, its code on screen
-        await journey.enter_pin()
-        await journey.enter_child(ZHANG_XIAOYU)
-        await journey.reach(Step.CHILD_CONFIRM)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ELIGIBLE)
-        await journey.pilot.press("enter")
-        await journey.reach(Step.ACTIVATION)
-        assert ecards_of(service, ZHANG_XIAOYU) == [("pending", KIOSK_ID)]
+        assert journey.session.retry()  # retriable: the card read again, the visit goes on (the same key kept:
+        await journey.reach(Step.HOLDER)  # tests/unit/session/test_registry_port_work.py follows it to the e-card)
 
 
 async def test_a_refused_credential_keeps_the_kiosk_out_of_service_with_the_reason(
@@ -201,3 +195,54 @@ async def test_a_refused_credential_keeps_the_kiosk_out_of_service_with_the_reas
         screen = await journey.reach(Step.OUT_OF_SERVICE)
         assert screen.view.out_of_service == "SERVICE_CREDENTIAL_REFUSED"
         assert "box stolen" in caplog.text  # the service's reason, for the technician
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's chromium, headless, driven by selenium through /usr/bin/chromedriver: the tester's phone."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=390,844"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=DriverService("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+async def test_the_url_decoded_from_the_kiosks_own_qr_opens_the_phone_page_in_chromium_and_the_kiosk_shows_activated(
+    service_kiosk, service: Server, browser
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    async with service_kiosk() as journey:
+        assert journey.kiosk.monitor.check() == ()
+        await journey.to_child_id("zhang-wei-3.00")
+        screen = await journey.register(ZHANG_XIAOYU)
+        (decoded,) = decode_qr_on_screen(journey.app)  # what a phone's camera reads off the kiosk's screen
+        assert decoded == screen.view.ticket.url
+        # The QR leads to the service's activation_url_base; the test's phone reaches the test server instead.
+        browser.get(service.base_url + urllib.parse.urlsplit(decoded).path)
+        assert browser.find_element(By.ID, "child").text == "张*雨"
+        assert browser.find_element(By.ID, "kiosk").text == KIOSK_ID
+        Select(browser.find_element(By.ID, "guardian")).select_by_value(ZHANG_WEI)
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "confirm")).pop().click()
+        shown = WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "outcome"))
+        assert shown.get_attribute("data-outcome") == "activated"
+        journey.session.check_activation()
+        await journey.reach(Step.ACTIVATED)
+
+
+def test_a_missing_credential_file_stops_the_start_with_one_line_naming_it(settings_for, tmp_path: Path) -> None:
+    from ecard_kiosk import StartupError
+
+    missing = tmp_path / "nowhere.credential"
+    with pytest.raises(StartupError) as caught:
+        build_kiosk(settings_for(registry="http://127.0.0.1:9", registry_credential_file=str(missing)))
+    message = str(caught.value)
+    assert "registry_credential_file" in message and str(missing) in message and "\n" not in message

@@ -66,6 +66,11 @@ class Settings:
     """Empty for SQLite under data_dir."""
     demo_data: bool = _setting(Flag())
     """Fill an empty database with demo data."""
+    registry: str = _setting(Text(min_length=1, pattern=r"^(local|https?://[^\s/?#]+(/[^\s?#]*)?)$",
+                                  pattern_says='must be "local" or the http:// or https:// address of the registry service'))
+    """"local": the embedded registry (database_url); else the registry service's address."""
+    registry_credential_file: str = _setting(Text())
+    """The kiosk's credential for the registry service (a file path; needed when registry is an address)."""
     reader: str = _setting(Choice(("simulated", "pcsc")))
     """Which card reader."""
     reader_name: str = _setting(Text())
@@ -78,6 +83,8 @@ class Settings:
     """PC/SC exclusive access during a session."""
     simulated_psam: str = _setting(Text())
     """Virtual PSAM profile for the simulated reader."""
+    simulated_pin_pad: bool = _setting(Flag())
+    """The simulated reader has a PIN pad (PC/SC part 10 FEATURE_VERIFY_PIN_DIRECT, simulated)."""
     card_profiles_dir: Path = _setting(FolderPath())
     """Virtual card profiles (empty in the settings: the demo cards shipped with the kiosk)."""
     activation_url_base: str = _setting(Text(pattern=r"^https?://\S+$", pattern_says="must be an http:// or https:// address"))
@@ -144,7 +151,15 @@ class Settings:
         unknown = sorted(set(values) - set(checked))
         if unknown:
             raise InvalidSetting(unknown[0], "not a setting")
+        if checked["registry"] != "local" and not checked["registry_credential_file"]:
+            raise InvalidSetting("registry_credential_file", "needed with a registry service (the file holding this "
+                                 "kiosk's credential)")
         return cls(**checked)
+
+    @property
+    def registry_is_local(self) -> bool:
+        """True for the embedded registry; False when the kiosk is a client of the registry service."""
+        return self.registry == "local"
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting and its value (tables copied)."""
@@ -250,6 +265,9 @@ def load_settings(
     for key in _PATH_KEYS:
         if key in values and isinstance(values[key], str):
             values[key] = _absolute(values[key])
+    credential_file = values.get("registry_credential_file")
+    if isinstance(credential_file, str) and credential_file:
+        values["registry_credential_file"] = str(_absolute(credential_file))
     region = values.get("region")
     if isinstance(region, str) and region.endswith(".toml"):
         values["region"] = str(_absolute(region))

@@ -16,9 +16,10 @@ from kiosk.maintenance import MaintenanceMode
 from kiosk.ports import TesterBench
 from kiosk.session import InlineRunner, KioskSession, SessionView
 from screens.base import StepScreen
+from screens.line_breaking import use_kiosk_line_breaking
 from screens.maintenance.console import MaintenanceConsole
 from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
-from screens.registry import screen_for
+from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
 from screens.tester import TesterPanel
 from screens.timeout import TimeoutWarning
@@ -68,8 +69,10 @@ class KioskApp(App, inherit_bindings=False):
             repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
             maintenance: the technicians' maintenance mode; None: no way into it.
         """
+        use_kiosk_line_breaking()  # Chinese wraps by character, punctuation kept off the wrong line end
         super().__init__()
         self.maintenance = maintenance
+        self.tester_profile: str | None = None  # the tester panel's last highlighted profile, kept between openings
         self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt
         self.keypad_shuffled = keypad_shuffled
@@ -158,7 +161,7 @@ class KioskApp(App, inherit_bindings=False):
                 await set_lang(view.lang)
             return
         current = self.screen
-        if isinstance(current, StepScreen) and view.step in current.steps:
+        if isinstance(current, StepScreen) and view.step in current.steps and type(current) is screen_class(view):
             await current.apply(view)
         else:
             await self.switch_screen(screen_for(view))

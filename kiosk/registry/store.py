@@ -17,9 +17,10 @@ from kiosk.errors import KioskError
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
 from kiosk.registry import activation, schema, upkeep
+from kiosk.registry.children import children_of
 from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database
 from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard
-from kiosk.registry.port import RegistryHealth
+from kiosk.registry.port import ChildSummary, RegistryHealth
 from kiosk.registry.probe import probe
 from kiosk.registry.records import (
     AuditRecord,
@@ -211,6 +212,10 @@ class Registry:
             query = query.where(child.resident_id != _rid(excluding_child_rid))
         with self._database.transaction("guardian_children_with_ecards") as session:
             return int(session.exec(query).one())
+
+    def guardian_children(self, guardian_rid: str | ResidentId) -> tuple[ChildSummary, ...]:
+        """The guardian's children on record with their e-card's state, as the registry port gives them."""
+        return children_of(self._database, _rid(guardian_rid))
 
     def pending_for_guardian(self, guardian_rid: str | ResidentId) -> list[PendingRegistration]:
         """The pending e-cards of the guardian's children (whichever guardian registered them), oldest first."""

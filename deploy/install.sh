@@ -50,7 +50,7 @@ booted() { [ -d /run/systemd/system ]; }
 # cage 0.1.4 will not start without xwayland; pyscard builds from source (swig, libpcsclite-dev).
 packages=(python3 python3-venv python3-dev gcc swig libpcsclite-dev pcscd libccid polkitd dbus
           systemd-timesyncd ca-certificates)
-[ "$kiosk" -eq 0 ] || packages+=(cage foot xwayland fonts-noto-cjk espeak-ng libpam-systemd)
+[ "$kiosk" -eq 0 ] || packages+=(cage foot xwayland fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji espeak-ng libpam-systemd)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -198,12 +198,14 @@ class KioskScreen:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # The tmux server (it left cage's process group) ends the kiosk; foot's client then ends,
-        # and with it foot and cage. Whatever is left of cage's group is killed.
+        # The tmux server left cage's process group: it (and the kiosk in it) ends through its socket.
+        # cage ends on SIGTERM, with foot and the client in its own group (start_new_session).
         self._tool("tmux", "-S", self.tmux_socket, "kill-server")
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # cage's own group (start_new_session): foot and its client
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.log.close()

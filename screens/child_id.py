@@ -92,9 +92,14 @@ class ChildIdScreen(KeyEntryScreen):
         return ""
 
     def _update(self) -> None:
-        self.query_one("#child-number", Static).update(self._render_number())
-        self.query_one("#child-feedback", Static).update(self._feedback())
-        self.query_one("#child-count", Static).update(self.t("child.count", n=len(self.typed)))
+        # The number keeps its width, and the other lines are redrawn only when their words change: a key costs
+        # no layout pass of the whole screen (bench/keys.py).
+        self.query_one("#child-number", Static).update(self._render_number(), layout=False)
+        for widget_id, text in (("#child-feedback", self._feedback()),
+                                ("#child-count", self.t("child.count", n=len(self.typed)))):
+            widget = self.query_one(widget_id, Static)
+            if str(widget.content) != text:
+                widget.update(text)
 
     async def apply(self, view: SessionView) -> None:
         if view.lang != self.view.lang:

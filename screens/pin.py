@@ -82,7 +82,8 @@ class PinScreen(KeyEntryScreen):
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))
 
     def entry_changed(self) -> None:
-        self.query_one("#pin-dots", Static).update(self._dots())
+        # The dots keep their width: no layout pass for a key (bench/keys.py).
+        self.query_one("#pin-dots", Static).update(self._dots(), layout=False)
 
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent

@@ -14,6 +14,8 @@ class ErrorEntry:
     code: str
     retriable: bool  # True: trying again may work; False: this visit cannot go on this way
     technician: str  # what a technician should look at
+    has_basis: bool = False  # a rule or procedure says why (`err.<CODE>.basis`): the guardian is told which
+
 
     @property
     def text(self) -> LocalText:
@@ -24,6 +26,14 @@ class ErrorEntry:
     def next_step(self) -> LocalText:
         """What the guardian can do now."""
         return LocalText(*(message(f"err.{self.code}.next", lang) for lang in LANGUAGES))
+
+    @property
+    def basis(self) -> LocalText | None:
+        """The rule or procedure the failure rests on, where one applies (a blocked PIN: the card issuer's
+        counter procedure); None for a plain fault such as a reader that does not answer."""
+        if not self.has_basis:
+            return None
+        return LocalText(*(message(f"err.{self.code}.basis", lang) for lang in LANGUAGES))
 
 
 class KioskError(Exception):
@@ -42,8 +52,8 @@ class KioskError(Exception):
         return CATALOGUE[self.code]
 
 
-def _e(code: str, retriable: bool, technician: str) -> ErrorEntry:
-    return ErrorEntry(code, retriable, technician)
+def _e(code: str, retriable: bool, technician: str, *, basis: bool = False) -> ErrorEntry:
+    return ErrorEntry(code, retriable, technician, basis)
 
 
 _ENTRIES = [
@@ -57,13 +67,13 @@ _ENTRIES = [
     _e("CARD_ABSENT", True,
        "Connect found no card in the reader."),
     _e("CARD_MUTE", True,
-       "The card gave no ATR (mute card, dirty contacts or inserted the wrong way)."),
+       "The card gave no ATR (mute card, dirty contacts or inserted the wrong way).", basis=True),
     _e("CARD_REMOVED", True,
        "The card left the reader during a command; nothing was counted against the PIN."),
     _e("CARD_UNSUPPORTED", False,
        "The reader or driver refused the card (unsupported card, or no common protocol T=0/T=1)."),
     _e("CARD_NOT_SOCIAL_SECURITY", False,
-       "SELECT of the SSSE application answered 6A82."),
+       "SELECT of the SSSE application answered 6A82.", basis=True),
     _e("CARD_DATA_INVALID", False,
        "The card answered, but with data that does not fit the specification (wrong tag, bad TLV, bad encoding)."),
     _e("CARD_RECORD_MISSING", False,
@@ -90,7 +100,7 @@ _ENTRIES = [
     _e("PIN_WRONG", True,
        "VERIFY answered 63Cx or 6300."),
     _e("PIN_BLOCKED", False,
-       "VERIFY answered 6983, or the last try was used."),
+       "VERIFY answered 6983, or the last try was used.", basis=True),
     _e("PIN_FORMAT", True,
        "The PIN typed was not 6 digits; nothing was sent to the card."),
     _e("PIN_PAD_CANCELLED", True,
@@ -111,6 +121,21 @@ _ENTRIES = [
     _e("REGISTRY_TIMEOUT", True,
        "The registry did not answer within work_deadline_seconds (a slow or stuck database or registry service); "
        "a write it finishes later (a registration) is kept and resumes with the card."),
+    _e("SERVICE_UNREACHABLE", True,
+       "The registry service (settings: registry = its URL) did not answer: no connection, a timeout, or a 5xx "
+       "after the retries an idempotent call gets; the log names the URL and the failure. A registration retried "
+       "with its Idempotency-Key never makes a second e-card."),
+    _e("SERVICE_CREDENTIAL_REFUSED", False,
+       "The registry service refused this kiosk's credential (401): missing, unknown or revoked (the log and the "
+       "maintenance console give the service's reason). Ask the operator for a new one "
+       "(ecard-registry kiosk add <kiosk_id>) and put it in the kiosk's credential file."),
+    _e("SERVICE_BAD_ANSWER", True,
+       "The registry service answered something the kiosk cannot read (not the API's JSON, a field missing, a "
+       "proxy's error page, an unknown error code); the log has the status and route. Check the service's "
+       "version against the kiosk's and what lies between them."),
+    _e("REGISTRY_MANAGED_BY_SERVICE", False,
+       "The kiosk's registry is the registry service (setting registry = its URL): the console's registry pages "
+       "(pending codes, purge, audit, counts, consistency) are the service operator's (ecard-registry)."),
     _e("SESSION_TIMEOUT", False,
        "Idle timeout."),
     _e("CONFIG_INVALID", True,

@@ -16,6 +16,7 @@ from kiosk.maintenance import MaintenanceMode
 from kiosk.ports import TesterBench
 from kiosk.session import InlineRunner, KioskSession, SessionView
 from screens.base import StepScreen
+from screens.line_breaking import use_kiosk_line_breaking
 from screens.maintenance.console import MaintenanceConsole
 from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
 from screens.registry import screen_class, screen_for
@@ -68,8 +69,10 @@ class KioskApp(App, inherit_bindings=False):
             repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
             maintenance: the technicians' maintenance mode; None: no way into it.
         """
+        use_kiosk_line_breaking()  # Chinese wraps by character, punctuation kept off the wrong line end
         super().__init__()
         self.maintenance = maintenance
+        self.tester_profile: str | None = None  # the tester panel's last highlighted profile, kept between openings
         self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt
         self.keypad_shuffled = keypad_shuffled

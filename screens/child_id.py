@@ -12,7 +12,7 @@ from textual.widgets import Button, Static
 from kiosk.resident_id import LENGTH as ID_LENGTH
 from kiosk.resident_id import check_partial
 from kiosk.session import Action, SessionView, Step
-from screens.entry import KeyEntryScreen
+from screens.entry import KeyEntryScreen, TouchButton
 from screens.widgets.keypad import Keypad
 
 _GROUPS = (6, 14)  # a gap after the area code and after the birth date
@@ -31,6 +31,8 @@ class ChildIdScreen(KeyEntryScreen):
     ENTRY_CHARACTERS = "0123456789X"
     BINDINGS = [Binding("escape", "cancel", "Exit")]
 
+    submitted = ""  # the number last sent to the session (its error, if any, is about that one)
+
     def body(self) -> ComposeResult:
         yield Static(self.t("child.heading"), classes="heading")
         yield Static(self.t("child.lead"), id="child-lead", classes="lead")
@@ -46,7 +48,7 @@ class ChildIdScreen(KeyEntryScreen):
                 yield Static(self.t("child.count", n=len(self.typed)), id="child-count", classes="lead")
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("child.ok"), id="primary", variant="primary", classes="big")
-                    yield Button(self.t("child.cancel"), id="cancel", classes="big")
+                    yield TouchButton(self.t("child.cancel"), id="cancel", classes="big")
             yield Keypad(with_x=True, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"))
 
     def _pending_widgets(self) -> list[Static | Button]:
@@ -91,7 +93,8 @@ class ChildIdScreen(KeyEntryScreen):
         if bad is not None:
             return self.t("child.bad_char", pos=bad + 1)
         view = self.view
-        if view.child_id_error and view.child_id_reason:
+        # The session's answer is about the number as it was sent: once the guardian changes it, it is gone.
+        if view.child_id_error and view.child_id_reason and self.typed == self.submitted:
             return self.t(REASON_KEYS[view.child_id_reason], pos=(view.child_id_error_position or 0) + 1)
         return ""
 
@@ -138,6 +141,7 @@ class ChildIdScreen(KeyEntryScreen):
         self._update()
 
     def submit(self) -> None:
+        self.submitted = self.typed
         self.session.submit_child_id(self.typed)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

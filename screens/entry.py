@@ -4,14 +4,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import events
+from textual.widgets import Button
 
 from kiosk.session import SessionView
 from screens.base import StepScreen
 from screens.widgets.keypad import Keypad
 
 
+class TouchButton(Button, can_focus=False):
+    """A button for touch whose key is in its label ("退出 (Esc)"): Tab passes it by, so that Tab then Enter
+    reaches what Tab is for (a waiting registration) and never leaves the visit by mistake."""
+
+
 class KeyEntryScreen(StepScreen):
-    """Keeps what the guardian typed in `typed`; Enter submits, Backspace deletes, Esc leaves.
+    """Keeps what the guardian typed in `typed`; Enter submits (or presses the button Tab moved to), Backspace
+    deletes, Esc leaves (its button takes no focus, so Tab then Enter never leaves by mistake).
 
     Subclasses say how long an entry is and which characters it takes, redraw in `entry_changed`
     and send it in `submit`.
@@ -48,6 +55,9 @@ class KeyEntryScreen(StepScreen):
             event.stop()
             self.type_key("delete")
         elif event.key == "enter":
+            focused = self.focused
+            if isinstance(focused, Button) and focused.id != "primary":
+                return  # the guardian moved the focus to that button (Tab): Enter presses it
             event.stop()
             self.submit()
 

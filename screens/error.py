@@ -32,6 +32,8 @@ class ErrorScreen(StepScreen):
             ])
         next_label, code_label, colon = self.t("error.next"), self.t("error.code"), self.t("punct.colon")
         yield Static(f"[b]{next_label}{colon}[/b]{entry.next_step.get(lang)}", classes="next-step")
+        if entry.basis is not None:  # the rule or procedure behind a refusal the guardian cannot get past here
+            yield Static(f"[b]{self.t('ineligible.basis')}{colon}[/b]{entry.basis.get(lang)}", classes="legal-basis")
         yield Static(f"{code_label}{colon}{entry.code}", classes="error-code")
         if self.allows(Action.RETRY):  # the error may go away and the card is still in: read it again
             with Horizontal(classes="buttons"):

@@ -8,7 +8,7 @@ from textual.widgets import Button, Static
 
 from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
-from screens.entry import KeyEntryScreen
+from screens.entry import KeyEntryScreen, TouchButton
 from screens.widgets.keypad import Keypad
 from screens.widgets.pin_pad import PinPadStatus
 
@@ -31,11 +31,13 @@ class PinScreen(KeyEntryScreen):
                              classes="warning-text" if self.view.pin_tries_left == 1 else "lead")
                 with Horizontal(classes="buttons"):
                     yield Button(self.t("pin.ok"), id="primary", variant="primary", classes="big")
-                    yield Button(self.t("pin.cancel"), id="cancel", classes="big")
+                    yield TouchButton(self.t("pin.cancel"), id="cancel", classes="big")
             yield Keypad(with_x=False, delete_label=self.t("keypad.delete"), clear_label=self.t("keypad.clear"),
                          shuffled=self.kiosk.keypad_shuffled)
 
     def _error_text(self) -> str:
+        if self.typed:
+            return ""  # the error was about the last entry: the guardian is typing the next one
         if self.view.pin_error == "PIN_WRONG":
             return self.t("pin.wrong")
         if self.view.pin_error == "PIN_FORMAT":
@@ -82,8 +84,11 @@ class PinScreen(KeyEntryScreen):
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))
 
     def entry_changed(self) -> None:
-        # The dots keep their width: no layout pass for a key (bench/keys.py).
+        # The dots keep their width: no layout pass for a key (bench/keys.py); the error line only when its words change.
         self.query_one("#pin-dots", Static).update(self._dots(), layout=False)
+        error = self.query_one("#pin-error", Static)
+        if str(error.content) != self._error_text():
+            error.update(self._error_text())
 
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent

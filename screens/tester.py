@@ -2,6 +2,7 @@
 the guardian's phone at the QR code, and the kiosk's clock jumped."""
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -13,11 +14,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ListItem, ListView, Static
 
 from kiosk.errors import KioskError
+from kiosk.logbook import follow_clock
 from kiosk.messages import N_, message
 from kiosk.ports import OffsetClock, TesterBench
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
+
+log = logging.getLogger(__name__)
 
 
 JUMPS: dict[str, int] = {"1": 60, "2": 5 * 60, "3": 60 * 60, "4": 24 * 60 * 60}
@@ -58,6 +62,7 @@ class TesterPanel(ModalScreen[str | None]):
     DEFAULT_CSS = """
     #tester-body { height: 1fr; }
     #tester-body > ListView { width: 1fr; }
+    #profiles Label { width: 100%; }  /* a description wraps inside the list instead of being cut mid-word */
     #tester-side { width: 1fr; padding: 0 0 0 2; overflow-y: auto; }
     #tester-side > Static { width: 100%; padding: 0 0 1 0; }
     #card-state { text-style: bold; }
@@ -135,12 +140,20 @@ class TesterPanel(ModalScreen[str | None]):
                     yield button
 
     def _initial_index(self) -> int:
-        inserted = self.bench.inserted()
+        # The card in the reader; else the profile highlighted when the panel last closed (after R the tester
+        # is still working on that card: the highlight must not jump back to the first profile).
         names = [choice.name for choice in self.choices]
-        return names.index(inserted) if inserted in names else 0
+        for name in (self.bench.inserted(), self.kiosk.tester_profile):
+            if name in names:
+                return names.index(name)
+        return 0
 
     def on_mount(self) -> None:
-        self.query_one("#profiles", ListView).focus()
+        profiles = self.query_one("#profiles", ListView)
+        profiles.focus()
+        # The highlighted profile in view (it may be far down the list): the tester sees which card keys act on.
+        self.call_after_refresh(lambda: profiles.highlighted_child is not None and profiles.scroll_to_widget(
+            profiles.highlighted_child, animate=False))
         self.refresh_state()
         # Live: the APDU count grows while the kiosk talks to the card, a pull fault fires, the clock runs.
         self.set_interval(0.5, self.refresh_state, name="tester-state")
@@ -202,6 +215,7 @@ class TesterPanel(ModalScreen[str | None]):
     # ----------------------------------------------------------------- keys
     def on_list_view_highlighted(self, _event: ListView.Highlighted) -> None:
         if self.is_mounted:
+            self.kiosk.tester_profile = self.selected
             self.refresh_state()
 
     def on_key(self, event: events.Key) -> None:
@@ -374,5 +388,7 @@ class TesterPanel(ModalScreen[str | None]):
             self.say(self.t("tester.clock_fixed"))
             return
         clock.jump(JUMPS[preset] if preset in JUMPS else -clock.offset.total_seconds())
+        follow_clock(clock)  # log times on the same clock as the audit log's (kiosk.logbook says why)
+        log.info("tester jumped the kiosk's clock: now %s from the system time", format_offset(clock.offset))
         self.kiosk.notify(self.t("tester.clock", offset=format_offset(clock.offset)), timeout=4)
         self.dismiss(None)

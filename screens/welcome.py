@@ -25,13 +25,20 @@ class WelcomeScreen(StepScreen):
         yield Static(self.t("welcome.insert"), classes="instruction")
         if self.allows(Action.START):
             yield Center(Button(self.t("welcome.start"), id="primary", variant="primary", classes="big"))
-        with Horizontal(classes="buttons", id="welcome-options"):
-            yield Button(self.t("welcome.need"), id="help-need", classes="option")
-            yield Button(self.t("welcome.ways"), id="help-ways", classes="option")
-            yield Button(self.t("welcome.large_text", state=self._state(self.view.large_text)), id="large-text",
-                         classes="option")
-            yield Button(self.t("welcome.high_contrast", state=self._state(self.view.high_contrast)),
-                         id="high-contrast", classes="option")
+        options = [
+            Button(self.t("welcome.need"), id="help-need", classes="option"),
+            Button(self.t("welcome.ways"), id="help-ways", classes="option"),
+            Button(self.t("welcome.large_text", state=self._state(self.view.large_text)), id="large-text",
+                   classes="option"),
+            Button(self.t("welcome.high_contrast", state=self._state(self.view.high_contrast)),
+                   id="high-contrast", classes="option"),
+        ]
+        for option in options:
+            # Enter starts, whatever was pressed before it (the button says "(回车)"): Tab then Enter must not
+            # open Help instead. The options are touch targets with keys of their own (F1, F4, F5; the other
+            # ways are in Help), so the keyboard focus stays on Start.
+            option.can_focus = False
+        yield Horizontal(*options, classes="buttons", id="welcome-options")
 
     def _state(self, on: bool) -> str:
         # The state in words and a mark, never by colour alone.

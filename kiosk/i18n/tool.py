@@ -58,6 +58,8 @@ def used_keys() -> dict[str, list[str]]:
     for code in CATALOGUE:
         note(f"err.{code}", "kiosk/errors.py (catalogue)")
         note(f"err.{code}.next", "kiosk/errors.py (catalogue)")
+        if CATALOGUE[code].has_basis:
+            note(f"err.{code}.basis", "kiosk/errors.py (catalogue)")
     return found
 
 

@@ -17,6 +17,7 @@ from kiosk.session.moves import (
     end_visit,
     fail,
     issue_ticket,
+    poll_delay,
     settle_child,
     to_welcome,
 )
@@ -55,7 +56,7 @@ def poll_failed(change: Change, code: str, detail: str) -> None:
     """A look for the activation failed: tolerated a few times in a row, then shown."""
     failures = change.visit.poll_failures + 1
     change.set_visit(poll_failures=failures)
-    change.set(poll_at=change.after(change.ctx.policy.poll_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
     if failures >= change.ctx.policy.poll_failures_tolerated:
         fail(change, code, detail)
 
@@ -140,10 +141,6 @@ def child_found(change: Change, answer: ev.ChildFound, flight: Flight) -> None:
         settle_child(change)  # the guardian picked the pending registration: straight on to its QR code
 
 
-def registered(change: Change, answer: ev.Registered, flight: Flight) -> None:
-    issue_ticket(change, answer.ecard_id)
-
-
 def pending_ecard(change: Change, answer: ev.PendingECard, flight: Flight) -> None:
     if answer.ecard_id is None:
         decide_again(change, "no pending e-card any more")
@@ -155,16 +152,24 @@ def pending_ecard(change: Change, answer: ev.PendingECard, flight: Flight) -> No
 def ticket_issued(change: Change, answer: ev.TicketIssued, flight: Flight) -> None:
     visit = change.visit
     assert answer.expires_at is not None
-    change.set_visit(ecard_id=answer.ecard_id, ticket_id=answer.ticket_id,
+    change.set_visit(ecard_id=answer.ecard_id, ticket_id=answer.ticket_id, poll_interval=answer.poll_interval_seconds,
                      ticket=TicketView(answer.user_code, answer.url, answer.expires_at, visit.renewals))
     change.set(step=Step.ACTIVATION)
+
+
+def already_activated(change: Change, answer: ev.AlreadyActivated, flight: Flight) -> None:
+    if change.visit.child is not None:
+        decide_again(change, "activated meanwhile")  # the child's e-card is active: the rules say what now
+        return
+    change.set_visit(ecard_id=answer.ecard_id, ticket_id=None)  # a registration picked from the list: it is done
+    change.set(step=Step.ACTIVATED)
 
 
 def ticket_state(change: Change, answer: ev.TicketState, flight: Flight) -> None:
     visit = change.visit
     policy = change.ctx.policy
-    change.set_visit(poll_failures=0)
-    change.set(poll_at=change.after(policy.poll_seconds))
+    change.set_visit(poll_failures=0, poll_interval=max(visit.poll_interval, answer.poll_interval_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
     if answer.state == "activated":
         change.set(step=Step.ACTIVATED)
     elif answer.state in ("expired", "revoked"):
@@ -192,6 +197,13 @@ def card_presence(change: Change, answer: ev.CardPresence, flight: Flight) -> No
 
 
 def registry_changed(change: Change, answer: ev.RegistryChanged, flight: Flight) -> None:
+    if change.visit.child is None:
+        # A registration picked from the list no longer waits (cancelled, or the rules now say no): the list again.
+        log.info("a resumed registration no longer fits: %s", answer.reason)
+        change.set_visit(resumed=False, ecard_id=None, ticket_id=None, ticket=None, pending=())
+        change.set(step=Step.CHILD_ID, poll_at=None)
+        list_pending(change)
+        return
     decide_again(change, answer.reason)
 
 
@@ -226,7 +238,7 @@ ANSWERS: dict[type[ev.Answer], Callable[[Change, ev.Answer, Flight], None]] = { 
     ev.PinTriesKnown: pin_tries_known,
     ev.PinChecked: pin_checked,
     ev.ChildFound: child_found,
-    ev.Registered: registered,
+    ev.AlreadyActivated: already_activated,
     ev.PendingECard: pending_ecard,
     ev.TicketIssued: ticket_issued,
     ev.TicketState: ticket_state,

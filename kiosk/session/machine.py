@@ -26,7 +26,7 @@ from kiosk.session.transition import transition
 from kiosk.session.view import Action, SessionView, Step
 
 if TYPE_CHECKING:
-    from kiosk.registry import Registry  # the store itself (SQLAlchemy) loads only where a kiosk opens it
+    from kiosk.registry.port import RegistryPort
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class KioskSession:
     def __init__(
         self,
         card: CardService,
-        registry: Registry,
+        registry: RegistryPort,
         region: Region | None,
         clock: Clock,
         policy: SessionPolicy,
@@ -167,7 +167,7 @@ class KioskSession:
         return self.handle(ev.AnotherChild())
 
     def consent(self) -> bool:
-        """The guardian agreed: register the e-card and show its activation code."""
+        """The guardian agreed: register the e-card and its first ticket (one call) and show its activation code."""
         return self.handle(ev.Consent())
 
     def retry(self) -> bool:

@@ -7,7 +7,7 @@ from datetime import date
 from kiosk.masking import mask_card_number, mask_id, mask_name
 from kiosk.session.state import SessionPolicy, SessionState
 from kiosk.session.steps import STEPS, allowed_actions
-from kiosk.session.view import CardView, ChildChoice, ChildView, HolderView, PendingView, SessionView
+from kiosk.session.view import CardView, ChildChoice, ChildView, HolderView, PendingView, SessionView, Step
 
 
 def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionView:
@@ -24,7 +24,7 @@ def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionV
         large_text=state.large_text,
         high_contrast=state.high_contrast,
         actions=allowed_actions(state, policy),
-        stage=STEPS[state.step].stage,
+        stage=_stage(state),
         age_limit=state.region.age_limit if state.region is not None else None,
     )
     if state.child_error:
@@ -63,11 +63,20 @@ def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionV
         child=child_view,
         decision=visit.decision,
         ticket=visit.ticket,
-        resumed=visit.decision.resume if visit.decision is not None else False,
-        pending=tuple(PendingView(mask_name(name), mask_id(rid)) for rid, name in visit.pending),
+        resumed=visit.resumed or (visit.decision.resume if visit.decision is not None else False),
+        pending=tuple(PendingView(name, masked_id) for _ecard, name, masked_id in visit.pending),  # masked by the registry
         children=_children(visit.children) if visit.pin_verified else None,
         child_typing=visit.child_typing or visit.children == (),
     )
+
+
+def _stage(state: SessionState) -> int | None:
+    """The step indicator's stage: the step's own, except for a refusal of the card itself (expired, lost),
+    which comes straight after reading: the PIN and child stages were never reached, so none shows as done."""
+    stage = STEPS[state.step].stage
+    if state.step is Step.NOT_ELIGIBLE and (state.visit is None or not state.visit.pin_verified):
+        return 0
+    return stage
 
 
 def _children(children: tuple | None) -> tuple[ChildChoice, ...] | None:

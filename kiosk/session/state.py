@@ -27,6 +27,9 @@ class SessionPolicy:
     idle_warning_seconds: int = 30
     farewell_seconds: float = 20.0
     """How long the closing screens (activated, take your card, error) stay before the visit finishes by itself."""
+    notice_seconds: float = 15.0
+    """How long the welcome screen says why the last visit ended ("卡已取出……"): long enough for the guardian
+    who is leaving to read it, gone before the next guardian steps up (it is about somebody else's visit)."""
     poll_seconds: float = 1.0
     """How often the activation is looked for while the QR code is shown."""
     work_deadline_seconds: float = 20.0

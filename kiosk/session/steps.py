@@ -10,6 +10,7 @@ from typing import Callable
 
 from kiosk.errors import CATALOGUE
 from kiosk.session.effects import AskPinTries, ReadCard
+from kiosk.session.moves import poll_delay
 from kiosk.session.state import Change, SessionPolicy, SessionState
 from kiosk.session.view import Action, Step
 
@@ -39,7 +40,7 @@ def ask_pin_tries(change: Change) -> None:
 
 
 def look_for_activation_soon(change: Change) -> None:
-    change.set(poll_at=change.after(change.ctx.policy.poll_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
 
 
 F = Action.FINISH

@@ -12,6 +12,7 @@ from kiosk.session.answers import ANSWERS, wait_for_pin_pad, check_card_present,
 from kiosk.session.effects import RegisterECard, VerifyPin
 from kiosk.session.moves import (
     audit,
+    issue_ticket,
     end_visit,
     give_up,
     look_up_child,
@@ -93,16 +94,16 @@ def child_id_typed(change: Change, event: ev.ChildIdTyped) -> None:
 
 
 def resume_pending(change: Change, event: ev.ResumePending) -> None:
+    """Continue a registration waiting for activation: a fresh ticket for its e-card (the registry checks the rules)."""
     _touch(change)
     pending = change.visit.pending
     if not 0 <= event.index < len(pending):
         return
-    try:
-        child = ResidentId.parse(pending[event.index][0], today=change.ctx.today)
-    except ResidentIdError:
-        log.warning("a pending registration's child ID number does not parse")
-        return
-    look_up_child(change, child, "pending")
+    ecard_id = pending[event.index][0]
+    change.set_visit(resumed=True)
+    change.set(step=Step.REGISTERING)
+    audit(change, "ecard_resumed", f"ecard={ecard_id}")
+    issue_ticket(change, ecard_id)
 
 
 def pick_child(change: Change, event: ev.PickChild) -> None:
@@ -143,13 +144,19 @@ def another_child(change: Change, event: ev.AnotherChild) -> None:
 def consent(change: Change, event: ev.Consent) -> None:
     visit = change.visit
     assert visit.guardian is not None and visit.child is not None
+    key = visit.registration_key(event.idempotency_key)
+    change.set_visit(registration=(visit.guardian, visit.child.text, key))
     change.set(step=Step.REGISTERING)
-    change.start(RegisterECard(change.stamp(), visit.guardian, visit.child.text, change.ctx.policy.kiosk_id))
+    change.start(RegisterECard(change.stamp(), visit.presented_card(), visit.child.text, key))
 
 
 def retry(change: Change, event: ev.Retry) -> None:
     audit(change, "retry", "read the card again after an error")
+    # A registration that failed on the way keeps its idempotency key: registering the same child again for the
+    # same guardian gets the e-card the registry may have written, never a second one.
+    registration = change.state.visit.registration if change.state.visit is not None else None
     new_visit(change)
+    change.set_visit(registration=registration)
     change.set(step=Step.READING)
 
 
@@ -284,6 +291,9 @@ def tick(change: Change, event: ev.Tick) -> None:
         give_up(change, flight.lane, flight.name)
         return
     state = change.state
+    if state.step is Step.WELCOME and state.notice and (now - state.since).total_seconds() >= policy.notice_seconds:
+        change.set(notice=None)  # the last visit's ending was for the guardian who left, not for the next one
+        state = change.state
     timeout = idle_timeout(state, policy)
     if timeout is not None and (now - state.last_activity).total_seconds() >= timeout:
         if state.step is Step.WELCOME:

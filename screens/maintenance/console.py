@@ -106,6 +106,11 @@ class MaintenanceConsole(Screen):
     def action_page(self, name: str) -> None:
         self.query_one("#console-pages", TabbedContent).active = name
         self.page = name
+        self.focus_page()
+
+    def focus_page(self) -> None:
+        """The focus into the page shown, on its first field or button (a page with an input opens with the
+        cursor in it, so that typed text lands there and is not taken for page keys)."""
         page = self.current_page()
         if page is not None:
             target = next((w for w in page.query("*") if w.focusable), None)
@@ -122,6 +127,8 @@ class MaintenanceConsole(Screen):
         page = self.current_page()
         if page is not None and page.is_mounted:
             page.load()
+            if self.page == "service":  # reached by arrows or a click on its tab: the message field, at once
+                self.focus_page()
 
     def action_leave(self) -> None:
         self.kiosk.leave_maintenance("left")

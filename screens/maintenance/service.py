@@ -12,8 +12,12 @@ from screens.maintenance.confirm import ConfirmDialog
 from screens.maintenance.page import ConsolePage
 
 
-class ServicePage(ConsolePage):
-    """Type the guardians' message and press Enter (or the button) to take the kiosk out of service."""
+class ServicePage(ConsolePage, can_focus=False):
+    """Type the guardians' message and press Enter (or the button) to take the kiosk out of service.
+
+    The page itself is no stop for Tab (it fits without scrolling): Tab goes message -> buttons -> tabs ->
+    message, and the page opens with the cursor in the message field, so that typed text lands there instead
+    of being taken for page keys ("14:00" would switch to pages 1 and 4)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("maint.service.heading"), classes="page-heading")

@@ -51,7 +51,7 @@ async def test_blocked_pin_is_told_before_anything_is_typed(start_kiosk):
         await journey.pilot.press("enter")
         screen = await journey.reach(Step.ERROR)
         assert screen.view.error == "PIN_BLOCKED"
-        assert "人工窗口" in screen_text(journey.app)
+        assert "社保卡服务网点" in screen_text(journey.app) and "柜台" in screen_text(journey.app)
 
 
 async def test_last_try_is_warned_before_typing_and_a_wrong_pin_then_blocks(start_kiosk):

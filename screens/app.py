@@ -122,11 +122,11 @@ class KioskApp(App, inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         # Any key or touch is activity: it keeps the guardian's session alive.
         if isinstance(event, (events.Key, events.MouseDown)):
-            self.session.touch()
             # The same event comes by twice (from the terminal, then bubbling back up); mouse events
             # may come only bubbling (Textual's Pilot). Each one counts once.
             if event is not self._last_input_event:
                 self._last_input_event = event
+                self.session.touch()
                 self._maintenance_input(event)
         await super().on_event(event)
 

@@ -84,8 +84,11 @@ class PinScreen(KeyEntryScreen):
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))
 
     def entry_changed(self) -> None:
-        self.query_one("#pin-dots", Static).update(self._dots())
-        self.query_one("#pin-error", Static).update(self._error_text())
+        # The dots keep their width: no layout pass for a key (bench/keys.py); the error line only when its words change.
+        self.query_one("#pin-dots", Static).update(self._dots(), layout=False)
+        error = self.query_one("#pin-error", Static)
+        if str(error.content) != self._error_text():
+            error.update(self._error_text())
 
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent

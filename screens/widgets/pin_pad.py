@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from kiosk.messages import message, plural
+from kiosk.messages import N_, message, plural
 from kiosk.session import SessionView
 
-_STATES = {"waiting": "pin.pad.waiting", "checking": "pin.pad.checking", "again": "pin.pad.again"}
+_STATES = {"waiting": N_("pin.pad.waiting"), "checking": N_("pin.pad.checking"), "again": N_("pin.pad.again")}
 
 
 class PinPadStatus(Static):

@@ -52,6 +52,7 @@ def build_parser(prog: str = "python kiosk.py") -> argparse.ArgumentParser:
     activate = commands.add_parser("activate", help="play the guardian's phone: activate a QR code or user code")
     activate.add_argument("code", nargs="+", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ); "
                           "spaces and line breaks in it are ignored")
+    activate.add_argument("--language", choices=("zh", "en"), help="the language of its answer (default: the kiosk's)")
     activate.add_argument("--as", dest="phone_user", metavar="RESIDENT_ID",
                           help="the phone app's signed-in user: only the guardian the code was issued to succeeds")
     activate.add_argument("--service", metavar="URL",

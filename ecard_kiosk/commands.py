@@ -74,34 +74,56 @@ def command_activate(args: argparse.Namespace) -> int:
     from kiosk.ports import SystemClock
 
     presented = "".join(args.code)  # a URL pasted across lines arrives in pieces
-    if args.service or args.phone_user:
-        return _activate_as(args, presented)
     settings = settings_from(args)
+    lang = args.language or settings.language
+    if args.service or args.phone_user:
+        return _activate_as(args, presented, lang)
     registry = open_registry(settings, SystemClock())
     try:
         result = registry.activate(presented)
     except KioskError as exc:
-        entry = exc.entry
-        print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)
-        print(f"{entry.code}: {entry.text.zh}{entry.next_step.zh}", file=sys.stderr)
+        _say_error(exc, lang)
         return 1
     finally:
         registry.close()
-    print(f"activated: e-card {result.ecard_id} for child {mask_id(result.child_resident_id)}")
-    print(message("activated.heading", "zh"))
+    print(_ACTIVATED[lang].format(heading=message("activated.heading", lang), ecard=result.ecard_id,
+                                  child=mask_id(result.child_resident_id)))
     return 0
 
 
-_PHONE_REFUSALS = {
-    "access_denied": "you are not the guardian this code was issued to (or it is locked) / 您不是该二维码的监护人（或已锁定）",
-    "expired_token": "the code has run out or was replaced: ask the kiosk for a new one / 二维码已失效，请在自助机重新获取",
-    "already_used": "the e-card is already active / 电子社保卡已激活",
-    "invalid_code": "no ticket has this code / 无此激活码",
-    "slow_down": "too many wrong codes: try again in {seconds} s / 尝试次数过多，请 {seconds} 秒后再试",
+# `activate` speaks the kiosk's language (its `language` setting, or --language), one at a time: the
+# catalogue code in front of every refusal stays the same in both, for scripts.
+_ACTIVATED = {
+    "zh": "{heading}（电子社保卡 {ecard}，孩子 {child}）",
+    "en": "{heading} (activated: e-card {ecard} for child {child})",
 }
 
 
-def _activate_as(args: argparse.Namespace, presented: str) -> int:
+def _say_error(exc: KioskError, lang: str) -> None:
+    entry = exc.entry
+    gap = "" if lang == "zh" else " "
+    print(f"{entry.code}: {entry.text.get(lang)}{gap}{entry.next_step.get(lang)}", file=sys.stderr)
+
+
+_PHONE_REFUSALS = {
+    "en": {
+        "access_denied": "you are not the guardian this code was issued to (or it is locked)",
+        "expired_token": "the code has run out or was replaced: ask the kiosk for a new one",
+        "already_used": "the e-card is already active",
+        "invalid_code": "no ticket has this code",
+        "slow_down": "too many wrong codes: try again in {seconds} s",
+    },
+    "zh": {
+        "access_denied": "您不是该二维码的监护人（或已锁定）",
+        "expired_token": "二维码已失效，请在自助机重新获取",
+        "already_used": "电子社保卡已激活",
+        "invalid_code": "无此激活码",
+        "slow_down": "尝试次数过多，请 {seconds} 秒后再试",
+    },
+}
+
+
+def _activate_as(args: argparse.Namespace, presented: str, lang: str) -> int:
     """The phone bound to its user: in-process on the kiosk's registry, or over HTTP to --service."""
     from kiosk.messages import message
     from kiosk.ports import SystemClock
@@ -120,16 +142,14 @@ def _activate_as(args: argparse.Namespace, presented: str) -> int:
             finally:
                 registry.close()
     except KioskError as exc:
-        entry = exc.entry
-        print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)
-        print(f"{entry.code}: {entry.text.zh}{entry.next_step.zh}", file=sys.stderr)
+        _say_error(exc, lang)
         return 1
     if not answer.ok:
-        print(f"{answer.outcome}: {_PHONE_REFUSALS[answer.outcome].format(seconds=answer.retry_after_seconds)}",
-              file=sys.stderr)
+        refusal = _PHONE_REFUSALS[lang][answer.outcome].format(seconds=answer.retry_after_seconds)
+        print(f"{answer.outcome}: {refusal}", file=sys.stderr)
         return 1
-    print(f"activated: e-card {answer.ecard_id} for child {answer.child_masked_id}")
-    print(message("activated.heading", "zh"))
+    print(_ACTIVATED[lang].format(heading=message("activated.heading", lang), ecard=answer.ecard_id,
+                                  child=answer.child_masked_id))
     return 0
 
 

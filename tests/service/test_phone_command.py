@@ -18,10 +18,10 @@ def test_activate_as_the_guardian_through_the_service(running_service, capsys) -
     try:
         ticket = kiosk.register(ZHANG_CARD, ZHANG_XIAOYU, "phone-cli-0001").ticket
         assert ticket is not None
-        assert main(["activate", "--as", LI_NA, "--service", running_service.base_url, ticket.url]) == 1
+        assert main(["activate", "--language", "en", "--as", LI_NA, "--service", running_service.base_url, ticket.url]) == 1
         assert capsys.readouterr().err.startswith("access_denied: you are not the guardian")
         code = ticket.user_code.replace("-", " - ")
-        assert main(["activate", "--as", ZHANG_WEI, "--service", running_service.base_url, *code.split()]) == 0
+        assert main(["activate", "--language", "en", "--as", ZHANG_WEI, "--service", running_service.base_url, *code.split()]) == 0
         assert "activated: e-card" in capsys.readouterr().out
         assert kiosk.ticket_state(ticket.ticket_id).state == "activated"
     finally:

@@ -53,7 +53,12 @@ def test_activate_plays_the_phone_and_refuses_a_used_or_unknown_code(tmp_path):
     env = {"KIOSK_DATA_DIR": str(data)}
 
     first = run_kiosk("activate", ticket.user_code.lower()[:4], ticket.user_code.lower()[5:], env=env)
-    assert first.returncode == 0 and "activated" in first.stdout and "4301**********0029" in first.stdout
+    assert first.returncode == 0 and "4301**********0029" in first.stdout
+    # One language at a time: the kiosk's (zh by default), or --language.
+    assert "电子社保卡" in first.stdout and "activated" not in first.stdout, first.stdout
+    unknown_en = run_kiosk("activate", "--language", "en", "BBBB-CCCC", env=env)
+    assert unknown_en.returncode == 1 and unknown_en.stderr.startswith("ACTIVATION_UNKNOWN: ")
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in unknown_en.stderr), unknown_en.stderr
     again = run_kiosk("activate", ticket.url[:30], "\n" + ticket.url[30:] + "\n", env=env)  # pasted across lines
     assert again.returncode == 1 and "ACTIVATION_USED" in again.stderr
     unknown = run_kiosk("activate", "BBBB-CCCC", env=env)

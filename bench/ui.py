@@ -31,14 +31,14 @@ async def _reach(pilot, session, step, timeout: float = STEP_TIMEOUT_S):
     `pilot.pause()` without a delay (that waits for the process to go idle, >= 20 ms a call),
     so the figure is the kiosk's time, not the harness's.
     """
-    from screens.registry import SCREEN_FOR_STEP
+    from screens.registry import screen_class
 
-    wanted = SCREEN_FOR_STEP[step]
     app = pilot.app
     deadline = time.perf_counter() + timeout
     while True:
         screen = app.screen
-        if (session.step is step and isinstance(screen, wanted) and screen.is_mounted
+        view = session.view
+        if (view.step is step and isinstance(screen, screen_class(view)) and screen.is_mounted
                 and screen.view.step is step):
             await pilot.pause(0)  # let the new screen work through its queued messages (focus, mount)
             return app.screen
@@ -46,6 +46,17 @@ async def _reach(pilot, session, step, timeout: float = STEP_TIMEOUT_S):
             view = session.view
             raise BenchError(f"UI never reached {step.value}: session at {view.step.value}, "
                              f"screen {type(screen).__name__}, error {view.error}")
+        await asyncio.sleep(POLL_S)
+
+
+async def _reach_typed_entry(pilot, session) -> None:
+    from kiosk.session import Step
+    from screens.child_id import ChildIdScreen
+
+    deadline = time.perf_counter() + STEP_TIMEOUT_S
+    while not isinstance(await _reach(pilot, session, Step.CHILD_ID), ChildIdScreen):
+        if time.perf_counter() > deadline:
+            raise BenchError("the typed entry of the child's ID number never opened")
         await asyncio.sleep(POLL_S)
 
 
@@ -80,6 +91,8 @@ async def one_journey(root, card: DemoCard, data_dir: Path, paced: bool = True) 
             await _reach(pilot, session, Step.PIN)
             await _keys(pilot, [*PIN, "enter"], paced)
             await _reach(pilot, session, Step.CHILD_ID)
+            await _keys(pilot, ["0"], paced)  # past the list of children: this journey types the number
+            await _reach_typed_entry(pilot, session)
             typed = card.child_id.lower() if card.child_id.endswith("X") else card.child_id
             await _keys(pilot, [*typed, "enter"], paced)
             await _reach(pilot, session, Step.CHILD_CONFIRM)

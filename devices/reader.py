@@ -7,7 +7,10 @@ import enum
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterator
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator
+
+if TYPE_CHECKING:
+    from devices.pinpad import PinPadVerify
 
 _log = logging.getLogger(__name__)
 
@@ -60,6 +63,29 @@ class CardConnection(abc.ABC):
     def transaction(self) -> Iterator[None]:
         """Hold the card exclusively for a multi-APDU step. The default has nothing to lock."""
         yield
+
+    # Class flag: connections of this kind may verify the PIN on the reader's own PIN pad. A class that
+    # sets it answers `has_pin_pad` per reader (a PC/SC reader asks its features; the simulated one is set up so).
+    offers_pin_pad: ClassVar[bool] = False
+
+    @property
+    def has_pin_pad(self) -> bool:
+        """True when this connection's reader takes the PIN on its own keys (`verify_on_pin_pad`)."""
+        return False
+
+    def verify_on_pin_pad(self, verify: PinPadVerify, entered: Callable[[], None] | None = None) -> bytes:
+        """Let the reader take the PIN on its pad and send the VERIFY of `verify` to the card.
+
+        The PIN never reaches the program. Args: entered: called when the pad knows the PIN was
+        confirmed and the card is checking it (a reader that cannot tell never calls it).
+        Returns:
+            The card's status word (or the pad's own: 6400 timed out, 6401 cancelled).
+        Raises:
+            KioskError: CARD_COMMUNICATION when the reader has no PIN pad; as `transmit` otherwise.
+        """
+        from kiosk.errors import KioskError
+
+        raise KioskError("CARD_COMMUNICATION", "this reader has no PIN pad")
 
 
 class CardReader(abc.ABC):

@@ -80,6 +80,20 @@ class ReaderCardService:
         with card.channel.connection.transaction(), card.channel.budget(PIN_APDU_LIMIT):
             return card.verify_pin(pin)
 
+    def has_pin_pad(self) -> bool:
+        with self._lock:
+            card = self._card
+        return card is not None and card.channel.connection.has_pin_pad
+
+    def verify_pin_on_pad(self, entered: Callable[[], None] | None = None) -> PinResult:
+        with self._lock:
+            card = self._card
+        if card is None:
+            raise KioskError("CARD_ABSENT", "verify_pin_on_pad without a card read first")
+        # Not under the connection's transaction: the guardian may take a minute on the pad, and a pulled
+        # card must be told at once (the pad's VERIFY is one exchange with the card, like one APDU).
+        return card.verify_pin_on_pad(entered)
+
     def release(self) -> None:
         with self._lock:
             card, self._card = self._card, None

@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 
 from devices.apdu import ApduResponder
 from devices.codec import decode_cn_date
+from devices.pinpad import PinPadVerify, VirtualPinPad
 from devices.profiles import CardProfile
 from devices.reader import CardConnection, CardReader, ReaderEvent, ReaderEventKind
 from devices.sscard import EF05
@@ -25,8 +26,12 @@ class SimulatedReader(CardReader):
     removing thread, or the worker whose APDU made the card leave (a `pull_after_apdus` fault).
     """
 
-    def __init__(self, name: str = "Simulated reader") -> None:
+    def __init__(self, name: str = "Simulated reader", pin_pad: VirtualPinPad | None = None) -> None:
+        """Args:
+            pin_pad: the reader's own PIN pad (a PC/SC part 10 reader's, simulated); None: none.
+        """
         super().__init__(name)
+        self.pin_pad = pin_pad
         self._lock = threading.Lock()
         # Held for a whole multi-APDU step, like SCardBeginTransaction; re-entrant for nested steps.
         self._transaction_lock = threading.RLock()
@@ -126,6 +131,27 @@ class _SimulatedConnection(CardConnection):
     def transaction(self) -> Iterator[None]:
         with self._reader._transaction():
             yield
+
+    offers_pin_pad = True
+
+    @property
+    def has_pin_pad(self) -> bool:
+        return self._reader.pin_pad is not None
+
+    def verify_on_pin_pad(self, verify: PinPadVerify, entered: Callable[[], None] | None = None) -> bytes:
+        pad = self._reader.pin_pad
+        if pad is None:
+            return super().verify_on_pin_pad(verify, entered)
+        return pad.verify(verify, self.transmit, entered, stop=self._card_left)
+
+    def _card_left(self) -> bool:
+        if self._closed:  # released (the visit ended): the pad stops waiting as the card's removal would stop it
+            return True
+        try:
+            self._reader._check_inserted(self._insertion)
+        except KioskError:
+            return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -282,6 +308,11 @@ class SimulatedBench:
         if self.phone is None:
             raise KioskError("ACTIVATION_UNKNOWN", "this bench has no phone (no registry wired)")
         return self.phone(presented)
+
+    @property
+    def pin_pad(self) -> VirtualPinPad | None:
+        """The reader's PIN pad, where the tester types the guardian's PIN (None: the reader has none)."""
+        return self._reader.pin_pad
 
     def inserted(self) -> str | None:
         """Returns:

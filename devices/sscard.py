@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 from devices.apdu import ApduChannel, CommandApdu, ResponseApdu, StatusWord, pin_tries_left, sw_text
 from devices.codec import FILLER, decode_an, decode_cn, decode_cn_date, parse_tlv, pin_to_bcd
+from devices.pinpad import SW_PAD_CANCELLED, SW_PAD_TIMEOUT, PinPadVerify
 from devices.psam import KeyHolder
-from kiosk.domain import CardHolder, CardIssuer, PinResult, PinStatus
+from kiosk.domain import PIN_LENGTH, CardHolder, CardIssuer, PinResult, PinStatus
 from kiosk.errors import KioskError
 from kiosk.resident_id import EARLIEST_BIRTH, ResidentId, ResidentIdError
 
@@ -287,13 +289,31 @@ class SocialSecurityCard:
         except ValueError:
             raise KioskError("PIN_FORMAT", "PIN is not 4 to 12 digits") from None
         response = self.channel.transmit(CommandApdu(0x00, 0x20, 0x00, 0x00, pin_bcd))
-        if response.sw == StatusWord.OK:
-            return PinResult(PinStatus.VERIFIED)
-        tries = pin_tries_left(response.sw)
-        if tries is not None:
-            return PinResult(PinStatus.BLOCKED, 0) if tries == 0 else PinResult(PinStatus.WRONG, tries)
-        if response.sw == StatusWord.VERIFICATION_FAILED:
-            return PinResult(PinStatus.WRONG, None)
-        if response.sw == StatusWord.AUTH_METHOD_BLOCKED:
-            return PinResult(PinStatus.BLOCKED, 0)
-        raise _unexpected(response, "VERIFY")
+        return _pin_result(response)
+
+    def verify_pin_on_pad(self, entered: Callable[[], None] | None = None) -> PinResult:
+        """Let the reader's PIN pad take the PIN and send the same VERIFY (`00 20 00 00 03 <PIN>`) itself.
+
+        The same answers as `verify_pin`; the pad's own "timed out" or "cancelled" (64xx) raise
+        PIN_PAD_CANCELLED: no try was spent.
+        """
+        answer = self.channel.connection.verify_on_pin_pad(PinPadVerify(pin_length=PIN_LENGTH), entered)
+        if answer[-2:] in (SW_PAD_TIMEOUT, SW_PAD_CANCELLED):
+            raise KioskError("PIN_PAD_CANCELLED", f"the PIN pad answered {answer[-2:].hex()}")
+        if len(answer) < 2:
+            raise KioskError("CARD_COMMUNICATION", "the PIN pad answered without a status word")
+        return _pin_result(ResponseApdu.from_bytes(answer))
+
+
+def _pin_result(response: ResponseApdu) -> PinResult:
+    """What a VERIFY's answer says of the PIN (typed on the kiosk or on the reader's pad alike)."""
+    if response.sw == StatusWord.OK:
+        return PinResult(PinStatus.VERIFIED)
+    tries = pin_tries_left(response.sw)
+    if tries is not None:
+        return PinResult(PinStatus.BLOCKED, 0) if tries == 0 else PinResult(PinStatus.WRONG, tries)
+    if response.sw == StatusWord.VERIFICATION_FAILED:
+        return PinResult(PinStatus.WRONG, None)
+    if response.sw == StatusWord.AUTH_METHOD_BLOCKED:
+        return PinResult(PinStatus.BLOCKED, 0)
+    raise _unexpected(response, "VERIFY")

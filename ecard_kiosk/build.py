@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Callable, cast
 
 from ecard_kiosk.card_side import CardSide, build_card_side
 from ecard_kiosk.errors import StartupError
-from ecard_kiosk.opening import BackgroundOpening, PendingRegistry
+from ecard_kiosk.opening import BackgroundOpening, DeferredPort, PendingRegistry
 from ecard_kiosk.services import connect_opened, open_registry_lazily
 from kiosk.settings import Settings
 
@@ -15,9 +15,13 @@ if TYPE_CHECKING:
     from devices.simulated import SimulatedBench
     from kiosk.health import ServiceMonitor
     from kiosk.maintenance import MaintenanceMode
+    from kiosk.maintenance.managed import ManagedByService
     from kiosk.ports import Clock
     from kiosk.registry import Registry
-    from kiosk.session import KioskSession
+    from kiosk.eligibility import Region
+    from kiosk.registry import LocalRegistry
+    from kiosk.registry.port import RegistryPort
+    from kiosk.session import KioskSession, SessionPolicy
     from kiosk.voice import VoicePrompter
     from screens.app import KioskApp
 
@@ -29,7 +33,8 @@ class Kiosk:
     settings: Settings
     session: "KioskSession"
     bench: "SimulatedBench | None"
-    registry: "Registry"
+    registry: "Registry | None"
+    """The embedded registry (maintenance console, tester panel's phone); None when the registry is the service."""
     reader: "CardReader"
     voice: "VoicePrompter | None" = None
     """Speaks each step's instruction; None where the kiosk stays silent (setting voice_prompts)."""
@@ -39,6 +44,16 @@ class Kiosk:
     """The technicians' maintenance mode (hidden way in, PIN door, console data and actions)."""
     opening: BackgroundOpening | None = None
     """What is still to be opened after the first screen (deferred=True); None when build_kiosk opened everything."""
+    port: "RegistryPort | None" = None
+    """The registry as the session asks it: LocalRegistry over `registry`, or the registry service's HTTP adapter."""
+
+    def close_registry(self) -> None:
+        """Let go of the registry (its database connections, or the service's HTTP connections)."""
+        if self.registry is not None:
+            self.registry.close()
+        close = getattr(self.port, "close", None)
+        if self.registry is None and close is not None:
+            close()
 
 
 def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict[str, str] | None" = None,
@@ -53,7 +68,7 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     from devices.service import ReaderCardService
     from kiosk.health import CONFIGURATION, initial_region
     from kiosk.ports import OffsetClock, SystemClock
-    from kiosk.session import KioskSession, SessionPolicy
+    from kiosk.session import KioskSession
 
     if clock is None:
         # The tester panel jumps this clock (idle timeouts, QR expiry, card expiry); a real kiosk's is fixed.
@@ -64,37 +79,27 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     # The rules are read now, even for a deferred kiosk: the welcome screen states their age limit.
     # A rule file that does not load leaves the kiosk out of service until the monitor finds it usable.
     region = initial_region(settings.region_file)
+    if not settings.registry_is_local:
+        return build_service_kiosk(settings, clock, side, region, origins or {})
     pending = PendingRegistry(settings.resolved_database_url) if deferred else None
     if pending is not None:
         registry, prepare = cast("Registry", pending), None
     else:
         registry, prepare = open_registry_lazily(settings, clock)
-    session = KioskSession(
-        ReaderCardService(side.reader, side.key_holder_factory),
-        registry,
-        region,
-        clock,
-        SessionPolicy(
-            kiosk_id=settings.kiosk_id,
-            language=settings.language,
-            activation_url_base=settings.activation_url_base,
-            activation_ttl_seconds=settings.activation_ttl_seconds,
-            activation_max_renewals=settings.activation_max_renewals,
-            idle_timeout_seconds=settings.idle_timeout_seconds,
-            step_idle_seconds=dict(settings.step_idle_seconds),
-            idle_warning_seconds=settings.idle_warning_seconds,
-            farewell_seconds=settings.farewell_seconds,
-            poll_seconds=settings.activation_poll_seconds,
-            work_deadline_seconds=settings.work_deadline_seconds,
-        ),
-    )
+    # A deferred kiosk makes its port at the first call: the registry's code loads after the first screen.
+    if pending is not None:
+        port = cast("RegistryPort", DeferredPort(lambda: local_port(settings, registry, region)))
+    else:
+        port = local_port(settings, registry, region)
+    session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
+                           session_policy(settings))
     if side.bench is not None:
         side.bench.phone = lambda code: registry.activate(code)  # the tester panel plays the guardian's phone at the QR
     if region is None:
         session.out_of_service(CONFIGURATION)
     maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
     kiosk = Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session),
-                  maintenance=maintenance)
+                  maintenance=maintenance, port=port)
     if pending is not None:
         kiosk.opening = BackgroundOpening(kiosk, pending, clock)
     else:
@@ -102,9 +107,75 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     return kiosk
 
 
-def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry", side: CardSide,
-                      clock: "Clock", origins: dict[str, str]) -> "MaintenanceMode":
-    """The technicians' maintenance mode, with the reader diagnostics for this kind of reader."""
+def session_policy(settings: Settings) -> "SessionPolicy":
+    from kiosk.session import SessionPolicy
+
+    return SessionPolicy(
+        kiosk_id=settings.kiosk_id,
+        language=settings.language,
+        activation_url_base=settings.activation_url_base,
+        activation_ttl_seconds=settings.activation_ttl_seconds,
+        activation_max_renewals=settings.activation_max_renewals,
+        idle_timeout_seconds=settings.idle_timeout_seconds,
+        step_idle_seconds=dict(settings.step_idle_seconds),
+        idle_warning_seconds=settings.idle_warning_seconds,
+        farewell_seconds=settings.farewell_seconds,
+        poll_seconds=settings.activation_poll_seconds,
+        work_deadline_seconds=settings.work_deadline_seconds,
+    )
+
+
+def local_port(settings: Settings, registry: "Registry", region: "Region | None") -> "LocalRegistry":
+    """The registry port in-process over the embedded registry: the session's rules, tickets as the settings say.
+
+    `registry` may still be opening (a PendingRegistry): the port reads it only when a call comes.
+    """
+    from kiosk.registry import LocalRegistry, TicketPolicy
+
+    policy = TicketPolicy(settings.activation_url_base, settings.activation_ttl_seconds, settings.activation_poll_seconds)
+    # No rules (the file does not load) keeps the kiosk out of service: nothing is judged until the monitor has them.
+    return LocalRegistry(registry, cast("Region", region), policy)
+
+
+def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, region: "Region | None",
+                        origins: dict[str, str]) -> Kiosk:
+    """A kiosk whose registry is the registry service: the HTTP adapter, named by this kiosk's credential.
+
+    Nothing is asked of the service here: the monitor's first check (start_services) finds whether it answers and
+    takes the credential, and keeps the kiosk out of service with the reason until it does.
+    """
+    from ecard_kiosk.services import connect_service
+    from kiosk.errors import KioskError
+    from kiosk.maintenance.managed import ManagedByService
+    from kiosk.registry.service_client import ServiceRegistry, read_credential
+    from kiosk.session import KioskSession
+    from devices.service import ReaderCardService
+
+    try:
+        credential = read_credential(settings.registry_credential_file)
+    except KioskError as exc:
+        raise StartupError(f"setting 'registry_credential_file': {exc.detail}") from None
+    port = ServiceRegistry(settings.registry, credential)
+    session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
+                           session_policy(settings))
+    if region is None:
+        from kiosk.health import CONFIGURATION
+
+        session.out_of_service(CONFIGURATION)
+    maintenance = build_maintenance(settings, session, ManagedByService(port, settings.registry), side, clock, origins)
+    kiosk = Kiosk(settings, session, side.bench, None, side.reader, attach_voice(settings, session),
+                  maintenance=maintenance, port=port)
+    connect_service(kiosk, port)
+    return kiosk
+
+
+def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | ManagedByService",
+                      side: CardSide, clock: "Clock", origins: dict[str, str]) -> "MaintenanceMode":
+    """The technicians' maintenance mode, with the reader diagnostics for this kind of reader.
+
+    With the registry service, `registry` is ManagedByService: the console's registry pages say the service manages
+    them, and the technicians' events are audited through the service.
+    """
     from devices.diagnostics import PcscDiagnostics, SimulatedDiagnostics
     from kiosk.logbook import LOG_NAME
     from kiosk.maintenance import MaintenanceMode, TechnicianDoor, parse_key_sequence

@@ -39,7 +39,9 @@ def build_simulated_side(settings: Settings) -> CardSide:
         profiles = load_profiles(settings.card_profiles_dir)
     except (ValueError, OSError) as exc:
         raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
-    reader = SimulatedReader("Simulated reader 00")
+    from devices.pinpad import VirtualPinPad
+
+    reader = SimulatedReader("Simulated reader 00", VirtualPinPad() if settings.simulated_pin_pad else None)
     psam_reader: SimulatedReader | None = None
     key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
     if settings.simulated_psam:

@@ -15,6 +15,7 @@ examples:
   {prog} --card zhang-wei-3.00    ... with a virtual card already inserted
   {prog} --language en            ... starting in English
   {prog} activate KBCD-FGHJ       play the guardian's phone: activate by code or URL
+  {prog} activate --as 430102198803150016 KBCD-FGHJ   ... as that signed-in guardian
   {prog} card serve li-na-2.00    a virtual card joins pcscd through vpcd (Ctrl+C removes it)
   {prog} card read --pin          read the card in a PC/SC reader and check its PIN
   {prog} readers --watch          PC/SC readers and timestamped card events
@@ -49,7 +50,13 @@ def build_parser(prog: str = "python kiosk.py") -> argparse.ArgumentParser:
                      help="development mode: Ctrl+Q quits and errors show their traceback")
 
     activate = commands.add_parser("activate", help="play the guardian's phone: activate a QR code or user code")
-    activate.add_argument("code", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ)")
+    activate.add_argument("code", nargs="+", help="the URL in the QR code, or the code typed under it (e.g. KBCD-FGHJ); "
+                          "spaces and line breaks in it are ignored")
+    activate.add_argument("--as", dest="phone_user", metavar="RESIDENT_ID",
+                          help="the phone app's signed-in user: only the guardian the code was issued to succeeds")
+    activate.add_argument("--service", metavar="URL",
+                          help="activate through the registry service at URL (e.g. http://192.168.1.20:8080) instead of "
+                               "the kiosk's own registry; needs --as")
 
     card = commands.add_parser("card", help="virtual cards over vpcd, and reading cards through PC/SC")
     card_commands = card.add_subparsers(dest="card_command", metavar="CARD_COMMAND", required=True)

@@ -12,6 +12,7 @@ from ecard_kiosk.build import build_app, build_kiosk
 from ecard_kiosk.cli import overrides_from, settings_from
 from ecard_kiosk.errors import StartupError
 from ecard_kiosk.services import open_registry, start_services, stop_reader, stop_services
+from ecard_kiosk.watchdog import Notifier, watch_app
 from kiosk.errors import KioskError
 from kiosk.settings import Settings, load_settings
 
@@ -49,7 +50,13 @@ def command_run(args: argparse.Namespace) -> int:
         # A setting found unusable after the first screen stops the kiosk as one found before it would.
         app.call_from_thread(app.exit, None, 2)
 
-    app = build_app(kiosk, windowed=args.windowed, on_first_screen=lambda: start_services(kiosk, on_failure=unusable))
+    notifier = Notifier.from_environment()
+
+    def first_screen() -> None:
+        start_services(kiosk, on_failure=unusable)
+        watch_app(app, notifier)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen)
     try:
         app.run()
     finally:
@@ -66,16 +73,62 @@ def command_activate(args: argparse.Namespace) -> int:
     from kiosk.messages import message
     from kiosk.ports import SystemClock
 
+    presented = "".join(args.code)  # a URL pasted across lines arrives in pieces
+    if args.service or args.phone_user:
+        return _activate_as(args, presented)
     settings = settings_from(args)
     registry = open_registry(settings, SystemClock())
     try:
-        result = registry.activate(args.code)
+        result = registry.activate(presented)
     except KioskError as exc:
         entry = exc.entry
         print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)
         print(f"{entry.code}: {entry.text.zh}{entry.next_step.zh}", file=sys.stderr)
         return 1
+    finally:
+        registry.close()
     print(f"activated: e-card {result.ecard_id} for child {mask_id(result.child_resident_id)}")
+    print(message("activated.heading", "zh"))
+    return 0
+
+
+_PHONE_REFUSALS = {
+    "access_denied": "you are not the guardian this code was issued to (or it is locked) / 您不是该二维码的监护人（或已锁定）",
+    "expired_token": "the code has run out or was replaced: ask the kiosk for a new one / 二维码已失效，请在自助机重新获取",
+    "already_used": "the e-card is already active / 电子社保卡已激活",
+    "invalid_code": "no ticket has this code / 无此激活码",
+    "slow_down": "too many wrong codes: try again in {seconds} s / 尝试次数过多，请 {seconds} 秒后再试",
+}
+
+
+def _activate_as(args: argparse.Namespace, presented: str) -> int:
+    """The phone bound to its user: in-process on the kiosk's registry, or over HTTP to --service."""
+    from kiosk.messages import message
+    from kiosk.ports import SystemClock
+    from kiosk.registry.phone import PhoneDesk
+    from kiosk.registry.phone_client import activate_over_http
+
+    if not args.phone_user:
+        raise StartupError("--service needs --as <resident ID>: the service activates for a signed-in guardian only")
+    try:
+        if args.service:
+            answer = activate_over_http(args.service, presented, args.phone_user)
+        else:
+            registry = open_registry(settings_from(args), SystemClock())
+            try:
+                answer = PhoneDesk(registry).activate(presented, args.phone_user, "kiosk.py activate")
+            finally:
+                registry.close()
+    except KioskError as exc:
+        entry = exc.entry
+        print(f"{entry.code}: {entry.text.en} {entry.next_step.en}", file=sys.stderr)
+        print(f"{entry.code}: {entry.text.zh}{entry.next_step.zh}", file=sys.stderr)
+        return 1
+    if not answer.ok:
+        print(f"{answer.outcome}: {_PHONE_REFUSALS[answer.outcome].format(seconds=answer.retry_after_seconds)}",
+              file=sys.stderr)
+        return 1
+    print(f"activated: e-card {answer.ecard_id} for child {answer.child_masked_id}")
     print(message("activated.heading", "zh"))
     return 0
 
@@ -89,6 +142,9 @@ def command_automate(args: argparse.Namespace) -> int:
 
     # Silent: a scripted run has nobody to speak to.
     settings = settings_from(args).replaced(voice_prompts="off")
+    if not settings.registry_is_local:
+        raise StartupError("automate plays the guardian's phone on the embedded registry: setting 'registry' must be "
+                           "\"local\"")
     if settings.reader != "simulated":
         raise StartupError("automate works with the simulated reader only (setting 'reader' is 'pcsc')")
     _start_logging(settings)
@@ -98,7 +154,7 @@ def command_automate(args: argparse.Namespace) -> int:
     if args.card:
         names = [choice.name for choice in kiosk.bench.choices()]
         if args.card not in names:
-            kiosk.registry.close()
+            kiosk.close_registry()
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")
         kiosk.bench.insert(args.card)
     out = sys.stdout.buffer
@@ -123,7 +179,7 @@ def command_automate(args: argparse.Namespace) -> int:
         pass
     finally:
         stop_reader(kiosk)
-        kiosk.registry.close()
+        kiosk.close_registry()
     return 0
 
 
@@ -181,10 +237,10 @@ def command_technician(args: argparse.Namespace) -> int:
 
 
 def _start_logging(settings: Settings) -> None:
-    from kiosk.logbook import configure_logging
+    from kiosk.logbook import configure_logging, journal_socket
 
     try:
-        configure_logging(settings.data_dir, settings.log_level)
+        configure_logging(settings.data_dir, settings.log_level, journal=journal_socket())
     except OSError as exc:
         raise StartupError(f"setting 'data_dir': cannot write logs under {settings.data_dir}: {exc.strerror}") from None
 

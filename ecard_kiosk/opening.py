@@ -80,6 +80,42 @@ class PendingRegistry:
         return getattr(registry, name)
 
 
+class DeferredPort:
+    """The registry port over a registry still being opened: the LocalRegistry is made at the first call.
+
+    Making it loads the registry's code (SQLAlchemy), which the first screen must not wait for; the
+    first call comes from a worker or the monitor, after the first screen, like every call on the
+    PendingRegistry under it. Rules given before then (`set_region`) are the ones it starts with.
+    """
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._port: object | None = None
+        self._region: object | None = None
+        self._lock = threading.Lock()
+
+    def set_region(self, region: object) -> None:
+        with self._lock:
+            self._region = region
+            port = self._port
+        if port is not None:
+            port.set_region(region)  # type: ignore[attr-defined]
+
+    def _opened(self) -> object:
+        with self._lock:
+            if self._port is None:
+                port = self._make()
+                if self._region is not None:
+                    port.set_region(self._region)  # type: ignore[attr-defined]
+                self._port = port
+            return self._port
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._opened(), name)
+
+
 class BackgroundOpening:
     """The registry, then the reader and the service monitor, opened on a thread after the first screen."""
 

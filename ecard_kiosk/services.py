@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ecard_kiosk.errors import StartupError as _StartupError
     from kiosk.ports import Clock
     from kiosk.registry import Registry
+    from kiosk.registry.port import RegistryPort
 
 
 def open_registry(settings: Settings, clock: "Clock") -> "Registry":
@@ -83,7 +84,24 @@ def connect_opened(kiosk: "Kiosk", registry: "Registry", prepare: "Callable[[], 
     if prepare is not None:
         session.out_of_service(DATABASE)
     wire_reader(kiosk.reader, session)
-    kiosk.monitor = ServiceMonitor(session, registry, kiosk.settings.region_file, prepare=prepare)
+    # The embedded registry judges registrations with the rules the session shows: a rule file loaded anew goes to both.
+    on_rules = getattr(kiosk.port, "set_region", None)
+    kiosk.monitor = ServiceMonitor(session, registry, kiosk.settings.region_file, prepare=prepare, on_rules=on_rules)
+
+
+def connect_service(kiosk: "Kiosk", port: "RegistryPort") -> None:
+    """The registry is the registry service: connect the reader and make the monitor, which probes the service.
+
+    Until the monitor's first check (start_services) has found the service answering and taking this kiosk's
+    credential, the kiosk is out of service: no guardian starts a visit the registry cannot finish.
+    """
+    from ecard_kiosk.card_side import wire_reader
+    from kiosk.health import PortProbe, ServiceMonitor
+
+    session = kiosk.session
+    session.out_of_service("SERVICE_UNREACHABLE")
+    wire_reader(kiosk.reader, session)
+    kiosk.monitor = ServiceMonitor(session, PortProbe(port), kiosk.settings.region_file)
 
 
 def start_reader(kiosk: "Kiosk") -> None:

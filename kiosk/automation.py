@@ -292,6 +292,19 @@ class AutomationInterface:
                                 parameter="index")
         self._act("RESUME_PENDING", self._session.resume_pending(index))
 
+    def _cmd_pick_child(self, request: dict) -> None:
+        index = _integer(request, "index")
+        view = self._require("PICK_CHILD")
+        children = view.children or ()
+        if not 0 <= index < len(children):
+            raise ProtocolError("BAD_PARAMETER", f"\"index\" must be between 0 and {len(children) - 1}",
+                                parameter="index")
+        self._act("PICK_CHILD", self._session.pick_child(index))
+
+    def _cmd_type_child(self, request: dict) -> None:
+        self._require("TYPE_CHILD")
+        self._act("TYPE_CHILD", self._session.type_child(request.get("open", True) is not False))
+
     def _cmd_confirm_child(self, request: dict) -> None:
         self._require("CONFIRM_CHILD")
         self._act("CONFIRM_CHILD", self._session.confirm_child())

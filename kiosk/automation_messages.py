@@ -40,6 +40,10 @@ def state_message(view: SessionView, allowed: Iterable[str] = ()) -> dict:
             "sex": view.child.sex, "relationship": view.child.relationship,
         },
         "pending": [{"child_name": p.child_name, "child_id": p.child_id} for p in view.pending],
+        "children": None if view.children is None else [
+            {"child_name": c.name, "child_id": c.resident_id, "birth_year": c.birth_year, "ecard": c.ecard}
+            for c in view.children
+        ],
         "decision": None if view.decision is None else {
             "eligible": view.decision.eligible,
             "resume": view.decision.resume,

@@ -103,6 +103,8 @@ _ENTRIES = [
        "VERIFY answered 6983, or the last try was used.", basis=True),
     _e("PIN_FORMAT", True,
        "The PIN typed was not 6 digits; nothing was sent to the card."),
+    _e("PIN_PAD_CANCELLED", True,
+       "The reader's PIN pad answered 6400 (nothing typed in time) or 6401 (Cancel): no VERIFY reached the card."),
     # Child ID entry
     _e("CHILD_ID_FORMAT", True,
        "The child ID failed the format, date or MOD 11-2 check."),
@@ -119,6 +121,21 @@ _ENTRIES = [
     _e("REGISTRY_TIMEOUT", True,
        "The registry did not answer within work_deadline_seconds (a slow or stuck database or registry service); "
        "a write it finishes later (a registration) is kept and resumes with the card."),
+    _e("SERVICE_UNREACHABLE", True,
+       "The registry service (settings: registry = its URL) did not answer: no connection, a timeout, or a 5xx "
+       "after the retries an idempotent call gets; the log names the URL and the failure. A registration retried "
+       "with its Idempotency-Key never makes a second e-card."),
+    _e("SERVICE_CREDENTIAL_REFUSED", False,
+       "The registry service refused this kiosk's credential (401): missing, unknown or revoked (the log and the "
+       "maintenance console give the service's reason). Ask the operator for a new one "
+       "(ecard-registry kiosk add <kiosk_id>) and put it in the kiosk's credential file."),
+    _e("SERVICE_BAD_ANSWER", True,
+       "The registry service answered something the kiosk cannot read (not the API's JSON, a field missing, a "
+       "proxy's error page, an unknown error code); the log has the status and route. Check the service's "
+       "version against the kiosk's and what lies between them."),
+    _e("REGISTRY_MANAGED_BY_SERVICE", False,
+       "The kiosk's registry is the registry service (setting registry = its URL): the console's registry pages "
+       "(pending codes, purge, audit, counts, consistency) are the service operator's (ecard-registry)."),
     _e("SESSION_TIMEOUT", False,
        "Idle timeout."),
     _e("CONFIG_INVALID", True,

@@ -26,11 +26,36 @@ from kiosk.session import KioskSession, Step
 
 if TYPE_CHECKING:
     from kiosk.registry import Registry
+    from kiosk.registry.port import RegistryPort
 
 log = logging.getLogger(__name__)
 
 DATABASE = "DATABASE_UNAVAILABLE"
 CONFIGURATION = "CONFIG_INVALID"
+SERVICE_REASONS = ("SERVICE_UNREACHABLE", "SERVICE_CREDENTIAL_REFUSED", "SERVICE_BAD_ANSWER")
+"""Why a kiosk whose registry is the registry service cannot use it (besides the service's own DATABASE_UNAVAILABLE)."""
+REGISTRY_REASONS = (DATABASE, *SERVICE_REASONS)
+
+
+class PortProbe:
+    """The registry port's health probe as the monitor asks it (`ping`): a registry that cannot be used raises why.
+
+    For the registry service: no answer, a refused credential (401: revoked, unknown) or a service whose
+    database is down each take the kiosk out of service under its own catalogued reason, with the
+    service's words for the technician in the log.
+    """
+
+    def __init__(self, port: RegistryPort) -> None:
+        self._port = port
+
+    def ping(self) -> None:
+        health = self._port.health()
+        if health.ok:
+            return
+        code, _, detail = health.detail.partition(": ")
+        if code in SERVICE_REASONS:
+            raise KioskError(code, detail)
+        raise KioskError(DATABASE, health.detail or f"registry schema {health.schema_state}")
 
 
 class ServiceMonitor:
@@ -39,22 +64,26 @@ class ServiceMonitor:
     def __init__(
         self,
         session: KioskSession,
-        registry: Registry,
+        registry: Registry | PortProbe,
         region_file: Path,
         *,
         prepare: Callable[[], None] | None = None,
         interval: float = 2.0,
+        on_rules: Callable[[Region], None] | None = None,
     ) -> None:
         """Args:
+            registry: what `ping()` probes: the embedded registry, or the registry port's probe (PortProbe).
             prepare: makes the database ready on its first answer (tables, demo data); None when
                 it already is. Raises KioskError DATABASE_UNAVAILABLE to be tried again.
             interval: seconds between checks.
+            on_rules: told of every rule file loaded anew (the embedded registry judges with the session's rules).
         """
         self._session = session
         self._registry = registry
         self._region_file = region_file
         self._prepare = prepare
         self.interval = interval
+        self._on_rules = on_rules
         self._region_stamp = _stamp(region_file)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -81,13 +110,17 @@ class ServiceMonitor:
                 log.info("database ready")
             self._registry.ping()
         except KioskError as exc:
-            if DATABASE not in self._session.out_of_service_reasons:
-                log.warning("out of service: the database cannot be used: %s", exc.detail)
-            self._session.out_of_service(DATABASE)
+            reason = exc.code if exc.code in REGISTRY_REASONS else DATABASE
+            current = self._session.out_of_service_reasons
+            if reason not in current:
+                log.warning("out of service: the registry cannot be used: %s %s", reason, exc.detail)
+            self._session.out_of_service(reason)
+            for stale in (r for r in REGISTRY_REASONS if r in current and r != reason):
+                self._session.back_in_service(stale)  # one registry reason at a time: the latest
             return
-        if DATABASE in self._session.out_of_service_reasons:
-            log.info("the database answers again: back in service")
-            self._session.back_in_service(DATABASE)
+        for reason in (r for r in REGISTRY_REASONS if r in self._session.out_of_service_reasons):
+            log.info("the registry answers again (%s is over): back in service", reason)
+            self._session.back_in_service(reason)
 
     def _check_rules(self) -> None:
         stamp = _stamp(self._region_file)
@@ -104,6 +137,8 @@ class ServiceMonitor:
             return
         self._region_stamp = stamp
         self._session.set_region(region)
+        if self._on_rules is not None:
+            self._on_rules(region)
         log.info("rule file %s loaded (%s)", self._region_file, region.name.en)
         if broken:
             self._session.back_in_service(CONFIGURATION)

@@ -58,6 +58,22 @@ class CardService(Protocol):
         """
         ...
 
+    def has_pin_pad(self) -> bool:
+        """True when the reader of the card read takes the PIN on its own PIN pad (then `verify_pin_on_pad`)."""
+        ...
+
+    def verify_pin_on_pad(self, entered: Callable[[], None] | None = None) -> PinResult:
+        """Let the guardian type the PIN on the reader's pad; the PIN never reaches the kiosk program.
+
+        `entered` is called once the pad says the PIN was confirmed (the card checks it now).
+        Returns:
+            As `verify_pin`.
+        Raises:
+            KioskError: PIN_PAD_CANCELLED (the pad timed out or the guardian cancelled: no try spent),
+                and what `verify_pin` raises.
+        """
+        ...
+
     def release(self) -> None:
         """Drop the connection to the card; safe to call at any time, any number of times."""
         ...

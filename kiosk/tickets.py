@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass
@@ -13,9 +14,12 @@ from kiosk.masking import mask_id
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 """RFC 8628 section 6.1: consonants only, so no words and nothing to mistake for a digit."""
 USER_CODE_LENGTH = 8
-TOKEN_BYTES = 32
+TOKEN_BYTES = 16
+"""128 random bits: 22 characters of base64url, so <base>/<token> stays on one 80-column line (issue 14)."""
 TOKEN_PARAMETER = "t"
-"""The query parameter of the activation URL that carries the token."""
+"""The query parameter that carried the token in the last release's URLs (<base>?t=<token>), still read."""
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+"""A token as a URL's last path segment: this release's 22 characters, the last release's 43."""
 
 TicketState = Literal["pending", "activated", "expired", "revoked"]
 
@@ -30,7 +34,7 @@ class ActivationTicket:
     user_code: str
     """Shown as XXXX-XXXX."""
     url: str
-    """What the QR code encodes: the activation URL base with ?t=<token>."""
+    """What the QR code encodes: the activation URL base with /<token>."""
     expires_at: datetime
 
 
@@ -58,7 +62,7 @@ class ActivationKey:
 
 
 def new_token() -> str:
-    """A fresh QR token: 32 random bytes, URL-safe base64 (43 characters)."""
+    """A fresh QR token: 16 random bytes, base64url without padding (22 characters)."""
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
@@ -82,28 +86,41 @@ def normalise_user_code(text: str) -> str | None:
 
 
 def activation_url(url_base: str, token: str) -> str:
-    """The URL for the QR code: `url_base` with t=<token> added to any query it already has."""
+    """The URL for the QR code: `url_base` with /<token> added to its path (its query and fragment kept,
+    a `t` parameter of the last release's form dropped)."""
     parts = urllib.parse.urlsplit(url_base)
     query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAMETER]
-    query.append((TOKEN_PARAMETER, token))
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    return urllib.parse.urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{token}",
+                                                  query=urllib.parse.urlencode(query)))
+
+
+def without_whitespace(text: str) -> str:
+    """The text with every space, tab and line break taken out (a URL or code pasted across lines)."""
+    return "".join(text.split())
 
 
 def token_from_url(text: str) -> str | None:
-    """The token in an activation URL's t parameter, or None when there is none."""
-    parts = urllib.parse.urlsplit(text.strip())
+    """The token of an activation URL: its last path segment, or the last release's t parameter; None if neither.
+
+    Whitespace and line breaks anywhere in the text are ignored.
+    """
+    parts = urllib.parse.urlsplit(without_whitespace(text))
     values = urllib.parse.parse_qs(parts.query).get(TOKEN_PARAMETER)
-    return values[-1] if values else None
+    if values:
+        return values[-1]
+    segment = parts.path.rstrip("/").rpartition("/")[2]
+    return segment if TOKEN_PATTERN.fullmatch(segment) else None
 
 
 def activation_key(text: str) -> ActivationKey | None:
-    """Read what the app sent: the full activation URL, the bare token, or the user code.
+    """Read what the app sent: the full activation URL, the bare token, or the user code (whitespace and
+    line breaks anywhere ignored: a URL pasted across lines, a code typed in groups).
 
     Returns:
         The hash to look the ticket up by, or None when the text is none of the three (also for
         text that is not Unicode: bytes that were not UTF-8 on a command line arrive as lone surrogates).
     """
-    text = text.strip()
+    text = without_whitespace(text)
     if not text or not _is_unicode(text):
         return None
     if "?" in text or "://" in text:

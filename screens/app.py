@@ -19,7 +19,7 @@ from screens.base import StepScreen
 from screens.line_breaking import use_kiosk_line_breaking
 from screens.maintenance.console import MaintenanceConsole
 from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
-from screens.registry import screen_for
+from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
 from screens.tester import TesterPanel
 from screens.timeout import TimeoutWarning
@@ -122,11 +122,11 @@ class KioskApp(App, inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         # Any key or touch is activity: it keeps the guardian's session alive.
         if isinstance(event, (events.Key, events.MouseDown)):
-            self.session.touch()
             # The same event comes by twice (from the terminal, then bubbling back up); mouse events
             # may come only bubbling (Textual's Pilot). Each one counts once.
             if event is not self._last_input_event:
                 self._last_input_event = event
+                self.session.touch()
                 self._maintenance_input(event)
         await super().on_event(event)
 
@@ -161,7 +161,7 @@ class KioskApp(App, inherit_bindings=False):
                 await set_lang(view.lang)
             return
         current = self.screen
-        if isinstance(current, StepScreen) and view.step in current.steps:
+        if isinstance(current, StepScreen) and view.step in current.steps and type(current) is screen_class(view):
             await current.apply(view)
         else:
             await self.switch_screen(screen_for(view))

@@ -61,7 +61,11 @@ class ChildIdScreen(KeyEntryScreen):
         return widgets
 
     def _bad_position(self) -> int | None:
-        return check_partial(self.typed, today=self.session.clock.now().astimezone().date())
+        # Asked twice per key (the number's marking and the words under it): checked once per entry.
+        cached = getattr(self, "_checked", None)
+        if cached is None or cached[0] != self.typed:
+            cached = self._checked = (self.typed, check_partial(self.typed, today=self.session.clock.now().astimezone().date()))
+        return cached[1]
 
     def _render_number(self) -> Text:
         bad = self._bad_position()
@@ -95,9 +99,15 @@ class ChildIdScreen(KeyEntryScreen):
         return ""
 
     def _update(self) -> None:
-        self.query_one("#child-number", Static).update(self._render_number())
-        self.query_one("#child-feedback", Static).update(self._feedback())
-        self.query_one("#child-count", Static).update(self.t("child.count", n=len(self.typed)))
+        # The number keeps its width, and the other lines are redrawn only when their words change: a key costs
+        # no layout pass of the whole screen (bench/keys.py).
+        self.query_one("#child-number", Static).update(self._render_number(), layout=False)
+        for widget_id, text in (("#child-feedback", self._feedback()),
+                                ("#child-count", self.t("child.count", n=len(self.typed)))):
+            widget = self.query_one(widget_id, Static)
+            before = str(widget.content)
+            if before != text:
+                widget.update(text, layout=len(before) != len(text))  # "5/18" -> "6/18": same line, same size
 
     async def apply(self, view: SessionView) -> None:
         if view.lang != self.view.lang:

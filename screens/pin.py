@@ -10,6 +10,7 @@ from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
 from screens.entry import KeyEntryScreen, TouchButton
 from screens.widgets.keypad import Keypad
+from screens.widgets.pin_pad import PinPadStatus
 
 
 class PinScreen(KeyEntryScreen):
@@ -21,6 +22,7 @@ class PinScreen(KeyEntryScreen):
     def body(self) -> ComposeResult:
         yield Static(self.t("pin.heading"), classes="heading")
         yield Static(self.t("pin.lead"), classes="lead")
+        yield PinPadStatus(self.view)
         with Horizontal(classes="entry-row"):
             with Vertical(classes="entry-column"):
                 yield Center(Static(self._dots(), id="pin-dots", classes="dots"))
@@ -66,13 +68,27 @@ class PinScreen(KeyEntryScreen):
         tries.update(self._tries_text())
         tries.set_class(view.pin_tries_left == 1, "warning-text")
         tries.set_class(view.pin_tries_left != 1, "lead")
+        self._show_pin_pad(view)
+
+    def on_mount(self) -> None:
+        self._show_pin_pad(self.view)
+
+    def _show_pin_pad(self, view: SessionView) -> None:
+        # The reader's own pad takes the PIN: no dots nor keypad here; its words say what to do (OK stays).
+        self.query_one(PinPadStatus).show(view)
+        on_kiosk = view.pin_pad is None
+        for widget in self.query("#pin-dots, #pin-error, #pin-tries, Keypad"):
+            widget.display = on_kiosk
 
     def _dots(self) -> str:
         return " ".join("●" if i < len(self.typed) else "○" for i in range(PIN_LENGTH))
 
     def entry_changed(self) -> None:
-        self.query_one("#pin-dots", Static).update(self._dots())
-        self.query_one("#pin-error", Static).update(self._error_text())
+        # The dots keep their width: no layout pass for a key (bench/keys.py); the error line only when its words change.
+        self.query_one("#pin-dots", Static).update(self._dots(), layout=False)
+        error = self.query_one("#pin-error", Static)
+        if str(error.content) != self._error_text():
+            error.update(self._error_text())
 
     def submit(self) -> None:
         pin, self.typed = self.typed, ""  # the PIN leaves the screen as it is sent

@@ -44,6 +44,25 @@ class ScreensByStep(Mapping[Step, type[StepScreen]]):
 SCREEN_FOR_STEP = ScreensByStep()
 
 
+def _child_pick() -> type[StepScreen]:
+    from screens.child_pick import ChildPickScreen
+
+    return ChildPickScreen
+
+
+_VARIANTS = {Step.CHILD_ID: (lambda view: not view.child_typing, _child_pick)}
+"""Steps shown by another screen while the view says so: the child's ID step is a list to pick from until the
+guardian opens the typed entry (or no child is listed)."""
+
+
+def screen_class(view: SessionView) -> type[StepScreen]:
+    """The screen class that presents `view`."""
+    variant = _VARIANTS.get(view.step)
+    if variant is not None and variant[0](view):
+        return variant[1]()
+    return SCREEN_FOR_STEP[view.step]
+
+
 def screen_for(view: SessionView) -> StepScreen:
     """A new screen presenting `view`."""
-    return SCREEN_FOR_STEP[view.step](view)
+    return screen_class(view)(view)

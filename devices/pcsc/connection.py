@@ -6,13 +6,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from smartcard import scard
 
 from devices.pcsc.handles import OPEN_HANDLES
 from devices.pcsc.status import (CARD_GONE, CLASSIFIED, READER_GONE, RESET_CARD, SERVICE_GONE, SUCCESS, TIMEOUT,
                                  error_name, establish_context, pcsc_error, release_context, u32)
+from devices.pinpad import (CM_IOCTL_GET_FEATURE_REQUEST, FEATURE_VERIFY_PIN_DIRECT, PinPadVerify, parse_features,
+                            scard_ctl_code)
 from devices.reader import CardConnection
 from kiosk.errors import KioskError
 
@@ -62,6 +64,7 @@ class PcscConnection(CardConnection):
         self._closed = False
         self._depth = 0  # nested transaction() levels
         self._sent = 0  # APDUs answered since connect or the last reset
+        self._pin_pad_code: int | None | bool = False  # False: not asked yet
         OPEN_HANDLES.add(self)
 
     @property
@@ -108,6 +111,42 @@ class PcscConnection(CardConnection):
                 raise pcsc_error(rv, call, in_session=True)
             problem = f"{len(response)}-byte response without status word" if rv == SUCCESS else error_name(rv)
             raise self._diagnose(f"{call}: {problem}")
+
+    offers_pin_pad = True
+
+    @property
+    def has_pin_pad(self) -> bool:
+        return self._verify_pin_direct() is not None
+
+    def _verify_pin_direct(self) -> int | None:
+        """The reader's FEATURE_VERIFY_PIN_DIRECT control code (asked once per connection), or None."""
+        if self._pin_pad_code is False:
+            code: int | None = None
+            with self._io:
+                self._check_open()
+                rv, answer = scard.SCardControl(self._handle, scard_ctl_code(CM_IOCTL_GET_FEATURE_REQUEST), [])
+            if u32(rv) == SUCCESS:
+                code = parse_features(bytes(answer)).get(FEATURE_VERIFY_PIN_DIRECT)
+            else:  # a driver without part 10 features (vpcd among them): no PIN pad
+                _log.debug("%s: no PC/SC part 10 features: %s", self.reader_name, error_name(u32(rv)))
+            self._pin_pad_code = code
+        return self._pin_pad_code  # type: ignore[return-value]
+
+    def verify_on_pin_pad(self, verify: PinPadVerify, entered: Callable[[], None] | None = None) -> bytes:
+        code = self._verify_pin_direct()
+        if code is None:
+            return super().verify_on_pin_pad(verify, entered)
+        with self._io:
+            self._check_open()
+            rv, answer = scard.SCardControl(self._handle, code, list(verify.pcsc_structure()))
+            rv = u32(rv)
+            if rv == SUCCESS and len(answer) >= 2:
+                self._sent += 1
+                return bytes(answer)
+            call = f"{self.reader_name}: SCardControl(FEATURE_VERIFY_PIN_DIRECT)"
+            if rv in CLASSIFIED:
+                raise pcsc_error(rv, call, in_session=True)
+            raise self._diagnose(f"{call}: {error_name(rv) if rv != SUCCESS else 'no status word'}")
 
     def _diagnose(self, what: str) -> KioskError:
         left = self._what_left()

@@ -25,6 +25,7 @@ from kiosk.registry import AuditRecord, ConsistencyFinding, PendingActivation
 from kiosk.session import KioskSession
 
 if TYPE_CHECKING:
+    from kiosk.maintenance.managed import ManagedByService
     from kiosk.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class MaintenanceMode:
     def __init__(
         self,
         session: KioskSession,
-        registry: Registry,
+        registry: Registry | ManagedByService,
         door: TechnicianDoor,
         clock: Clock,
         *,

@@ -167,6 +167,15 @@ def activate(session: Session, now: datetime, presented: str, kiosk_id: str) -> 
     # User codes may repeat over time; the live ticket wins, else the newest says what happened.
     candidate = next((r for r in rows if _state_of(r, now) == "pending"), rows[0])
     _refuse_unless_pending(candidate, now)
+    return use(session, now, candidate, kiosk_id)
+
+
+def use(session: Session, now: datetime, candidate: TicketRow, kiosk_id: str) -> ActivationResult:
+    """Use a ticket row that was found pending (activate, and the phone's bound activation, found it).
+
+    Raises:
+        KioskError: ACTIVATION_USED, ACTIVATION_EXPIRED: it changed since it was read (another app, a newer QR).
+    """
     # The e-card first (the order issuing takes): of many apps racing with one ticket, one goes on,
     # the others find it used when they get the lock; a concurrent issue waits or is waited for.
     ecard = lock_ecard(session, candidate.ecard_id)

@@ -10,9 +10,11 @@ from kiosk.eligibility import Region
 from kiosk.masking import mask_id, mask_name
 from kiosk.registry import activation, registration
 from kiosk.registry.activation import TicketPolicy
+from kiosk.registry.children import children_of
 from kiosk.registry.lookup import look
 from kiosk.registry.port import (
     ChildFacts,
+    ChildSummary,
     PendingRegistration,
     PresentedCard,
     Registration,
@@ -73,6 +75,9 @@ class LocalRegistry:
                                 p.applied_by_this_guardian)
             for p in self._registry.pending_for_guardian(guardian_rid)
         )
+
+    def guardian_children(self, guardian_rid: str) -> tuple[ChildSummary, ...]:
+        return children_of(self._registry.database, guardian_rid)
 
     def ticket_state(self, ticket_id: int) -> TicketStatus:
         with self._registry.database.transaction("ticket_state") as session:

@@ -182,6 +182,10 @@ class ActivationTicket(SQLModel, table=True):
     """The guardian the code was issued to, at the kiosk; only their app may use it. None: a last-release ticket."""
     used_unactivated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     """Kept by triggers: used, but its e-card is not active (consistency rule USED_TICKET_NOT_ACTIVE)."""
+    wrong_tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """How often an app user who is not its guardian presented it (kiosk.registry.phone)."""
+    locked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+    """When wrong_tries reached the limit: locked tickets are revoked too, and say access_denied to every app."""
 
 
 class RegistrationRequest(SQLModel, table=True):
@@ -214,16 +218,27 @@ class AuditEvent(SQLModel, table=True):
     kiosk_id: str = Field(default="", max_length=40)
 
 
+LIVE_CREDENTIAL = "revoked_at IS NULL"
+
+
 class KioskCredential(SQLModel, table=True):
     """A kiosk's service credential: only the SHA-256 of its secret is kept; revoked ones stay as the record."""
 
     __tablename__ = "kiosk_credential"
+    # One live credential per kiosk; a kiosk whose credential was revoked (lost, stolen, replaced box)
+    # gets a new one, and the revoked rows stay to say why a request with them was refused.
+    __table_args__ = (
+        sa.Index("ix_kiosk_credential_live", "kiosk_id", unique=True,
+                 sqlite_where=sa.text(LIVE_CREDENTIAL), postgresql_where=sa.text(LIVE_CREDENTIAL)),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    kiosk_id: str = Field(max_length=40, unique=True, index=True)
+    kiosk_id: str = Field(max_length=40, index=True)
     secret_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(sa_column=_utc_column())
     revoked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+    revoked_reason: Optional[str] = Field(default=None, max_length=200)
+    """What the operator said when revoking it (told to the kiosk's technician in the 401)."""
 
 
 class Throttle(SQLModel, table=True):

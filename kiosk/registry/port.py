@@ -11,7 +11,7 @@ from __future__ import annotations
 # be used raises `KioskError("DATABASE_UNAVAILABLE")` (the HTTP adapter: its own catalogued codes);
 # the registry's answers about people and e-cards are values, never exceptions.
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
 
@@ -84,6 +84,26 @@ class PendingRegistration:
     child_masked_id: str
     created_at: datetime
     applied_by_this_guardian: bool
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    """One of the guardian's children on record, as the kiosk's picker lists it once the PIN is verified.
+
+    Shown masked (`masked_name`, `masked_id`, the birth year). `resident_id` is the one field in full:
+    the kiosk looks the picked child up and registers it by that number (`child_facts`, `register`),
+    exactly as if the guardian had typed it; it stays in the visit's memory, out of every repr and view.
+    """
+
+    resident_id: str = field(repr=False)
+    masked_name: str
+    masked_id: str
+    birth_year: int
+    relationship: str
+    """The guardian's relationship to the child on record ("father", "mother", "guardian")."""
+    ecard_state: ECardState | None
+    """The child's e-card that is not cancelled: None (none yet), pending or active."""
+    ecard_id: int | None
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,10 @@ class RegistryPort(Protocol):
 
     def pending_registrations(self, guardian_rid: str) -> tuple[PendingRegistration, ...]:
         """The pending e-cards of the guardian's children (whoever registered them), oldest first."""
+        ...
+
+    def guardian_children(self, guardian_rid: str) -> tuple[ChildSummary, ...]:
+        """The guardian's children on record with their e-card's state, eldest first (ask only once the PIN is verified)."""
         ...
 
     def register(self, card: PresentedCard, child_rid: str, idempotency_key: str) -> Registration:

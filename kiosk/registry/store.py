@@ -17,9 +17,10 @@ from kiosk.errors import KioskError
 from kiosk.masking import mask_id, scrub
 from kiosk.ports import Clock
 from kiosk.registry import activation, schema, upkeep
+from kiosk.registry.children import children_of
 from kiosk.registry.database import DEFAULT_BUSY_TIMEOUT_MS, Database
-from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard
-from kiosk.registry.port import RegistryHealth
+from kiosk.registry.models import AuditEvent, ECard, Guardianship, Person, RegistrationRequest, SocialSecurityCard, Throttle
+from kiosk.registry.port import ChildSummary, RegistryHealth
 from kiosk.registry.probe import probe
 from kiosk.registry.records import (
     AuditRecord,
@@ -212,6 +213,10 @@ class Registry:
         with self._database.transaction("guardian_children_with_ecards") as session:
             return int(session.exec(query).one())
 
+    def guardian_children(self, guardian_rid: str | ResidentId) -> tuple[ChildSummary, ...]:
+        """The guardian's children on record with their e-card's state, as the registry port gives them."""
+        return children_of(self._database, _rid(guardian_rid))
+
     def pending_for_guardian(self, guardian_rid: str | ResidentId) -> list[PendingRegistration]:
         """The pending e-cards of the guardian's children (whichever guardian registered them), oldest first."""
         guardian, child, applicant = aliased(Person), aliased(Person), aliased(Person)
@@ -356,7 +361,7 @@ class Registry:
         writers take turns on the whole file, each batch is followed by a pause as long as it took
         (5 ms at least): another kiosk's writer, asking for the file every few milliseconds
         (database._begin_writing), gets it in the first pause.
-        Idempotency keys older than IDEMPOTENCY_DAYS go too.
+        Idempotency keys older than IDEMPOTENCY_DAYS go too, and throttle rows untouched for a day.
         """
         cutoff = self._clock.now() - timedelta(seconds=grace_seconds)
         total = 0
@@ -373,6 +378,9 @@ class Registry:
         with self._database.transaction("forget idempotency keys", writes=True) as session:
             session.exec(sa.delete(RegistrationRequest).where(  # type: ignore[call-overload]
                 RegistrationRequest.created_at < self._clock.now() - timedelta(days=IDEMPOTENCY_DAYS)))
+            # The phone's throttle rows (wrong codes per client, a ticket's poll pace) matter for minutes.
+            session.exec(sa.delete(Throttle).where(  # type: ignore[call-overload]
+                Throttle.window_start < self._clock.now() - timedelta(days=1)))
         return total
 
     # ------------------------------------------------------------------ maintenance console

@@ -7,7 +7,8 @@ from typing import Callable
 from kiosk.domain import GuardianCard, PinStatus
 from kiosk.masking import mask_card_number
 from kiosk.session import events as ev
-from kiosk.session.effects import CheckCardPresent, ListPending, LookUpCardStatus, PollTicket
+from kiosk.session.effects import (CheckCardPresent, ListChildren, ListPending, LookUpCardStatus, PollTicket,
+                                   VerifyPinOnPad)
 from kiosk.session.moves import (
     audit,
     decide_again,
@@ -16,6 +17,7 @@ from kiosk.session.moves import (
     end_visit,
     fail,
     issue_ticket,
+    poll_delay,
     settle_child,
     to_welcome,
 )
@@ -30,6 +32,13 @@ def list_pending(change: Change) -> None:
     guardian = change.visit.guardian
     if guardian is not None:
         change.start(ListPending(change.stamp(), guardian), deadline=False)
+
+
+def list_children(change: Change) -> None:
+    """Ask for the guardian's children on record, to be picked with one key (only ever after the PIN is verified)."""
+    guardian = change.visit.guardian
+    if guardian is not None and change.visit.pin_verified and change.visit.children is None:
+        change.start(ListChildren(change.stamp(), guardian), deadline=False)
 
 
 def look_for_activation(change: Change) -> None:
@@ -47,7 +56,7 @@ def poll_failed(change: Change, code: str, detail: str) -> None:
     """A look for the activation failed: tolerated a few times in a row, then shown."""
     failures = change.visit.poll_failures + 1
     change.set_visit(poll_failures=failures)
-    change.set(poll_at=change.after(change.ctx.policy.poll_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
     if failures >= change.ctx.policy.poll_failures_tolerated:
         fail(change, code, detail)
 
@@ -91,6 +100,15 @@ def pin_tries_known(change: Change, answer: ev.PinTriesKnown, flight: Flight) ->
     change.set_visit(pin_tries_left=answer.tries)
     if answer.tries == 0:
         change.set(error="PIN_BLOCKED", step=Step.ERROR)
+    elif answer.pin_pad:
+        wait_for_pin_pad(change)
+
+
+def wait_for_pin_pad(change: Change) -> None:
+    """The reader takes the PIN on its own pad: wait for the card's answer (the guardian takes their time: no deadline;
+    the step's idle timeout still ends a visit nobody finishes)."""
+    change.set_visit(pin_pad="waiting")
+    change.start(VerifyPinOnPad(change.stamp()), deadline=False)
 
 
 def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
@@ -105,8 +123,11 @@ def pin_checked(change: Change, answer: ev.PinChecked, flight: Flight) -> None:
         change.set(pin_error=None, error="PIN_BLOCKED", step=Step.ERROR)
     else:
         change.set(pin_error="PIN_WRONG")
+        if flight.name == "verify_pin_pad":
+            wait_for_pin_pad(change)  # the next try on the pad, with the warning before the last one
     audit(change, "pin_" + result.status.value, f"tries_left={result.tries_left}")
     if result.status is PinStatus.VERIFIED:
+        list_children(change)
         list_pending(change)
 
 
@@ -120,10 +141,6 @@ def child_found(change: Change, answer: ev.ChildFound, flight: Flight) -> None:
         settle_child(change)  # the guardian picked the pending registration: straight on to its QR code
 
 
-def registered(change: Change, answer: ev.Registered, flight: Flight) -> None:
-    issue_ticket(change, answer.ecard_id)
-
-
 def pending_ecard(change: Change, answer: ev.PendingECard, flight: Flight) -> None:
     if answer.ecard_id is None:
         decide_again(change, "no pending e-card any more")
@@ -135,16 +152,24 @@ def pending_ecard(change: Change, answer: ev.PendingECard, flight: Flight) -> No
 def ticket_issued(change: Change, answer: ev.TicketIssued, flight: Flight) -> None:
     visit = change.visit
     assert answer.expires_at is not None
-    change.set_visit(ecard_id=answer.ecard_id, ticket_id=answer.ticket_id,
+    change.set_visit(ecard_id=answer.ecard_id, ticket_id=answer.ticket_id, poll_interval=answer.poll_interval_seconds,
                      ticket=TicketView(answer.user_code, answer.url, answer.expires_at, visit.renewals))
     change.set(step=Step.ACTIVATION)
+
+
+def already_activated(change: Change, answer: ev.AlreadyActivated, flight: Flight) -> None:
+    if change.visit.child is not None:
+        decide_again(change, "activated meanwhile")  # the child's e-card is active: the rules say what now
+        return
+    change.set_visit(ecard_id=answer.ecard_id, ticket_id=None)  # a registration picked from the list: it is done
+    change.set(step=Step.ACTIVATED)
 
 
 def ticket_state(change: Change, answer: ev.TicketState, flight: Flight) -> None:
     visit = change.visit
     policy = change.ctx.policy
-    change.set_visit(poll_failures=0)
-    change.set(poll_at=change.after(policy.poll_seconds))
+    change.set_visit(poll_failures=0, poll_interval=max(visit.poll_interval, answer.poll_interval_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
     if answer.state == "activated":
         change.set(step=Step.ACTIVATED)
     elif answer.state in ("expired", "revoked"):
@@ -161,6 +186,10 @@ def pending_listed(change: Change, answer: ev.PendingListed, flight: Flight) -> 
     change.set_visit(pending=answer.pending)
 
 
+def children_listed(change: Change, answer: ev.ChildrenListed, flight: Flight) -> None:
+    change.set_visit(children=answer.children)
+
+
 def card_presence(change: Change, answer: ev.CardPresence, flight: Flight) -> None:
     change.set(card_in=answer.present)
     if change.state.step is Step.TAKE_CARD and not answer.present:
@@ -168,6 +197,13 @@ def card_presence(change: Change, answer: ev.CardPresence, flight: Flight) -> No
 
 
 def registry_changed(change: Change, answer: ev.RegistryChanged, flight: Flight) -> None:
+    if change.visit.child is None:
+        # A registration picked from the list no longer waits (cancelled, or the rules now say no): the list again.
+        log.info("a resumed registration no longer fits: %s", answer.reason)
+        change.set_visit(resumed=False, ecard_id=None, ticket_id=None, ticket=None, pending=())
+        change.set(step=Step.CHILD_ID, poll_at=None)
+        list_pending(change)
+        return
     decide_again(change, answer.reason)
 
 
@@ -178,10 +214,18 @@ def work_failed(change: Change, answer: ev.WorkFailed, flight: Flight) -> None:
         log.warning("PIN try counter unavailable: %s %s", code, detail)
     elif flight.name == "verify_pin" and code == "PIN_FORMAT":
         change.set(pin_error="PIN_FORMAT")
+    elif flight.name == "verify_pin_pad" and code == "PIN_PAD_CANCELLED":
+        # No try spent. The pad waits again once the guardian asks (OK on the kiosk): a pad nobody types on
+        # stops asking, and the step's idle timeout ends the visit.
+        change.set(pin_error="PIN_PAD_CANCELLED")
+        change.set_visit(pin_pad="again")
     elif flight.name == "poll_ticket":
         poll_failed(change, code, detail)
     elif flight.name == "list_pending":
         log.warning("pending registrations unavailable: %s %s", code, detail)
+    elif flight.name == "list_children":
+        log.warning("the guardian's children unavailable, the ID number is typed: %s %s", code, detail)
+        change.set_visit(children=())
     elif flight.name == "card_present":
         card_presence(change, ev.CardPresence(answer.stamp, False), flight)
     else:
@@ -194,11 +238,12 @@ ANSWERS: dict[type[ev.Answer], Callable[[Change, ev.Answer, Flight], None]] = { 
     ev.PinTriesKnown: pin_tries_known,
     ev.PinChecked: pin_checked,
     ev.ChildFound: child_found,
-    ev.Registered: registered,
+    ev.AlreadyActivated: already_activated,
     ev.PendingECard: pending_ecard,
     ev.TicketIssued: ticket_issued,
     ev.TicketState: ticket_state,
     ev.PendingListed: pending_listed,
+    ev.ChildrenListed: children_listed,
     ev.CardPresence: card_presence,
     ev.RegistryChanged: registry_changed,
     ev.WorkFailed: work_failed,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from kiosk.errors import KioskError
 from kiosk.ports import CardService
@@ -11,7 +12,7 @@ from kiosk.session import events as ev
 log = logging.getLogger("kiosk.session")
 
 
-def perform(effect: fx.Effect, card: CardService) -> ev.Answer | None:
+def perform(effect: fx.Effect, card: CardService, progress: Callable[[ev.Event], None] | None = None) -> ev.Answer | None:
     """Do `effect` with the card (blocking) and return its answer; a catalogued failure is an answer too."""
     if isinstance(effect, fx.ReleaseCard):
         try:
@@ -21,16 +22,20 @@ def perform(effect: fx.Effect, card: CardService) -> ev.Answer | None:
         return None
     assert isinstance(effect, fx.Work)
     try:
-        return _answer(effect, card)
+        return _answer(effect, card, progress)
     except KioskError as exc:
         return ev.WorkFailed(effect.stamp, exc.code, exc.detail)
 
 
-def _answer(effect: fx.Work, card: CardService) -> ev.Answer:
+def _answer(effect: fx.Work, card: CardService, progress: Callable[[ev.Event], None] | None) -> ev.Answer:
     if isinstance(effect, fx.ReadCard):
         return ev.CardRead(effect.stamp, card.read_card())
     if isinstance(effect, fx.AskPinTries):
-        return ev.PinTriesKnown(effect.stamp, card.pin_tries_left())
+        return ev.PinTriesKnown(effect.stamp, card.pin_tries_left(), card.has_pin_pad())
+    if isinstance(effect, fx.VerifyPinOnPad):
+        stamp = effect.stamp
+        entered = (lambda: progress(ev.PinPadEntered(stamp))) if progress is not None else None
+        return ev.PinChecked(stamp, card.verify_pin_on_pad(entered))
     if isinstance(effect, fx.VerifyPin):
         return ev.PinChecked(effect.stamp, card.verify_pin(effect.pin))
     if isinstance(effect, fx.CheckCardPresent):

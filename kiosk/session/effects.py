@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from kiosk.domain import GuardianCard
+from kiosk.registry.port import PresentedCard
 from kiosk.resident_id import ResidentId
 from kiosk.session.events import Stamp
 
@@ -51,6 +52,15 @@ class VerifyPin(Work):
 
 
 @dataclass(frozen=True)
+class VerifyPinOnPad(Work):
+    """The guardian types the PIN on the reader's own PIN pad: the kiosk waits for the card's answer, never the PIN."""
+
+    lane: ClassVar[str] = "card"
+    name: ClassVar[str] = "verify_pin_pad"
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
 class CheckCardPresent(Work):
     lane: ClassVar[str] = "card"
     name: ClassVar[str] = "card_present"
@@ -89,24 +99,26 @@ class LookUpChild(Work):
 
 @dataclass(frozen=True)
 class RegisterECard(Work):
-    """Register the child's e-card: the guardian consented, so it is written even when the visit ends meanwhile."""
+    """Register the child's e-card and its first ticket in one call: the guardian consented, so it is written even when
+    the visit ends meanwhile. `idempotency_key` is this registration's, the same on every retry of it."""
 
     lane: ClassVar[str] = "registry"
     name: ClassVar[str] = "register_ecard"
     stamp: Stamp
-    guardian: str = field(repr=False)
+    card: PresentedCard = field(repr=False)
     child: str = field(repr=False)
-    kiosk_id: str = ""
+    idempotency_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
 class IssueTicket(Work):
+    """A fresh ticket for a pending e-card (resumed, or a renewed QR); the registry checks the rules again."""
+
     lane: ClassVar[str] = "registry"
     name: ClassVar[str] = "issue_ticket"
     stamp: Stamp
     ecard_id: int
-    url_base: str
-    ttl_seconds: int
+    card: PresentedCard = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,17 @@ class FindPendingECard(Work):
     lane: ClassVar[str] = "registry"
     name: ClassVar[str] = "find_pending_ecard"
     stamp: Stamp
+    guardian: str = field(repr=False)
     child: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WithdrawTicket(Effect):
+    """Revoke the ticket on screen that the guardian left unused (their QR is no use to anyone after the visit)."""
+
+    lane: ClassVar[str] = "registry"
+    name: ClassVar[str] = "withdraw_ticket"
+    ticket_id: int
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,16 @@ class ListPending(Work):
 
 
 @dataclass(frozen=True)
+class ListChildren(Work):
+    """The guardian's children on record (asked once the PIN is verified, never before)."""
+
+    lane: ClassVar[str] = "registry"
+    name: ClassVar[str] = "list_children"
+    stamp: Stamp
+    guardian: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Audit(Effect):
     """An audit event (masked detail only); written whatever happens to the visit."""
 
@@ -143,5 +175,5 @@ class Audit(Effect):
     detail: str
 
 
-SURVIVES_THE_VISIT: tuple[type[Effect], ...] = (RegisterECard, Audit)
+SURVIVES_THE_VISIT: tuple[type[Effect], ...] = (RegisterECard, Audit, WithdrawTicket)
 """Work carried out even when its visit ended before it started (a consent is the guardian's decision)."""

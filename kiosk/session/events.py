@@ -2,12 +2,14 @@
 and the answers of the work it asked for (stamped with the visit and the work they belong to)."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
 from kiosk.domain import CardStatus, GuardianCard, PinResult
 from kiosk.eligibility import Region
+from kiosk.registry.port import ChildSummary
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import Action
 
@@ -52,6 +54,22 @@ class ResumePending(GuardianEvent):
 
 
 @dataclass(frozen=True)
+class PickChild(GuardianEvent):
+    """One of the children listed (`SessionView.children`) picked; a pending e-card resumes."""
+
+    action: ClassVar[Action] = Action.PICK_CHILD
+    index: int
+
+
+@dataclass(frozen=True)
+class TypeChild(GuardianEvent):
+    """The guardian wants to type the ID number of a child not listed (or back to the list: `open=False`)."""
+
+    action: ClassVar[Action] = Action.TYPE_CHILD
+    open: bool = True
+
+
+@dataclass(frozen=True)
 class ConfirmChild(GuardianEvent):
     action: ClassVar[Action] = Action.CONFIRM_CHILD
 
@@ -61,9 +79,16 @@ class AnotherChild(GuardianEvent):
     action: ClassVar[Action] = Action.ANOTHER_CHILD
 
 
+def new_registration_key() -> str:
+    """An idempotency key for one registration (the registry's 8-64 visible ASCII characters)."""
+    return "reg-" + secrets.token_urlsafe(18)
+
+
 @dataclass(frozen=True)
 class Consent(GuardianEvent):
     action: ClassVar[Action] = Action.REGISTER
+    # Chosen here, outside the pure transition; a registration retried in the visit keeps its first key.
+    idempotency_key: str = field(default_factory=new_registration_key, repr=False)
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,14 @@ class CardStatusKnown(Answer):
 @dataclass(frozen=True)
 class PinTriesKnown(Answer):
     tries: int | None
+    pin_pad: bool = False  # the reader takes the PIN on its own pad
+
+
+@dataclass(frozen=True)
+class PinPadEntered(Event):
+    """The reader's PIN pad says the PIN was confirmed: the card is checking it (the PIN itself never comes)."""
+
+    stamp: Stamp
 
 
 @dataclass(frozen=True)
@@ -201,17 +234,23 @@ class ChildFound(Answer):
 
 
 @dataclass(frozen=True)
-class Registered(Answer):
-    ecard_id: int
-
-
-@dataclass(frozen=True)
 class TicketIssued(Answer):
+    """A registration (the e-card and its first ticket, one transaction) or a fresh ticket for a pending e-card."""
+
     ecard_id: int
     ticket_id: int
     user_code: str
     url: str = field(repr=False)
     expires_at: datetime | None = None
+    poll_interval_seconds: float = 0.0
+    """The least time between two looks for the activation the registry allows (0: the kiosk's own)."""
+
+
+@dataclass(frozen=True)
+class AlreadyActivated(Answer):
+    """The e-card the visit resumed or renewed is active already (the app was faster): nothing to show but that."""
+
+    ecard_id: int
 
 
 @dataclass(frozen=True)
@@ -224,11 +263,17 @@ class PendingECard(Answer):
 @dataclass(frozen=True)
 class TicketState(Answer):
     state: str  # "pending", "activated", "expired", "revoked"
+    poll_interval_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
 class PendingListed(Answer):
-    pending: tuple[tuple[str, str], ...] = field(repr=False)
+    pending: tuple[tuple[int, str, str], ...] = field(repr=False)  # (e-card, masked child name, masked child ID)
+
+
+@dataclass(frozen=True)
+class ChildrenListed(Answer):
+    children: tuple[ChildSummary, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from kiosk.session.transition import transition
 from kiosk.session.view import Action, SessionView, Step
 
 if TYPE_CHECKING:
-    from kiosk.registry import Registry  # the store itself (SQLAlchemy) loads only where a kiosk opens it
+    from kiosk.registry.port import RegistryPort
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class KioskSession:
     def __init__(
         self,
         card: CardService,
-        registry: Registry,
+        registry: RegistryPort,
         region: Region | None,
         clock: Clock,
         policy: SessionPolicy,
@@ -150,6 +150,14 @@ class KioskSession:
         """Continue a registration of this guardian that is still waiting for activation (`SessionView.pending`)."""
         return self.handle(ev.ResumePending(index))
 
+    def pick_child(self, index: int) -> bool:
+        """One of the guardian's children listed (`SessionView.children`) picked: looked up, a pending e-card resumed."""
+        return self.handle(ev.PickChild(index))
+
+    def type_child(self, open: bool = True) -> bool:
+        """Open the typed entry of a child's ID number (a child not listed), or close it back to the list."""
+        return self.handle(ev.TypeChild(open))
+
     def confirm_child(self) -> bool:
         """The guardian confirmed the child shown; the decision follows (or the pending registration resumes)."""
         return self.handle(ev.ConfirmChild())
@@ -159,7 +167,7 @@ class KioskSession:
         return self.handle(ev.AnotherChild())
 
     def consent(self) -> bool:
-        """The guardian agreed: register the e-card and show its activation code."""
+        """The guardian agreed: register the e-card and its first ticket (one call) and show its activation code."""
         return self.handle(ev.Consent())
 
     def retry(self) -> bool:
@@ -313,7 +321,7 @@ class KioskSession:
             return
         try:
             if effect.lane == "card":
-                answer = card_work.perform(effect, self._card)
+                answer = card_work.perform(effect, self._card, self.handle)
             else:
                 answer = registry_work.perform(effect, self._registry)
         except Exception:  # noqa: BLE001 - a bug in some work must not leave the guardian waiting

@@ -6,7 +6,7 @@ import logging
 from kiosk.eligibility import EligibilityFacts, evaluate
 from kiosk.masking import mask_id
 from kiosk.resident_id import ResidentId
-from kiosk.session.effects import Audit, FindPendingECard, IssueTicket, LookUpChild, ReleaseCard
+from kiosk.session.effects import Audit, FindPendingECard, IssueTicket, LookUpChild, ReleaseCard, WithdrawTicket
 from kiosk.session.state import Change
 from kiosk.session.view import Step
 from kiosk.session.visit import Visit
@@ -40,6 +40,9 @@ def end_visit(change: Change, notice: str | None, *, card_gone: bool = False) ->
     """
     state = change.state
     card_in = state.card_in and not card_gone
+    if state.step is Step.ACTIVATION and state.visit is not None and state.visit.ticket_id is not None:
+        # The guardian left the QR unused: withdrawn, so a photo of the screen is no use to anyone.
+        change.do(WithdrawTicket(state.visit.ticket_id))
     change.set(visit=None, flights=(), pin_error=None, child_error=None, error=None, notice=notice, card_in=card_in,
                farewell_at=None, poll_at=None)
     change.do(ReleaseCard(state.visit_id))
@@ -157,11 +160,19 @@ def settle_child(change: Change) -> None:
         change.set(step=Step.REGISTERING)
         child = change.visit.child
         assert child is not None
-        change.start(FindPendingECard(change.stamp(), child.text))
+        guardian = change.visit.guardian
+        assert guardian is not None
+        change.start(FindPendingECard(change.stamp(), guardian, child.text))
     else:
         change.set(step=Step.ELIGIBLE if decision.eligible else Step.NOT_ELIGIBLE)
 
 
 def issue_ticket(change: Change, ecard_id: int) -> None:
-    policy = change.ctx.policy
-    change.start(IssueTicket(change.stamp(), ecard_id, policy.activation_url_base, policy.activation_ttl_seconds))
+    """Ask for a fresh ticket for the pending e-card, for the guardian whose card is in."""
+    change.start(IssueTicket(change.stamp(), ecard_id, change.visit.presented_card()))
+
+
+def poll_delay(change: Change) -> float:
+    """Seconds until the next look for the activation: the kiosk's own pace, never faster than the registry allows."""
+    visit = change.state.visit
+    return max(change.ctx.policy.poll_seconds, visit.poll_interval if visit is not None else 0.0)

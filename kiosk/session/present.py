@@ -7,7 +7,7 @@ from datetime import date
 from kiosk.masking import mask_card_number, mask_id, mask_name
 from kiosk.session.state import SessionPolicy, SessionState
 from kiosk.session.steps import STEPS, allowed_actions
-from kiosk.session.view import CardView, ChildView, HolderView, PendingView, SessionView, Step
+from kiosk.session.view import CardView, ChildChoice, ChildView, HolderView, PendingView, SessionView, Step
 
 
 def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionView:
@@ -59,11 +59,14 @@ def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionV
     return replace(
         view,
         pin_tries_left=visit.pin_tries_left,
+        pin_pad=visit.pin_pad,
         child=child_view,
         decision=visit.decision,
         ticket=visit.ticket,
-        resumed=visit.decision.resume if visit.decision is not None else False,
-        pending=tuple(PendingView(mask_name(name), mask_id(rid)) for rid, name in visit.pending),
+        resumed=visit.resumed or (visit.decision.resume if visit.decision is not None else False),
+        pending=tuple(PendingView(name, masked_id) for _ecard, name, masked_id in visit.pending),  # masked by the registry
+        children=_children(visit.children) if visit.pin_verified else None,
+        child_typing=visit.child_typing or visit.children == (),
     )
 
 
@@ -74,3 +77,11 @@ def _stage(state: SessionState) -> int | None:
     if state.step is Step.NOT_ELIGIBLE and (state.visit is None or not state.visit.pin_verified):
         return 0
     return stage
+
+
+def _children(children: tuple | None) -> tuple[ChildChoice, ...] | None:
+    # The registry's summaries come masked; the full ID number each carries never reaches the view.
+    if children is None:
+        return None
+    return tuple(ChildChoice(c.masked_name, c.masked_id, c.birth_year,
+                             c.ecard_state.value if c.ecard_state is not None else None) for c in children)

@@ -10,6 +10,7 @@ from typing import Callable
 
 from kiosk.errors import CATALOGUE
 from kiosk.session.effects import AskPinTries, ReadCard
+from kiosk.session.moves import poll_delay
 from kiosk.session.state import Change, SessionPolicy, SessionState
 from kiosk.session.view import Action, Step
 
@@ -39,7 +40,7 @@ def ask_pin_tries(change: Change) -> None:
 
 
 def look_for_activation_soon(change: Change) -> None:
-    change.set(poll_at=change.after(change.ctx.policy.poll_seconds))
+    change.set(poll_at=change.after(poll_delay(change)))
 
 
 F = Action.FINISH
@@ -49,7 +50,7 @@ STEPS: dict[Step, StepSpec] = {
     Step.READING: StepSpec((), stage=0, in_visit=True, enter=read_card),
     Step.HOLDER: StepSpec((Action.CONFIRM_HOLDER, F), stage=0, in_visit=True, idle=True),
     Step.PIN: StepSpec((Action.ENTER_PIN, F), stage=1, in_visit=True, idle=True, enter=ask_pin_tries),
-    Step.CHILD_ID: StepSpec((Action.ENTER_CHILD, Action.RESUME_PENDING, F), stage=2, in_visit=True, idle=True),
+    Step.CHILD_ID: StepSpec((Action.ENTER_CHILD, Action.RESUME_PENDING, Action.PICK_CHILD, Action.TYPE_CHILD, F), stage=2, in_visit=True, idle=True),
     Step.CHILD_CONFIRM: StepSpec((Action.CONFIRM_CHILD, Action.ANOTHER_CHILD, F), stage=2, in_visit=True, idle=True),
     Step.ELIGIBLE: StepSpec((Action.REGISTER, F), stage=3, in_visit=True, idle=True),
     Step.NOT_ELIGIBLE: StepSpec((Action.ANOTHER_CHILD, F), stage=3, in_visit=True, idle=True),
@@ -75,8 +76,16 @@ def _retry_would_act(state: SessionState) -> bool:
     return state.error is not None and CATALOGUE[state.error].retriable and state.card_in
 
 
+def _children_listed(state: SessionState) -> bool:
+    return state.visit is not None and bool(state.visit.children)
+
+
 CONDITIONS: dict[Action, Callable[[SessionState], bool]] = {
     Action.RESUME_PENDING: lambda state: state.visit is not None and bool(state.visit.pending),
+    Action.PICK_CHILD: _children_listed,
+    # The reader's own PIN pad takes the PIN: nothing typed on the kiosk goes to the card meanwhile.
+    Action.ENTER_PIN: lambda state: state.visit is None or state.visit.pin_pad in (None, "again"),
+    Action.TYPE_CHILD: lambda state: state.visit is not None and state.visit.children != (),
     Action.ANOTHER_CHILD: _another_child_possible,
     Action.RETRY: _retry_would_act,
 }

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kiosk.domain import is_pin_format
+from kiosk.domain import ECardState, is_pin_format
 from kiosk.resident_id import ResidentId, ResidentIdError
 from kiosk.session import events as ev
-from kiosk.session.answers import ANSWERS, check_card_present, list_pending, look_for_activation, poll_failed
+from kiosk.session.answers import ANSWERS, wait_for_pin_pad, check_card_present, list_children, list_pending, look_for_activation, poll_failed
 from kiosk.session.effects import RegisterECard, VerifyPin
 from kiosk.session.moves import (
     audit,
+    issue_ticket,
     end_visit,
     give_up,
     look_up_child,
@@ -72,6 +73,10 @@ def confirm_holder(change: Change, event: ev.ConfirmHolder) -> None:
 
 def pin_typed(change: Change, event: ev.PinTyped) -> None:
     _touch(change)
+    if change.visit.pin_pad == "again":  # OK on the kiosk: the reader's pad takes the PIN again (nothing typed counts)
+        change.set(pin_error=None)
+        wait_for_pin_pad(change)
+        return
     if not is_pin_format(event.pin):
         change.set(pin_error="PIN_FORMAT")  # nothing reaches the card
         return
@@ -89,16 +94,52 @@ def child_id_typed(change: Change, event: ev.ChildIdTyped) -> None:
 
 
 def resume_pending(change: Change, event: ev.ResumePending) -> None:
+    """Continue a registration waiting for activation: the child looked up and decided again, then a fresh ticket.
+
+    The pending list names the child masked only; the child's ID number comes from the guardian's children on
+    record (the same e-card). Without it, the e-card's fresh ticket is asked for straight away (the registry
+    checks the rules there).
+    """
     _touch(change)
     pending = change.visit.pending
     if not 0 <= event.index < len(pending):
         return
-    try:
-        child = ResidentId.parse(pending[event.index][0], today=change.ctx.today)
-    except ResidentIdError:
-        log.warning("a pending registration's child ID number does not parse")
+    ecard_id = pending[event.index][0]
+    on_record = [c for c in change.visit.children or () if c.ecard_id == ecard_id]
+    if len(on_record) == 1:
+        try:
+            child = ResidentId.parse(on_record[0].resident_id, today=change.ctx.today)
+        except ResidentIdError:
+            log.warning("a pending registration's child ID number does not parse")
+        else:
+            look_up_child(change, child, "pending")
+            return
+    change.set_visit(resumed=True)
+    change.set(step=Step.REGISTERING)
+    audit(change, "ecard_resumed", f"ecard={ecard_id}")
+    issue_ticket(change, ecard_id)
+
+
+def pick_child(change: Change, event: ev.PickChild) -> None:
+    """A child picked from the list: looked up as if typed; one whose e-card is pending resumes it (as RESUME_PENDING)."""
+    _touch(change)
+    children = change.visit.children or ()
+    if not 0 <= event.index < len(children):
         return
-    look_up_child(change, child, "pending")
+    picked = children[event.index]
+    try:
+        child = ResidentId.parse(picked.resident_id, today=change.ctx.today)
+    except ResidentIdError:
+        log.warning("a listed child's ID number does not parse")
+        return
+    change.set(child_error=None)
+    look_up_child(change, child, "pending" if picked.ecard_state is ECardState.PENDING else "typed")
+
+
+def type_child(change: Change, event: ev.TypeChild) -> None:
+    _touch(change)
+    change.set(child_error=None)
+    change.set_visit(child_typing=event.open)
 
 
 def confirm_child(change: Change, event: ev.ConfirmChild) -> None:
@@ -109,19 +150,27 @@ def confirm_child(change: Change, event: ev.ConfirmChild) -> None:
 def another_child(change: Change, event: ev.AnotherChild) -> None:
     _touch(change)
     change.set(visit=change.visit.without_child(), child_error=None, step=Step.CHILD_ID)
+    change.set_visit(children=None)  # listed again: the e-card just registered (or refused) changed a state
+    list_children(change)
     list_pending(change)
 
 
 def consent(change: Change, event: ev.Consent) -> None:
     visit = change.visit
     assert visit.guardian is not None and visit.child is not None
+    key = visit.registration_key(event.idempotency_key)
+    change.set_visit(registration=(visit.guardian, visit.child.text, key))
     change.set(step=Step.REGISTERING)
-    change.start(RegisterECard(change.stamp(), visit.guardian, visit.child.text, change.ctx.policy.kiosk_id))
+    change.start(RegisterECard(change.stamp(), visit.presented_card(), visit.child.text, key))
 
 
 def retry(change: Change, event: ev.Retry) -> None:
     audit(change, "retry", "read the card again after an error")
+    # A registration that failed on the way keeps its idempotency key: registering the same child again for the
+    # same guardian gets the e-card the registry may have written, never a second one.
+    registration = change.state.visit.registration if change.state.visit is not None else None
     new_visit(change)
+    change.set_visit(registration=registration)
     change.set(step=Step.READING)
 
 
@@ -235,6 +284,12 @@ def check_activation(change: Change, event: ev.CheckActivation) -> None:
     look_for_activation(change)
 
 
+def pin_pad_entered(change: Change, event: ev.PinPadEntered) -> None:
+    state = change.state
+    if state.step is Step.PIN and state.waits_for(event.stamp) and state.visit is not None:
+        change.set_visit(pin_pad="checking")
+
+
 def tick(change: Change, event: ev.Tick) -> None:
     """Time passed: work past its deadline, the idle timeout, a closing screen's time, the next look for the activation."""
     state, now, policy = change.state, change.ctx.now, change.ctx.policy
@@ -277,6 +332,8 @@ HANDLERS: dict[type[ev.Event], Callable[[Change, ev.Event], None]] = {  # type: 
     ev.PinTyped: pin_typed,
     ev.ChildIdTyped: child_id_typed,
     ev.ResumePending: resume_pending,
+    ev.PickChild: pick_child,
+    ev.TypeChild: type_child,
     ev.ConfirmChild: confirm_child,
     ev.AnotherChild: another_child,
     ev.Consent: consent,
@@ -294,5 +351,6 @@ HANDLERS: dict[type[ev.Event], Callable[[Change, ev.Event], None]] = {  # type: 
     ev.RulesChanged: rules_changed,
     ev.CheckActivation: check_activation,
     ev.Tick: tick,
+    ev.PinPadEntered: pin_pad_entered,
 }
 """What each event that is not an answer does."""

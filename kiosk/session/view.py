@@ -39,6 +39,8 @@ class Action(str, enum.Enum):
     ENTER_PIN = "ENTER_PIN"
     ENTER_CHILD = "ENTER_CHILD"
     RESUME_PENDING = "RESUME_PENDING"
+    PICK_CHILD = "PICK_CHILD"
+    TYPE_CHILD = "TYPE_CHILD"
     CONFIRM_CHILD = "CONFIRM_CHILD"
     ANOTHER_CHILD = "ANOTHER_CHILD"
     REGISTER = "REGISTER"
@@ -102,6 +104,16 @@ class PendingView:
 
 
 @dataclass(frozen=True)
+class ChildChoice:
+    """One of the guardian's children as the picker lists it: masked, with the e-card's state (None, pending, active)."""
+
+    name: str
+    resident_id: str
+    birth_year: int
+    ecard: str | None
+
+
+@dataclass(frozen=True)
 class SessionView:
     """An immutable picture of the session for the screens; holds only masked personal data."""
 
@@ -111,6 +123,9 @@ class SessionView:
     holder: HolderView | None = None
     pin_tries_left: int | None = None
     pin_error: str | None = None
+    pin_pad: str | None = None
+    """The PIN is typed on the reader's own PIN pad: "waiting" for it, "checking" it, "again" (cancelled on the pad:
+    OK on the kiosk lets the pad take it again); None: on the kiosk's keypad."""
     child_id_error: str | None = None
     child_id_error_position: int | None = None
     child_id_reason: str | None = None
@@ -119,6 +134,10 @@ class SessionView:
     ticket: TicketView | None = None
     resumed: bool = False
     pending: tuple[PendingView, ...] = ()
+    children: tuple[ChildChoice, ...] | None = None
+    """The guardian's children to pick from, once the PIN is verified; None while not (yet) known."""
+    child_typing: bool = False
+    """The guardian opened the typed entry of a child's ID number (or no child is listed)."""
     error: str | None = None
     notice: str | None = None
     out_of_service: str | None = None

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from kiosk.domain import CardStatus, GuardianCard
 from kiosk.eligibility import EligibilityDecision
+from kiosk.registry.port import ChildSummary, PresentedCard
 from kiosk.resident_id import ResidentId
 from kiosk.session.view import TicketView
 
@@ -17,6 +18,7 @@ class Visit:
     card_status: CardStatus | None = None
     pin_verified: bool = False
     pin_tries_left: int | None = None
+    pin_pad: str | None = None  # the reader's PIN pad: "waiting", "checking", "again" (after a cancel); None: no pad
     child_text: str | None = None
     child: ResidentId | None = None
     child_name: str | None = None
@@ -28,7 +30,12 @@ class Visit:
     renewals: int = 0
     poll_failures: int = 0
     more_time: int = 0  # how often the guardian asked for more time
-    pending: tuple[tuple[str, str], ...] = ()  # (child rid, child name)
+    pending: tuple[tuple[int, str, str], ...] = ()  # (e-card, masked child name, masked child ID), as the registry lists them
+    registration: tuple[str, str, str] | None = None  # (guardian, child, idempotency key) of the last consent
+    resumed: bool = False  # a registration waiting for activation picked from the list, continued by its e-card
+    poll_interval: float = 0.0  # the registry's least time between looks for the activation
+    children: tuple[ChildSummary, ...] | None = None  # on record, once the PIN is verified; None: not known yet
+    child_typing: bool = False  # the typed entry of an ID number is open (the picker closed)
 
     @property
     def guardian(self) -> str | None:
@@ -38,4 +45,18 @@ class Visit:
     def without_child(self) -> Visit:
         """The visit back at the child's ID number: the child, the decision and its registration forgotten."""
         return Visit(card=self.card, card_status=self.card_status, pin_verified=self.pin_verified,
-                     pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending)
+                     pin_tries_left=self.pin_tries_left, more_time=self.more_time, pending=self.pending,
+                     registration=self.registration, children=self.children)
+
+    def presented_card(self) -> PresentedCard:
+        """The guardian's card as the registry is shown it: read, its PIN proved (or not) at this kiosk."""
+        assert self.card is not None
+        return PresentedCard.from_card(self.card, self.pin_verified)
+
+    def registration_key(self, offered: str) -> str:
+        """The idempotency key of registering this child for this guardian: the one used before in the visit (a retry
+        gets the same e-card), else `offered`."""
+        child = self.child.text if self.child is not None else None
+        if self.registration is not None and self.registration[:2] == (self.guardian, child):
+            return self.registration[2]
+        return offered

@@ -21,6 +21,10 @@ def start_kiosk(settings_for):
         kiosk = kiosk_root.build_kiosk(settings, clock=clock)
         app = kiosk_root.build_app(kiosk)
         async with app.run_test(size=size) as pilot:
-            yield Journey(pilot, kiosk)
+            try:
+                yield Journey(pilot, kiosk)
+            finally:
+                if kiosk.bench is not None and kiosk.bench.pin_pad is not None:
+                    kiosk.bench.pin_pad.close()  # a verification still waiting on the pad ends with the test
 
     return start

@@ -6,7 +6,8 @@ import asyncio
 from textual.pilot import Pilot
 
 from kiosk.session import Step
-from screens.registry import SCREEN_FOR_STEP
+from screens.child_id import ChildIdScreen
+from screens.registry import screen_class
 
 
 class HeldWork:
@@ -35,11 +36,11 @@ class Journey:
         """Wait until the session is at `step` and its screen is up; return the screen."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        wanted = SCREEN_FOR_STEP[step]
         while True:
             await self.pilot.pause()
             screen = self.app.screen
-            if self.session.step is step and isinstance(screen, wanted) and screen.view.step is step:
+            view = self.session.view
+            if view.step is step and isinstance(screen, screen_class(view)) and screen.view.step is step:
                 return screen
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -47,6 +48,23 @@ class Journey:
                     f"never reached {step.value}: session at {self.session.step.value}, "
                     f"screen {type(screen).__name__}, error {self.session.view.error}"
                 )
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+
+    async def until(self, predicate, timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds (looked at after each change of the session and each screen update)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.pilot.pause()
+            if predicate():
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"never held; session at {self.session.step.value}")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
@@ -73,8 +91,17 @@ class Journey:
         await self.type(pin)
         await self.pilot.press("enter")
 
+    async def open_typed_entry(self) -> ChildIdScreen:
+        """At the child step: past the list of the guardian's children (key 0) to the typed ID number."""
+        screen = await self.reach(Step.CHILD_ID)
+        if not isinstance(screen, ChildIdScreen):
+            await self.pilot.press("0")  # the session opens the typed entry at once: its screen follows
+            screen = await self.reach(Step.CHILD_ID)
+        assert isinstance(screen, ChildIdScreen), "the typed entry did not open"
+        return screen
+
     async def enter_child(self, resident_id: str) -> None:
-        await self.reach(Step.CHILD_ID)
+        await self.open_typed_entry()
         await self.type(resident_id.lower() if resident_id.endswith("X") else resident_id)
         await self.pilot.press("enter")
 
@@ -96,4 +123,4 @@ class Journey:
         await self.to_holder(profile)
         await self.pilot.press("enter")
         await self.enter_pin(pin)
-        return await self.reach(Step.CHILD_ID)
+        return await self.open_typed_entry()

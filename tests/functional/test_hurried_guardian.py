@@ -221,7 +221,9 @@ async def test_pin_and_child_id_by_touch_alone(start_kiosk):
         for digit in "456":
             await journey.pilot.click(f"#key-{digit}")
         await journey.pilot.click("#primary")
-        child = await journey.reach(Step.CHILD_ID)
+        await journey.reach(Step.CHILD_ID)
+        await journey.pilot.click("#type-child")  # past the list of children, by touch too
+        child = await journey.open_typed_entry()
         for character in CHILD_ID:
             await journey.pilot.click(f"#key-{character}")
         assert child.typed == CHILD_ID

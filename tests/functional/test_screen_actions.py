@@ -14,7 +14,8 @@ BUTTONS = {
     Step.INSERT_CARD: {"cancel": A.FINISH},
     Step.HOLDER: {"primary": A.CONFIRM_HOLDER, "cancel": A.FINISH},
     Step.PIN: {"primary": A.ENTER_PIN, "cancel": A.FINISH},
-    Step.CHILD_ID: {"primary": A.ENTER_CHILD, "cancel": A.FINISH, "resume-0": A.RESUME_PENDING},
+    Step.CHILD_ID: {"primary": A.ENTER_CHILD, "cancel": A.FINISH, "resume-0": A.RESUME_PENDING,
+                    "type-child": A.TYPE_CHILD, **{f"pick-{i}": A.PICK_CHILD for i in range(9)}},
     Step.CHILD_CONFIRM: {"primary": A.CONFIRM_CHILD, "retype": A.ANOTHER_CHILD},
     Step.ELIGIBLE: {"primary": A.REGISTER, "cancel": A.FINISH},
     Step.NOT_ELIGIBLE: {"primary": A.FINISH, "another": A.ANOTHER_CHILD},
@@ -56,6 +57,10 @@ async def test_every_button_of_a_journey_is_an_action_the_session_takes(start_ki
         await journey.pilot.press("enter")
         assert await at(journey, Step.PIN) == {A.ENTER_PIN, A.FINISH}
         await journey.enter_pin()
+        await journey.reach(Step.CHILD_ID)
+        await journey.until(lambda: journey.app.screen.view.children is not None)  # her children, listed
+        assert await at(journey, Step.CHILD_ID) == {A.PICK_CHILD, A.TYPE_CHILD, A.FINISH}
+        await journey.open_typed_entry()
         assert await at(journey, Step.CHILD_ID) == {A.ENTER_CHILD, A.FINISH, A.RESUME_PENDING}  # 李娜 has one waiting
         await journey.enter_child("430102200905200037")  # 张明轩, not her child: not eligible, after the PIN
         assert await at(journey, Step.NOT_ELIGIBLE) == {A.FINISH, A.ANOTHER_CHILD}

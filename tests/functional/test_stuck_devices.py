@@ -50,7 +50,7 @@ async def kiosk_with_stuck_card(settings_for, *stuck: str, clock=None):
     kiosk = kiosk_root.build_kiosk(settings_for(language="en", idle_timeout_seconds=900, work_deadline_seconds=20,
                                                 activation_poll_seconds=0.2), clock=clock)
     card = Stuck(ReaderCardService(kiosk.reader, lambda: None), *stuck)
-    session = KioskSession(card, kiosk.registry, kiosk.session.region, kiosk.session.clock, kiosk.session.policy)
+    session = KioskSession(card, kiosk.port, kiosk.session.region, kiosk.session.clock, kiosk.session.policy)
     kiosk_root.wire_reader(kiosk.reader, session)
     app = KioskApp(session, tester=kiosk.bench)
     try:

@@ -168,12 +168,28 @@ async def _tester_panel(j: Journey) -> None:
     await j.pilot.pause()
 
 
+async def _child_pick(j: Journey) -> None:
+    await j.to_holder("li-na-2.00")  # three children: none yet, active, pending
+    await j.pilot.press("enter")
+    await j.enter_pin()
+    await j.reach(Step.CHILD_ID)
+    await j.until(lambda: j.app.screen.view.children is not None)
+
+
+async def _pin_pad(j: Journey) -> None:
+    await j.to_holder("yang-lei-last-try")  # the warning before the last try, on the pad's path too
+    await j.pilot.press("enter")
+    await j.reach(Step.PIN)
+    await j.until(lambda: j.session.view.pin_pad == "waiting")
+
+
 SCREENS: dict[str, Driver] = {
     "welcome": _welcome, "insert_card": _insert_card, "reading": _reading, "holder": _holder, "pin": _pin,
     "pin_last_try": _pin_wrong, "child_id": _child_id, "child_id_wrong": _child_id_wrong,
     "child_confirm": _child_confirm, "eligible": _eligible, "not_eligible": _not_eligible,
     "registering": _registering, "activation": _activation, "activated": _activated, "take_card": _take_card,
     "error": _error, "out_of_service": _out_of_service, "help": _help, "timeout_warning": _timeout_warning,
+    "child_pick": _child_pick,
 }
 
 
@@ -203,6 +219,8 @@ def kiosk_app(settings_for, monkeypatch):
 
     yield make
     for made in built:
+        if made.bench is not None and made.bench.pin_pad is not None:
+            made.bench.pin_pad.close()
         made.registry.close()
 
 
@@ -227,6 +245,13 @@ def test_screen_in_display_mode(snap_compare, kiosk_app, screen: str, mode: str)
 
     app, run_before = kiosk_app(drive, language="zh" if mode != "both" else "en")
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pin_on_the_readers_pin_pad(snap_compare, kiosk_app, lang: str, size: str) -> None:
+    app, run_before = kiosk_app(_pin_pad, language=lang, simulated_pin_pad=True)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
 def test_tester_panel(snap_compare, kiosk_app) -> None:

@@ -52,9 +52,9 @@ def test_activate_plays_the_phone_and_refuses_a_used_or_unknown_code(tmp_path):
     ticket = registry.issue_ticket(ecard, "https://ecard.example.gov.cn/activate", 300)
     env = {"KIOSK_DATA_DIR": str(data)}
 
-    first = run_kiosk("activate", ticket.user_code.lower(), env=env)
+    first = run_kiosk("activate", ticket.user_code.lower()[:4], ticket.user_code.lower()[5:], env=env)
     assert first.returncode == 0 and "activated" in first.stdout and "4301**********0029" in first.stdout
-    again = run_kiosk("activate", ticket.url, env=env)
+    again = run_kiosk("activate", ticket.url[:30], "\n" + ticket.url[30:] + "\n", env=env)  # pasted across lines
     assert again.returncode == 1 and "ACTIVATION_USED" in again.stderr
     unknown = run_kiosk("activate", "BBBB-CCCC", env=env)
     assert unknown.returncode == 1 and "ACTIVATION_UNKNOWN" in unknown.stderr

@@ -31,7 +31,7 @@ def _package_folders() -> set[str]:
     folders = set()
     for name in _tracked_files():
         path = Path(name)
-        if path.suffix == ".py" and path.parts[0] in {"ecard_kiosk", "kiosk", "devices", "screens"}:
+        if path.suffix == ".py" and path.parts[0] in {"ecard_kiosk", "kiosk", "devices", "screens", "registry_service"}:
             if path.parts[:3] == ("kiosk", "registry", "migrations"):
                 continue  # Alembic's scripts: package data of kiosk (importing env.py would run a migration)
             folders.add(".".join(path.parent.parts))
@@ -43,6 +43,7 @@ def test_every_package_folder_is_listed_for_the_wheel():
     assert _package_folders() - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"kiosk.config": "config"}
     assert PYPROJECT["project"]["scripts"]["ecard-kiosk"] == "ecard_kiosk.cli:main"
+    assert PYPROJECT["project"]["scripts"]["ecard-registry"] == "registry_service.cli:main"
 
 
 def _appliance_python() -> Path:
@@ -70,7 +71,9 @@ def test_the_wheel_installed_elsewhere_runs_a_scripted_journey(tmp_path):
     contents = set(zipfile.ZipFile(wheel).namelist())
     for data in ("kiosk/config/kiosk.toml", "kiosk/config/regions/default.toml", "kiosk/config/cards/zhang-wei-3.00.toml",
                  "kiosk/config/demo/registry.toml", "kiosk/config/gbt2260-area-codes.txt",
-                 "kiosk/locale/zh_CN/LC_MESSAGES/kiosk.mo", "screens/kiosk.tcss"):
+                 "kiosk/locale/zh_CN/LC_MESSAGES/kiosk.mo", "screens/kiosk.tcss",
+                 "registry_service/registry.toml", "registry_service/openapi.json",
+                 "kiosk/registry/migrations/versions/0007_kiosk_credentials_rotate.py"):
         assert data in contents
     assert not any(name.startswith(("tests/", "bench/", "config/", "examples/")) for name in contents)
 

@@ -60,6 +60,9 @@ def test_relative_paths_are_relative_to_the_working_directory(tmp_path: Path, mo
         ({"KIOSK_IDLE_TIMEOUT_SECONDS": "soon"}, ["'idle_timeout_seconds'", "integer"]),
         ({"KIOSK_ACTIVATION_URL_BASE": "ftp://x"}, ["'activation_url_base'", "http:// or https://"]),
         ({"KIOSK_LANGUAGE": "fr"}, ["'language'", "'zh' or 'en'"]),
+        ({"KIOSK_REGISTRY": "registry.example:8080"}, ["'registry'", "KIOSK_REGISTRY", '"local" or the http://']),
+        ({"KIOSK_REGISTRY": "https://registry.example/v1?x=1"}, ["'registry'", "address of the registry service"]),
+        ({"KIOSK_REGISTRY": "https://registry.example"}, ["'registry_credential_file'", "needed with a registry service"]),
     ],
 )
 def test_bad_setting_is_one_line_naming_the_key_and_what_is_allowed(environ, names):
@@ -69,6 +72,15 @@ def test_bad_setting_is_one_line_naming_the_key_and_what_is_allowed(environ, nam
     assert "\n" not in message
     for name in names:
         assert name in message
+
+
+def test_the_registry_is_local_by_default_or_the_service_with_a_credential_file(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}).settings.registry_is_local
+    settings = load_settings(environ={"KIOSK_REGISTRY": "https://registry.example.gov.cn",
+                                      "KIOSK_REGISTRY_CREDENTIAL_FILE": "secrets/kiosk.credential"}).settings
+    assert not settings.registry_is_local and settings.registry == "https://registry.example.gov.cn"
+    assert settings.registry_credential_file == str(tmp_path / "secrets" / "kiosk.credential")
 
 
 def test_unknown_key_in_a_file_is_named(tmp_path: Path):

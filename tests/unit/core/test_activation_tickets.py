@@ -1,6 +1,8 @@
 """Provides tests of activation tickets: hash-only storage, single use, expiry, revocation, user codes and URLs."""
 from __future__ import annotations
 
+import base64
+
 import hashlib
 import re
 from datetime import timedelta
@@ -64,19 +66,20 @@ def test_text_that_is_no_user_code_is_not_taken_for_one(typed: str) -> None:
 
 def test_tokens_are_url_safe_and_fresh_each_time() -> None:
     tokens = {new_token() for _ in range(50)}
-    assert len(tokens) == 50 and all(re.fullmatch(r"[A-Za-z0-9_-]{43}", token) for token in tokens)
+    assert len(tokens) == 50 and all(re.fullmatch(r"[A-Za-z0-9_-]{22}", token) for token in tokens)
 
 
 @pytest.mark.parametrize(
     ("base", "expected"),
     [
-        ("https://e.example/activate", "https://e.example/activate?t=TOKEN"),
-        ("https://e.example/activate?lang=zh", "https://e.example/activate?lang=zh&t=TOKEN"),
-        ("https://e.example/activate?t=old&lang=zh", "https://e.example/activate?lang=zh&t=TOKEN"),
-        ("https://e.example/activate?lang=zh#top", "https://e.example/activate?lang=zh&t=TOKEN#top"),
+        ("https://e.example/activate", "https://e.example/activate/TOKEN"),
+        ("https://e.example/activate/", "https://e.example/activate/TOKEN"),
+        ("https://e.example/activate?lang=zh", "https://e.example/activate/TOKEN?lang=zh"),
+        ("https://e.example/activate?t=old&lang=zh", "https://e.example/activate/TOKEN?lang=zh"),
+        ("https://e.example/activate?lang=zh#top", "https://e.example/activate/TOKEN?lang=zh#top"),
     ],
 )
-def test_the_activation_url_adds_the_token_to_any_query_the_base_has(base: str, expected: str) -> None:
+def test_the_activation_url_adds_the_token_to_the_path_of_the_base(base: str, expected: str) -> None:
     assert activation_url(base, "TOKEN") == expected
 
 
@@ -84,6 +87,32 @@ def test_the_token_is_read_back_from_the_url() -> None:
     token = new_token()
     assert token_from_url(activation_url("https://e.example/a?x=1", token)) == token
     assert token_from_url("https://e.example/a?x=1") is None
+
+
+def test_the_url_with_the_default_base_fits_one_80_column_line_and_carries_128_bits() -> None:
+    from kiosk.settings import load_settings
+
+    base = load_settings(environ={}).settings.activation_url_base
+    url = activation_url(base, new_token())
+    assert len(url) <= 80, url
+    assert len(base64.urlsafe_b64decode(token_from_url(url) + "==")) * 8 >= 128
+
+
+def test_a_last_release_url_of_a_live_ticket_still_reads_as_its_token() -> None:
+    old_token = "A" * 43  # the last release's 32-byte tokens, in its ?t= form
+    assert token_from_url(f"https://e.example/activate?t={old_token}") == old_token
+    assert activation_key(f"https://e.example/activate?lang=zh&t={old_token}") == activation_key(old_token)
+
+
+@pytest.mark.parametrize("pasted", [
+    "https://e.example/activate/\n{token}", " https://e.example/act ivate/{token}\r\n", "https://e.example/\tactivate/{to\nken}",
+    "{token}\n", "https://e.example/activate/{token}\u3000",
+])
+def test_whitespace_and_line_breaks_in_a_pasted_url_or_token_are_ignored(pasted: str) -> None:
+    token = new_token()
+    text = pasted.replace("{to\nken}", token[:5] + "\n" + token[5:]).replace("{token}", token)
+    assert activation_key(text) == activation_key(token)
+    assert activation_key("BCDF\nGHJK") == activation_key("BCDF-GHJK")
 
 
 @pytest.mark.parametrize("typed", ["\udcff", "KBCD-\udcffFGHJ", "https://e.example/a?t=\ud800"])
@@ -104,7 +133,7 @@ def test_what_the_app_sends_is_told_apart() -> None:
 # ---------------------------------------------------------------- issuing and activating
 def test_a_new_ticket_is_pending_and_expires_after_its_time(demo_registry: Registry, ecard_id: int, clock: ManualClock) -> None:
     ticket = demo_registry.issue_ticket(ecard_id, URL_BASE, TTL)
-    assert ticket.ecard_id == ecard_id and ticket.url == f"{URL_BASE}?t={ticket.token}"
+    assert ticket.ecard_id == ecard_id and ticket.url == f"{URL_BASE}/{ticket.token}"
     assert ticket.expires_at == clock.now() + timedelta(seconds=TTL) and ticket.expires_at.tzinfo is not None
     assert demo_registry.ticket_state(ticket.ticket_id) == "pending"
 

@@ -109,7 +109,7 @@ def own_session(settings_for, clock: ManualClock):
         built.append(kiosk)
         service = ReaderCardService(kiosk.reader, lambda: None)  # 2.00 cards need no PSAM
         used_card = card(service) if card else service
-        used_registry = registry(kiosk.registry) if registry else kiosk.registry
+        used_registry = registry(kiosk.port) if registry else kiosk.port
         runner = runner or InlineRunner()
         session = KioskSession(used_card, used_registry, kiosk.session.region, clock, kiosk.session.policy,
                                runner=runner)

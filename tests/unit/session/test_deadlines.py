@@ -105,7 +105,7 @@ def test_a_pin_check_that_never_returns_ends_in_card_timeout_and_its_late_answer
 def test_a_registry_that_never_answers_the_registration_gives_registry_timeout_and_keeps_what_it_wrote(
     stuck_registry, clock
 ) -> None:
-    own = stuck_registry("register_ecard")
+    own = stuck_registry("register")
     session = own.session
     own.bench.insert(LI_NA_CARD)
     own.waiter.until(lambda v: v.step is Step.HOLDER)
@@ -117,7 +117,7 @@ def test_a_registry_that_never_answers_the_registration_gives_registry_timeout_a
     own.waiter.until(lambda v: v.step is Step.CHILD_CONFIRM)
     session.confirm_child()
     session.consent()
-    assert own.registry.entered["register_ecard"].wait(5)
+    assert own.registry.entered["register"].wait(5)
     assert session.view.step is Step.REGISTERING
 
     clock.advance(DEADLINE)
@@ -128,7 +128,7 @@ def test_a_registry_that_never_answers_the_registration_gives_registry_timeout_a
     own.registry.go()  # the write goes through after all: the guardian consented, it is kept
     own.runner.join()
     assert session.view.step is Step.ERROR and session.view.ticket is None
-    assert [state for _, state in ecards_of(own.registry, LI_ZIHAN)] == [ECardState.PENDING.value]
+    assert [state for _, state in ecards_of(own.registry.registry, LI_ZIHAN)] == [ECardState.PENDING.value]
 
 
 def test_a_look_for_the_activation_that_never_returns_counts_as_a_failed_one(stuck_registry, clock) -> None:

@@ -1,0 +1,66 @@
+"""Provides create_app: the registry service's FastAPI application, its state built once, its routes under /v1."""
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from kiosk.ports import Clock
+from registry_service import phone, phone_page, problems
+from registry_service.routes import health, kiosk
+from registry_service.service import Service
+from registry_service.settings import ServiceSettings
+
+API_VERSION = "1"
+TITLE = "Child e-card registry service"
+
+
+def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service: Service | None = None) -> FastAPI:
+    """The application for `settings`: the database opened and its schema checked now, not at the first request.
+
+    Args:
+        clock: the service's clock (tests pass a manual one); the system clock when None.
+        service: an already opened Service to serve (its owner closes it); else one is opened here
+            and closed when the application shuts down.
+    Raises:
+        SchemaNotCurrent: the database's schema is not this release's (the message names `ecard-registry upgrade`).
+        KioskError: DATABASE_UNAVAILABLE.
+    """
+    owned = service is None
+    state = Service.open(settings, clock) if service is None else service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool (40 threads by default): as many as the database pool can
+        # serve at once (pool_size kept + as many at a peak), so a thread never waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(40, 2 * state.settings.pool_size)
+        try:
+            yield
+        finally:
+            if owned:
+                state.close()
+
+    app = application(lifespan)
+    app.state.service = state
+    return app
+
+
+def application(lifespan=None) -> FastAPI:  # lifespan: an async context manager factory, as FastAPI takes it
+    """The routes and error answers, with no state yet (create_app adds it; the OpenAPI document needs none)."""
+    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan,
+                  description="The child e-card registry for kiosks: every route of /v1/kiosk takes the kiosk's own "
+                              "credential (Authorization: Bearer), which also names the kiosk; errors are RFC 9457 "
+                              "problem documents with a stable `code`.")
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(kiosk.router)
+    app.include_router(phone.router)
+    app.include_router(phone_page.router)
+    return app
+
+
+def openapi_document() -> dict:
+    """The service's OpenAPI document, as registry_service/openapi.json holds it."""
+    return application().openapi()

@@ -1,0 +1,147 @@
+"""Provides the service tests' fixtures: the registry service on a real uvicorn (127.0.0.1, a free port), on SQLite and PostgreSQL.
+
+`running_service` (parametrised over both backends) is the fixture other service tests reuse: one
+uvicorn per backend and test process (session-scoped, started when first asked for), its registry
+emptied and the demo data loaded afresh for each test, the service's clock set back to NOW.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from kiosk.registry import load_demo, tallies
+from kiosk.registry.models import TABLES
+from kiosk.registry.schema import upgrade
+from kiosk.registry.database import Database
+from registry_service.app import create_app
+from registry_service.service import Service
+from registry_service.settings import ServiceSettings, load_service_settings
+from tests.service.uvicorn_thread import ServiceThread
+from tests.unit.core.conftest import (  # noqa: F401 - fixtures, shared with the core's registry tests
+    BACKENDS,
+    DEMO_FILE,
+    NOW,
+    empty_postgresql,
+    postgres_server,
+    postgres_url,
+)
+
+URL_BASE = "https://ecard.example.gov.cn/a"
+SERVICE_DATABASE = "kiosk_service"
+"""The database of the service tests on the private PostgreSQL server (the core's tests use their own)."""
+
+
+class ServiceClock:
+    """The service's clock in the tests: it moves only when a test says so."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class RunningService:
+    """The registry service a test talks to over HTTP, and its insides for setting up and checking."""
+
+    backend: str
+    base_url: str
+    service: Service
+    clock: ServiceClock
+    settings: ServiceSettings
+
+    def kiosk(self, kiosk_id: str) -> str:
+        """A fresh credential for `kiosk_id` (as `ecard-registry kiosk add` makes it)."""
+        return self.service.credentials.add(kiosk_id)
+
+    def client(self, credential: str | None = None, **options) -> httpx.Client:
+        """An HTTP client of the service, sending `Authorization: Bearer <credential>` when given."""
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=options.pop("timeout", 10), **options)
+
+
+def service_settings(database_url: str, data_dir: Path) -> ServiceSettings:
+    return load_service_settings(environ={}, overrides={
+        "database_url": database_url, "data_dir": str(data_dir), "port": 0, "credential_cache_seconds": 0,
+        "activation_url_base": URL_BASE, "pool_size": 10,
+    })
+
+
+@dataclass
+class _Started:
+    thread: ServiceThread
+    service: Service
+    clock: ServiceClock
+    settings: ServiceSettings
+
+
+def _start(database_url: str, data_dir: Path) -> _Started:
+    settings = service_settings(database_url, data_dir)
+    database = Database.open(database_url)
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    clock = ServiceClock(NOW)
+    service = Service.open(settings, clock)
+    thread = ServiceThread(create_app(settings, service=service)).start()
+    return _Started(thread, service, clock, settings)
+
+
+@pytest.fixture(scope="session")
+def service_on_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Started]:
+    folder = tmp_path_factory.mktemp("service-sqlite")
+    started = _start(f"sqlite:///{folder / 'registry.sqlite3'}", folder)
+    yield started
+    started.thread.stop()
+    started.service.close()
+
+
+@pytest.fixture(scope="session")
+def service_on_postgresql(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Started]:
+    from tests.unit.core.conftest import POSTGRES_URL
+
+    if POSTGRES_URL:
+        url = POSTGRES_URL
+        engine = sa.create_engine(url)
+        empty_postgresql(engine)
+        engine.dispose()
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(SERVICE_DATABASE)
+    started = _start(url, tmp_path_factory.mktemp("service-postgresql"))
+    yield started
+    started.thread.stop()
+    started.service.close()
+
+
+def reset_registry(service: Service) -> None:
+    """Empty every registry table (children first), zero the tallies, load the demo data."""
+    with service.database.connection("empty the registry", writes=True) as connection:
+        for table in reversed(TABLES):
+            connection.execute(table.delete())
+        tallies.recount(connection)
+    assert load_demo(service.registry, DEMO_FILE)
+
+
+# One xdist group per backend: under `-n 2 --dist loadgroup` the SQLite tests run in one worker and the
+# PostgreSQL ones in the other, each worker starting one uvicorn (and one PostgreSQL server) only.
+BACKEND_PARAMS = [pytest.param(backend, marks=pytest.mark.xdist_group(f"service-{backend}")) for backend in BACKENDS]
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def running_service(request: pytest.FixtureRequest) -> RunningService:
+    """The registry service on a real uvicorn, its registry holding the demo data only, its clock at NOW."""
+    started: _Started = request.getfixturevalue(f"service_on_{request.param}")
+    started.clock.current = NOW
+    reset_registry(started.service)
+    return RunningService(request.param, started.thread.base_url, started.service, started.clock, started.settings)

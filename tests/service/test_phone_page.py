@@ -1,0 +1,83 @@
+"""The tester's phone page in Debian's headless chromium (selenium): open the QR's URL, sign in, confirm; a stranger is refused."""
+from __future__ import annotations
+
+import urllib.parse
+from typing import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from kiosk.registry.service_client import ServiceRegistry, ServiceTimeouts
+from tests.unit.core.test_registry_port import LI_NA, ZHANG_CARD, ZHANG_WEI, ZHANG_XIAOYU
+
+QUICK = ServiceTimeouts(connect_seconds=2, read_seconds=10, total_seconds=10, retries=1, backoff_seconds=0.05)
+pytestmark = pytest.mark.parametrize("running_service", [
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("service-sqlite"))], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=390,844"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=DriverService("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def ticket(running_service):
+    kiosk = ServiceRegistry(running_service.base_url, running_service.kiosk("HALL-3"), QUICK)
+    issued = kiosk.register(ZHANG_CARD, ZHANG_XIAOYU, "phone-page-0001").ticket
+    assert issued is not None
+    yield kiosk, issued
+    kiosk.close()
+
+
+def page_url(running_service, qr_url: str) -> str:
+    """The QR's URL, its host swapped for the test server's (the tester's phone reaches the LAN address instead)."""
+    return running_service.base_url + urllib.parse.urlsplit(qr_url).path
+
+
+def outcome(browser: webdriver.Chrome) -> str:
+    return WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "outcome")).get_attribute("data-outcome")
+
+
+def test_the_guardian_signs_in_on_the_phone_page_and_confirms(running_service, browser, ticket) -> None:
+    kiosk, issued = ticket
+    browser.get(page_url(running_service, issued.url))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "激活儿童电子社保卡"
+    assert browser.find_element(By.ID, "child").text == "张*雨"
+    assert browser.find_element(By.ID, "kiosk").text == "HALL-3"
+    Select(browser.find_element(By.ID, "guardian")).select_by_value(ZHANG_WEI)
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "confirm"))
+    assert browser.find_element(By.ID, "signed-in").text == "4301…0016"
+    browser.find_element(By.ID, "confirm").click()
+    assert outcome(browser) == "activated"
+    assert kiosk.ticket_state(issued.ticket_id).state == "activated"
+
+
+def test_another_guardian_typed_in_english_is_refused_plainly(running_service, browser, ticket) -> None:
+    kiosk, issued = ticket
+    browser.get(page_url(running_service, issued.url) + "?lang=en")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Activate a child's e-card"
+    browser.find_element(By.ID, "typed").send_keys(LI_NA)
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "confirm")).pop().click()
+    assert outcome(browser) == "access_denied"
+    assert "not the guardian" in browser.find_element(By.ID, "outcome").text
+    assert kiosk.ticket_state(issued.ticket_id).state == "pending"
+
+
+def test_a_form_posted_without_the_page_token_is_refused(running_service, ticket) -> None:
+    _, issued = ticket
+    token = urllib.parse.urlsplit(issued.url).path.rsplit("/", 1)[1]
+    with running_service.client() as phone:
+        forged = phone.post(f"/a/{token}/confirm", data={"rid": ZHANG_WEI, "csrf": "guess", "lang": "zh"})
+    assert forged.status_code == 403 and 'data-outcome="csrf"' in forged.text

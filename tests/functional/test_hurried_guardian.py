@@ -295,7 +295,7 @@ async def test_a_retriable_error_offers_try_again_and_a_final_one_only_ok(start_
         await journey.insert("zhang-wei-3.00")
         await journey.reach(Step.ERROR)
         text = screen_text(journey.app)
-        assert "This card cannot be read." in text and "Try again (Enter)" in text
+        assert "This card does not answer" in text and "Try again (Enter)" in text
         bench.set_mute("zhang-wei-3.00", False)  # wiped clean
         await journey.pilot.press("enter")
         await journey.reach(Step.HOLDER)

@@ -114,7 +114,7 @@ async def test_an_error_goes_once_the_entry_is_changed(start_kiosk):
         assert "●" * 1 in str(pin.query_one("#pin-dots", Static).render())
         assert not str(pin.query_one("#pin-error", Static).render()).strip()  # not beside six filled dots
         await journey.pilot.press("enter")
-        child = await journey.reach(Step.CHILD_ID)
+        child = await journey.open_typed_entry()  # past the list of children on record: the typed entry
         feedback = child.query_one("#child-feedback", Static)
         await journey.type("430102201906010028")  # wrong check digit
         assert "校验" in str(feedback.render()) or str(feedback.render()).strip()

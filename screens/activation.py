@@ -65,7 +65,6 @@ class ActivationScreen(StepScreen):
         if self.view.resumed:
             yield Static(self.t("activation.resumed"), classes="notice")
         with Vertical(id="activation-code"):
-            yield Static(self.t("activation.small"), classes="lead")
             yield Center(Static(self.t("activation.steps_code"), classes="steps"))
             yield Static(self.t("activation.code_only"))
             yield Center(Static(ticket.user_code, id="user-code", classes="user-code"))

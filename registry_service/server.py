@@ -47,4 +47,3 @@ def serve(settings: ServiceSettings, config_file: Path | None = None, overrides:
                 port=settings.port, workers=settings.workers, log_level=settings.log_level.lower(),
                 access_log=False, timeout_keep_alive=30)
     return 0
-

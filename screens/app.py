@@ -107,6 +107,13 @@ class KioskApp(App, inherit_bindings=False):
         # The session's timers run on its clock; it is told the time at least as often as it looks for an activation.
         self.set_interval(min(1.0, self.session.policy.poll_seconds), self.check_time, name="session-time")
 
+    def exit(self, result: object = None, return_code: int = 0, message: object = None) -> None:
+        """Stop the app; a visit still under way ends first (its card let go of, inline), so no card worker is left
+        waiting on a guardian (a PIN pad's entry, say) while the app waits for its workers to finish."""
+        self.session.use_runner(InlineRunner())
+        self.session.end_visit()
+        super().exit(result, return_code, message)
+
     def on_unmount(self) -> None:
         # No more workers: whatever the session still does (ending the visit at shutdown) runs where it is asked.
         self.session.use_runner(InlineRunner())

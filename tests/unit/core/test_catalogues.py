@@ -63,7 +63,8 @@ def test_every_key_built_at_run_time_has_a_text(lang: str) -> None:
 def test_error_entries_read_their_words_from_the_catalogues() -> None:
     entry = CATALOGUE["PIN_BLOCKED"]
     assert entry.text.zh == "社保卡密码已锁定。" and entry.text.en == "Your card PIN is locked."
-    assert entry.next_step.get("en").startswith("Bring your ID card")
+    assert entry.next_step.get("en").startswith("No kiosk or self-service machine can unlock it")
+    assert "社保卡服务网点" in entry.next_step.get("zh")
 
 
 def test_plurals_follow_each_language() -> None:

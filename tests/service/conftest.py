@@ -145,3 +145,19 @@ def running_service(request: pytest.FixtureRequest) -> RunningService:
     started.clock.current = NOW
     reset_registry(started.service)
     return RunningService(request.param, started.thread.base_url, started.service, started.clock, started.settings)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium, headless, driven by selenium through /usr/bin/chromedriver: the tester's phone (one per module)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=390,844"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=DriverService("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()

@@ -197,22 +197,6 @@ async def test_a_refused_credential_keeps_the_kiosk_out_of_service_with_the_reas
         assert "box stolen" in caplog.text  # the service's reason, for the technician
 
 
-@pytest.fixture
-def browser() -> Iterator[object]:
-    """Debian's chromium, headless, driven by selenium through /usr/bin/chromedriver: the tester's phone."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=390,844"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=DriverService("/usr/bin/chromedriver"))
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
-
-
 async def test_the_url_decoded_from_the_kiosks_own_qr_opens_the_phone_page_in_chromium_and_the_kiosk_shows_activated(
     service_kiosk, service: Server, browser
 ) -> None:

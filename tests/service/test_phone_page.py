@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import urllib.parse
-from typing import Iterator
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -16,18 +14,6 @@ from tests.unit.core.test_registry_port import LI_NA, ZHANG_CARD, ZHANG_WEI, ZHA
 QUICK = ServiceTimeouts(connect_seconds=2, read_seconds=10, total_seconds=10, retries=1, backoff_seconds=0.05)
 pytestmark = pytest.mark.parametrize("running_service", [
     pytest.param("sqlite", marks=pytest.mark.xdist_group("service-sqlite"))], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=390,844"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=DriverService("/usr/bin/chromedriver"))
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -187,3 +188,16 @@ def _table_from_text(text: str, example: str) -> object:
     if any(len(pair) != 2 for pair in pairs):
         raise RuleBroken(f"expected {example}")
     return {key.strip(): item.strip() for key, item in pairs}
+
+
+def read_settings_file(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """A settings file's keys, or `error` with one line saying why the file cannot be used (missing, not TOML, unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise error(f"settings file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"settings file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise error(f"settings file {path} cannot be read: {exc.strerror}") from None

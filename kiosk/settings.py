@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from kiosk.embedded import CARD_PROFILES_DIR, DEFAULTS_FILE, REGIONS_DIR
-from kiosk.setting_rules import Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Table, Text
+from kiosk.setting_rules import (Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Table, Text,
+                                 read_settings_file)
 
 ENV_PREFIX = "KIOSK_"
 CREDENTIAL_KEYS = ("database_url", "technicians")
@@ -205,18 +205,6 @@ class LoadedSettings:
 _PATH_KEYS = ("data_dir", "card_profiles_dir")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"settings file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror}") from None
-
-
 def load_settings(
     override_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -234,12 +222,12 @@ def load_settings(
         SettingsError: with one line naming the bad key and what is allowed.
     """
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = _read_toml(DEFAULTS_FILE)
+    values: dict[str, Any] = read_settings_file(DEFAULTS_FILE, SettingsError)
     origins = {key: "default" for key in values}
     known = set(Settings.keys())
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if override_file is not None:
-        layers.append((str(override_file), _read_toml(override_file)))
+        layers.append((str(override_file), read_settings_file(override_file, SettingsError)))
     env_values = {
         name[len(ENV_PREFIX):].lower(): value
         for name, value in environ.items()

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Mapping
 
 from kiosk.embedded import REGIONS_DIR
-from kiosk.setting_rules import Choice, FolderPath, Integer, Number, Rule, RuleBroken, Text
+from kiosk.setting_rules import Choice, FolderPath, Integer, Number, Rule, RuleBroken, Text, read_settings_file
 
 ENV_PREFIX = "ECARD_REGISTRY_"
 DEFAULTS_FILE = Path(str(files("registry_service") / "registry.toml"))
@@ -60,18 +59,6 @@ class ServiceSettings:
         return dataclasses.replace(self, **changes)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ServiceSettingsError(f"settings file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ServiceSettingsError(f"settings file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ServiceSettingsError(f"settings file {path} cannot be read: {exc.strerror}") from None
-
-
 def load_service_settings(
     override_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -84,11 +71,11 @@ def load_service_settings(
     """
     environ = os.environ if environ is None else environ
     known = set(ServiceSettings.keys())
-    values: dict[str, Any] = _read_toml(DEFAULTS_FILE)
+    values: dict[str, Any] = read_settings_file(DEFAULTS_FILE, ServiceSettingsError)
     origins = {key: "default" for key in values}
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if override_file is not None:
-        layers.append((str(override_file), _read_toml(override_file)))
+        layers.append((str(override_file), read_settings_file(override_file, ServiceSettingsError)))
     layers.append(("environment", {name[len(ENV_PREFIX):].lower(): value for name, value in environ.items()
                                    if name.startswith(ENV_PREFIX)}))
     if overrides:

@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*\.0+")
@@ -201,3 +201,25 @@ def read_settings_file(path: Path, error: type[Exception]) -> dict[str, Any]:
         raise error(f"settings file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise error(f"settings file {path} cannot be read: {exc.strerror}") from None
+
+
+def read_credentials(environ: Mapping[str, str], keys: Iterable[str], error: type[Exception]) -> dict[str, str]:
+    """The `keys` present in $CREDENTIALS_DIRECTORY (systemd's LoadCredential=), as text like an environment
+    variable's (trailing newline off); `error` with one line when one cannot be read (its value never shown).
+
+    An empty file counts as absent, so an installer may leave one in place without overriding the site file.
+    """
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return {}
+    found = {}
+    for key in keys:
+        try:
+            text = (Path(folder) / key).read_text(encoding="utf-8").rstrip("\r\n")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error(f"credential {key} in {folder} cannot be read: {exc}") from None
+        if text.strip():
+            found[key] = text
+    return found

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 
 from kiosk.embedded import CARD_PROFILES_DIR, DEFAULTS_FILE, REGIONS_DIR
 from kiosk.setting_rules import (Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Table, Text,
-                                 read_settings_file)
+                                 read_credentials, read_settings_file)
 
 ENV_PREFIX = "KIOSK_"
 CREDENTIAL_KEYS = ("database_url", "technicians")
@@ -233,7 +233,7 @@ def load_settings(
         for name, value in environ.items()
         if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in known
     }
-    credentials = _credentials(environ)
+    credentials = read_credentials(environ, CREDENTIAL_KEYS, SettingsError)
     if credentials:
         layers.append(("credentials", credentials))
     layers.append(("environment", env_values))
@@ -264,27 +264,6 @@ def load_settings(
     except InvalidSetting as exc:
         raise SettingsError(_one_line(exc, values, origins)) from None
     return LoadedSettings(settings, origins)
-
-
-def _credentials(environ: Mapping[str, str]) -> dict[str, str]:
-    """The CREDENTIAL_KEYS present in $CREDENTIALS_DIRECTORY, as text like a KIOSK_* variable's (trailing newline off).
-
-    An empty file counts as absent, so an installer may leave one in place without overriding the site file.
-    """
-    folder = environ.get("CREDENTIALS_DIRECTORY")
-    if not folder:
-        return {}
-    found = {}
-    for key in CREDENTIAL_KEYS:
-        try:
-            text = (Path(folder) / key).read_text(encoding="utf-8").rstrip("\r\n")
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"credential {key} in {folder} cannot be read: {exc}") from None
-        if text.strip():
-            found[key] = text
-    return found
 
 
 def _absolute(text: str) -> Path:

@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kiosk.embedded import REGIONS_DIR
-from kiosk.setting_rules import Choice, FolderPath, Integer, Number, Rule, RuleBroken, Text, read_settings_file
+from kiosk.setting_rules import (Choice, FolderPath, Integer, Number, Rule, RuleBroken, Text, read_credentials,
+                                 read_settings_file)
 
 ENV_PREFIX = "ECARD_REGISTRY_"
 DEFAULTS_FILE = Path(str(files("registry_service") / "registry.toml"))
+CREDENTIAL_KEYS = ("database_url",)
+"""Secret settings a systemd unit passes as credentials: $CREDENTIALS_DIRECTORY/<key> (LoadCredential=)."""
 
 
 class ServiceSettingsError(Exception):
@@ -64,7 +67,8 @@ def load_service_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> ServiceSettings:
-    """Merge the defaults, the override file, ECARD_REGISTRY_* variables and explicit overrides, then validate.
+    """Merge the defaults, the override file, systemd credentials (CREDENTIAL_KEYS), ECARD_REGISTRY_* variables and
+    explicit overrides (each wins over the ones before), then validate.
 
     Raises:
         ServiceSettingsError: one line naming the bad key, where its value came from, and what is allowed.
@@ -76,13 +80,16 @@ def load_service_settings(
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if override_file is not None:
         layers.append((str(override_file), read_settings_file(override_file, ServiceSettingsError)))
+    credentials = read_credentials(environ, CREDENTIAL_KEYS, ServiceSettingsError)
+    if credentials:
+        layers.append(("credentials", credentials))
     layers.append(("environment", {name[len(ENV_PREFIX):].lower(): value for name, value in environ.items()
                                    if name.startswith(ENV_PREFIX)}))
     if overrides:
         layers.append(("command line", overrides))
     for origin, layer in layers:
         for key, value in layer.items():
-            shown = f"{ENV_PREFIX}{key.upper()}" if origin == "environment" else origin
+            shown = {"environment": f"{ENV_PREFIX}{key.upper()}", "credentials": f"credential {key}"}.get(origin, origin)
             if key not in known:
                 raise ServiceSettingsError(f"unknown setting '{key}' in {shown}; known settings: {', '.join(sorted(known))}")
             values[key] = value
@@ -97,6 +104,7 @@ def load_service_settings(
         try:
             checked[item.name] = item.metadata["rule"].check(values[item.name])
         except RuleBroken as exc:
-            raise ServiceSettingsError(f"setting '{item.name}' (from {origins.get(item.name, 'default')}) is not allowed: "
-                                       f"{exc}; got {values[item.name]!r}") from None
+            origin = origins.get(item.name, "default")
+            got = "(not shown)" if origin.startswith("credential ") else repr(values[item.name])
+            raise ServiceSettingsError(f"setting '{item.name}' (from {origin}) is not allowed: {exc}; got {got}") from None
     return ServiceSettings(**checked)

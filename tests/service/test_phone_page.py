@@ -6,6 +6,7 @@ import urllib.parse
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -29,6 +30,12 @@ def ticket(running_service):
 def page_url(running_service, qr_url: str) -> str:
     """The QR's URL, its host swapped for the test server's (the tester's phone reaches the LAN address instead)."""
     return running_service.base_url + urllib.parse.urlsplit(qr_url).path
+
+
+def after_the_page_turns(browser: webdriver.Chrome, element_id: str, shows) -> None:
+    """Wait until the element `element_id` of the next page `shows(text)` (the old page's element may go stale meanwhile)."""
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: shows(b.find_element(By.ID, element_id).text))
 
 
 def outcome(browser: webdriver.Chrome) -> str:
@@ -80,7 +87,7 @@ def test_the_language_switch_after_sign_in_keeps_the_guardian_signed_in_on_the_s
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "confirm"))
     assert browser.find_element(By.ID, "confirm").text == "确认激活"
     browser.find_element(By.ID, "lang-switch").click()  # the step was a POST: a link here answered 405
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "confirm").text == "Confirm activation")
+    after_the_page_turns(browser, "confirm", lambda text: text == "Confirm activation")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Activate a child's e-card"
     assert browser.find_element(By.ID, "signed-in").text == "4301…0016"  # still the same guardian
     assert browser.find_element(By.ID, "child").text == "张*雨"
@@ -88,7 +95,7 @@ def test_the_language_switch_after_sign_in_keeps_the_guardian_signed_in_on_the_s
     assert outcome(browser) == "activated"
     assert "Go back to the kiosk" in browser.find_element(By.ID, "outcome").text
     browser.find_element(By.ID, "lang-switch").click()  # the outcome again in Chinese, not a second activation
-    WebDriverWait(browser, 10).until(lambda b: "回到自助机" in b.find_element(By.ID, "outcome").text)
+    after_the_page_turns(browser, "outcome", lambda text: "回到自助机" in text)
     assert outcome(browser) == "activated"
     assert kiosk.ticket_state(issued.ticket_id).state == "activated"
 

@@ -2,53 +2,25 @@
 good, expired_token and access_denied end the look at that ticket (a fresh QR); the UI never waits for a look."""
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from ecard_kiosk import build_app, build_kiosk
-from kiosk.ports import ManualClock
 from kiosk.registry.service_client import SLOW_DOWN_STEP_SECONDS, ServiceRegistry, ServiceTimeouts
 from kiosk.session import Step
 from tests.functional.harness import Journey
 from tests.functional.screen_image import screen_text
-from tests.service.conftest import NOW
+from tests.service.conftest import SERVICE_KIOSK_ID as KIOSK_ID
 from tests.unit.core.test_registry_port import LI_NA, ZHANG_CARD, ZHANG_WEI, ZHANG_XIAOYU
 
 QUICK = ServiceTimeouts(connect_seconds=2, read_seconds=10, total_seconds=10, retries=1, backoff_seconds=0.05)
-KIOSK_ID = "HALL-9"
 on_sqlite = pytest.mark.parametrize("running_service", [
     pytest.param("sqlite", marks=pytest.mark.xdist_group("service-sqlite"))], indirect=True)
-
-
-@pytest.fixture
-def service_kiosk(settings_for, running_service, tmp_path: Path):
-    """`async with service_kiosk(**settings) as journey`: the kiosk's app (Chinese) over the running service."""
-
-    @contextlib.asynccontextmanager
-    async def start(**overrides):
-        file = tmp_path / "kiosk.credential"
-        file.write_text(running_service.kiosk(KIOSK_ID) + "\n", encoding="ascii")
-        values = {"registry": running_service.base_url, "registry_credential_file": str(file), "language": "zh",
-                  "activation_poll_seconds": 0.2, "idle_timeout_seconds": 900, **overrides}
-        kiosk = build_kiosk(settings_for(**values), clock=ManualClock(NOW))
-        app = build_app(kiosk)
-        try:
-            async with app.run_test(size=(120, 40)) as pilot:
-                journey = Journey(pilot, kiosk)
-                assert kiosk.monitor.check() == ()
-                yield journey
-        finally:
-            kiosk.close_registry()
-
-    return start
 
 
 def phone_activates(running_service, presented: str, user_rid: str) -> httpx.Response:

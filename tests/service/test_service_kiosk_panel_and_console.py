@@ -1,0 +1,70 @@
+"""A service kiosk's tester panel and maintenance console (Pilot) against the real registry service: the panel's phone
+scan goes through the phone route as the card holder; the console's pages say what the service answers."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+from textual.widgets import Static
+
+from kiosk.i18n import message
+from kiosk.session import Step
+from screens import tester
+from screens.maintenance.console import MaintenanceConsole
+from tests.functional.screen_image import screen_text
+from tests.service.conftest import SERVICE_KIOSK_ID
+from tests.unit.core.test_registry_port import ZHANG_XIAOYU
+
+on_sqlite = pytest.mark.parametrize("running_service", [
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("service-sqlite"))], indirect=True)
+SEQUENCE = ("f12", "f12", "m", "a", "i", "n", "t")  # the default maintenance_key_sequence
+TECHNICIAN, PIN = "T0001", "24680"  # the demo technician of config/kiosk.toml
+
+
+def shown(screen, selector: str) -> str:
+    """What a Static shows, as plain text, wide enough not to wrap."""
+    content = screen.query_one(selector, Static).render()
+    console = Console(width=400, file=io.StringIO(), record=True)
+    console.print(content)
+    return console.export_text().strip()
+
+
+async def settle(journey) -> None:
+    for _ in range(3):
+        await journey.pilot.pause()
+        await journey.app.workers.wait_for_complete()
+    await journey.pilot.pause()
+
+
+@on_sqlite
+async def test_the_panels_phone_scan_activates_through_the_service_as_the_card_holder(
+    service_kiosk, running_service
+) -> None:
+    async with service_kiosk() as journey:
+        await journey.to_child_id("zhang-wei-3.00")
+        await journey.register(ZHANG_XIAOYU)
+        await journey.pilot.press("f9")
+        await journey.pilot.pause()
+        panel = journey.app.screen
+        assert isinstance(panel, tester.TesterPanel)
+        await journey.pilot.press("s")
+        await settle(journey)
+        panel.refresh_state()
+        status = shown(panel, "#tester-status")
+        assert status.startswith("手机：电子社保卡 ") and status.endswith(" 已激活"), status
+        await journey.pilot.press("s")  # the same QR again: the service says it was used
+        await settle(journey)
+        entry_text = message("err.ACTIVATION_USED", "zh")
+        assert "ACTIVATION_USED" in shown(panel, "#tester-status") and entry_text in shown(panel, "#tester-status")
+        await journey.pilot.press("escape")
+        journey.kiosk.session.clock.advance(running_service.settings.activation_poll_seconds)
+        running_service.clock.advance(running_service.settings.activation_poll_seconds)
+        await journey.reach(Step.ACTIVATED)
+        assert "激活成功" in screen_text(journey.app)
+    with running_service.service.database.connection("test: the child's e-cards") as connection:
+        rows = connection.execute(sa.text(
+            "SELECT e.state, e.kiosk_id FROM ecard e JOIN person p ON p.id = e.child_id WHERE p.resident_id = :c"
+        ), {"c": ZHANG_XIAOYU}).all()
+    assert [tuple(row) for row in rows] == [("active", SERVICE_KIOSK_ID)]

@@ -7,9 +7,11 @@ import io
 import pytest
 import sqlalchemy as sa
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
+from kiosk.errors import CATALOGUE
 from kiosk.i18n import message
+from kiosk.registry import schema
 from kiosk.session import Step
 from screens import tester
 from screens.maintenance.console import MaintenanceConsole
@@ -68,3 +70,59 @@ async def test_the_panels_phone_scan_activates_through_the_service_as_the_card_h
             "SELECT e.state, e.kiosk_id FROM ecard e JOIN person p ON p.id = e.child_id WHERE p.resident_id = :c"
         ), {"c": ZHANG_XIAOYU}).all()
     assert [tuple(row) for row in rows] == [("active", SERVICE_KIOSK_ID)]
+
+
+async def enter_console(journey) -> MaintenanceConsole:
+    await journey.pilot.press(*SEQUENCE)
+    await settle(journey)
+    await journey.type(TECHNICIAN)
+    await journey.pilot.press("enter")
+    await journey.type(PIN)
+    await journey.pilot.press("enter")
+    await settle(journey)
+    assert isinstance(journey.app.screen, MaintenanceConsole), type(journey.app.screen).__name__
+    return journey.app.screen
+
+
+def audited(running_service, kind: str) -> list[tuple[str, str]]:
+    """(kiosk, detail) of the service's audit events of `kind`, newest first."""
+    return [(event.kiosk_id, event.detail) for event in running_service.service.registry.audit_events([kind])]
+
+
+@on_sqlite
+async def test_the_console_pages_of_a_service_kiosk_show_the_services_answers(service_kiosk, running_service) -> None:
+    managed = CATALOGUE["REGISTRY_MANAGED_BY_SERVICE"]
+    async with service_kiosk(language="en") as journey:
+        await journey.reach(Step.WELCOME)
+        console = await enter_console(journey)
+        assert audited(running_service, "maintenance_enter") == [(SERVICE_KIOSK_ID, f"technician={TECHNICIAN}")]
+
+        await journey.pilot.press("2")  # Database: the service's health, not "not reachable"
+        await settle(journey)
+        report = shown(console, "#db-report")
+        assert "reachable: yes" in report and running_service.base_url in report, report
+        assert "registry service (no database at this kiosk)" in report
+        assert f"schema: current ({schema.head()})" in report
+        assert managed.text.en in report  # the counts are the service operator's, said once
+        await journey.pilot.press("c")
+        await settle(journey)
+        assert shown(console, "#database .page-result").startswith("REGISTRY_MANAGED_BY_SERVICE: ")
+
+        await journey.pilot.press("3")  # Activations: the operator's; nothing to cancel or purge here
+        await settle(journey)
+        assert shown(console, "#activations .page-result").startswith(f"REGISTRY_MANAGED_BY_SERVICE: {managed.text.en}")
+        assert console.query_one("#act-cancel", Button).disabled and console.query_one("#act-purge", Button).disabled
+
+        await journey.pilot.press("4")  # Audit log: the same, and no export of a trail the kiosk does not hold
+        await settle(journey)
+        assert shown(console, "#audit .page-result").startswith("REGISTRY_MANAGED_BY_SERVICE: ")
+        assert console.query_one("#audit-export", Button).disabled
+
+        running_service.service.credentials.revoke(SERVICE_KIOSK_ID, "box replaced")
+        await journey.pilot.press("2", "r")  # the service refuses this kiosk now: the page says so, with the reason
+        await settle(journey)
+        report = shown(console, "#db-report")
+        assert "reachable: no" in report and "SERVICE_CREDENTIAL_REFUSED" in report and "box replaced" in report, report
+        await journey.pilot.press("escape")
+        await settle(journey)
+    assert audited(running_service, "maintenance_action") == []  # nothing done to the service's registry

@@ -1,5 +1,6 @@
 """The service kiosk learns the activation by the service's RFC 8628 poll: `interval` kept, slow_down adds 5 s for
-good, expired_token and access_denied end the look at that ticket (a fresh QR); the UI never waits for a look."""
+good, expired_token and access_denied end the look at that ticket (a fresh QR); the UI never waits for a look.
+(The activation seen by the kiosk's own poll: test_service_kiosk_panel_and_console.py, the tester panel's scan.)"""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from kiosk.session import Step
 from tests.functional.harness import Journey
 from tests.functional.screen_image import screen_text
 from tests.service.conftest import SERVICE_KIOSK_ID as KIOSK_ID
-from tests.unit.core.test_registry_port import LI_NA, ZHANG_CARD, ZHANG_WEI, ZHANG_XIAOYU
+from tests.unit.core.test_registry_port import LI_NA, ZHANG_CARD, ZHANG_XIAOYU
 
 QUICK = ServiceTimeouts(connect_seconds=2, read_seconds=10, total_seconds=10, retries=1, backoff_seconds=0.05)
 on_sqlite = pytest.mark.parametrize("running_service", [
@@ -38,25 +39,6 @@ async def let_the_interval_pass(journey: Journey, running_service, seconds: floa
     """Both clocks on by `seconds`: the kiosk's next look comes due, and the service finds it patient."""
     journey.kiosk.session.clock.advance(seconds)
     running_service.clock.advance(seconds)
-
-
-@on_sqlite
-async def test_the_kiosk_sees_the_phones_activation_by_its_own_poll_and_shows_activated(
-    service_kiosk, running_service
-) -> None:
-    async with service_kiosk() as journey:
-        await journey.to_child_id("zhang-wei-3.00")
-        screen = await journey.register(ZHANG_XIAOYU)
-        interval = running_service.settings.activation_poll_seconds  # the kiosk's own pace (0.2 s) is faster
-
-        done = phone_activates(running_service, screen.view.ticket.url, ZHANG_WEI)
-        assert done.json()["outcome"] == "activated"
-        await journey.pilot.pause()
-        assert journey.session.step is Step.ACTIVATION  # no look before the interval has passed
-        await let_the_interval_pass(journey, running_service, interval)
-        await journey.reach(Step.ACTIVATED)
-        assert "激活成功" in screen_text(journey.app)
-        assert len(polled_tickets(running_service)) == 1  # the RFC 8628 route, for the one ticket shown
 
 
 @on_sqlite

@@ -1,5 +1,6 @@
 """A service kiosk's tester panel and maintenance console (Pilot) against the real registry service: the panel's phone
-scan goes through the phone route as the card holder; the console's pages say what the service answers."""
+scan goes through the phone route as the card holder and the kiosk learns it by its own poll; the console's pages
+say what the service answers."""
 from __future__ import annotations
 
 import io
@@ -17,6 +18,7 @@ from screens import tester
 from screens.maintenance.console import MaintenanceConsole
 from tests.functional.screen_image import screen_text
 from tests.service.conftest import SERVICE_KIOSK_ID
+from tests.service.test_kiosk_polls_the_service import polled_tickets
 from tests.unit.core.test_registry_port import ZHANG_XIAOYU
 
 on_sqlite = pytest.mark.parametrize("running_service", [
@@ -41,9 +43,10 @@ async def settle(journey) -> None:
 
 
 @on_sqlite
-async def test_the_panels_phone_scan_activates_through_the_service_as_the_card_holder(
+async def test_the_panels_phone_scan_activates_through_the_phone_route_and_the_kiosk_sees_it_by_its_own_poll(
     service_kiosk, running_service
 ) -> None:
+    interval = running_service.settings.activation_poll_seconds  # the kiosk's own pace (0.2 s) is faster
     async with service_kiosk() as journey:
         await journey.to_child_id("zhang-wei-3.00")
         await journey.register(ZHANG_XIAOYU)
@@ -51,20 +54,23 @@ async def test_the_panels_phone_scan_activates_through_the_service_as_the_card_h
         await journey.pilot.pause()
         panel = journey.app.screen
         assert isinstance(panel, tester.TesterPanel)
-        await journey.pilot.press("s")
+        await journey.pilot.press("s")  # the card holder's phone, through POST /v1/phone/activations
         await settle(journey)
         panel.refresh_state()
         status = shown(panel, "#tester-status")
         assert status.startswith("手机：电子社保卡 ") and status.endswith(" 已激活"), status
         await journey.pilot.press("s")  # the same QR again: the service says it was used
         await settle(journey)
-        entry_text = message("err.ACTIVATION_USED", "zh")
-        assert "ACTIVATION_USED" in shown(panel, "#tester-status") and entry_text in shown(panel, "#tester-status")
+        status = shown(panel, "#tester-status")
+        assert "ACTIVATION_USED" in status and message("err.ACTIVATION_USED", "zh") in status, status
         await journey.pilot.press("escape")
-        journey.kiosk.session.clock.advance(running_service.settings.activation_poll_seconds)
-        running_service.clock.advance(running_service.settings.activation_poll_seconds)
+        await settle(journey)
+        assert journey.session.step is Step.ACTIVATION  # no look before the service's interval has passed
+        journey.kiosk.session.clock.advance(interval)
+        running_service.clock.advance(interval)
         await journey.reach(Step.ACTIVATED)
         assert "激活成功" in screen_text(journey.app)
+    assert len(polled_tickets(running_service)) == 1  # the RFC 8628 route, for the one code shown
     with running_service.service.database.connection("test: the child's e-cards") as connection:
         rows = connection.execute(sa.text(
             "SELECT e.state, e.kiosk_id FROM ecard e JOIN person p ON p.id = e.child_id WHERE p.resident_id = :c"

@@ -5,12 +5,14 @@ from __future__ import annotations
 # What `kiosk.py activate --as <resident ID> --service <URL>` and the benchmark's simulated phones
 # send: POST /v1/phone/activations. The answer is the same PhoneAnswer the in-process PhoneDesk gives.
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import httpx
 
 from kiosk.errors import KioskError
-from kiosk.registry.phone import PhoneAnswer
+
+if TYPE_CHECKING:
+    from kiosk.registry.phone import PhoneAnswer
 
 ACTIVATIONS_PATH = "/v1/phone/activations"
 _FIELDS = ("outcome", "ticket_id", "ecard_id", "child_masked_id", "retry_after_seconds", "tries_left")
@@ -24,6 +26,9 @@ def activate_over_http(
     Raises:
         KioskError: SERVICE_UNREACHABLE (no answer), SERVICE_BAD_ANSWER (an answer that is not the service's).
     """
+    # The answer's type lives with the registry's phone code (SQL): loaded at the first call, not with a service kiosk.
+    from kiosk.registry.phone import PhoneAnswer
+
     body = {"presented": presented, "phone_user_rid": phone_user_rid}
     try:
         if client is None:

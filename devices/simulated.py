@@ -15,7 +15,7 @@ from devices.reader import CardConnection, CardReader, ReaderEvent, ReaderEventK
 from devices.sscard import EF05
 from devices.virtual_card import VirtualCard
 from kiosk.errors import KioskError
-from kiosk.tickets import ActivationResult
+from kiosk.ports import PhoneScan
 
 
 class SimulatedReader(CardReader):
@@ -197,9 +197,10 @@ class SimulatedBench:
         self._master_key = psam_master_key
         self._cards: dict[str, VirtualCard] = {}
         self._lock = threading.Lock()
-        # The guardian's phone presenting a QR code's URL or user code: the registry's `activate`,
+        # The guardian's phone presenting a QR code's URL or user code: the embedded registry's `activate`,
+        # or the registry service's phone route as the card holder (kiosk.registry.phone_client.ServicePhone),
         # given by the composition root (see `scan`).
-        self.phone: Callable[[str], ActivationResult] | None = None
+        self.phone: Callable[[str], PhoneScan] | None = None
 
     def choices(self) -> list[CardProfile]:
         """Returns:
@@ -298,11 +299,12 @@ class SimulatedBench:
         """A mute card gives no answer to reset: the kiosk notices at the next insertion."""
         self.card(name).mute = mute
 
-    def scan(self, presented: str) -> ActivationResult:
-        """Play the guardian's phone: present a QR code's URL or its user code (blocking: database).
+    def scan(self, presented: str) -> PhoneScan:
+        """Play the guardian's phone: present a QR code's URL or its user code (blocking: database or service).
 
         Raises:
-            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED, DATABASE_UNAVAILABLE;
+            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED, DATABASE_UNAVAILABLE; through
+                the registry service also ACTIVATION_DENIED, ACTIVATION_SLOW_DOWN, SERVICE_UNREACHABLE;
                 ACTIVATION_UNKNOWN also when no phone was given to this bench.
         """
         if self.phone is None:
@@ -313,6 +315,12 @@ class SimulatedBench:
     def pin_pad(self) -> VirtualPinPad | None:
         """The reader's PIN pad, where the tester types the guardian's PIN (None: the reader has none)."""
         return self._reader.pin_pad
+
+    def holder_resident_id(self) -> str | None:
+        """The resident ID of the holder of the card in the reader (by its profile), or None: the guardian whose phone it is."""
+        name = self.inserted()
+        holder = self._profiles[name].holder if name is not None else None
+        return holder.resident_id if holder is not None else None
 
     def inserted(self) -> str | None:
         """Returns:

@@ -158,6 +158,11 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
     port = ServiceRegistry(settings.registry, credential)
     session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
                            session_policy(settings))
+    if side.bench is not None:
+        from kiosk.registry.phone_client import ServicePhone
+
+        # The tester panel plays the guardian's phone: the service's phone route, as the holder of the card in.
+        side.bench.phone = ServicePhone(settings.registry, side.bench.holder_resident_id)
     if region is None:
         from kiosk.health import CONFIGURATION
 

@@ -115,6 +115,12 @@ _ENTRIES = [
        "The ticket was already used."),
     _e("ACTIVATION_EXPIRED", False,
        "The ticket expired or was replaced by a newer one."),
+    _e("ACTIVATION_DENIED", False,
+       "The registry service's phone route answered access_denied: the app's user is not the guardian the ticket "
+       "was issued to, or the ticket is locked after presentations by others (the kiosk then draws a fresh QR)."),
+    _e("ACTIVATION_SLOW_DOWN", True,
+       "The registry service's phone route answered slow_down: too many wrong codes from this client in the "
+       "window (its Retry-After says when it takes codes again)."),
     # Service
     _e("DATABASE_UNAVAILABLE", True,
        "The registry database could not be reached or refused a write."),

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import Callable, Protocol
 
 from kiosk.domain import GuardianCard, PinResult
-
-if TYPE_CHECKING:
-    from kiosk.tickets import ActivationResult
 
 
 class CardService(Protocol):
@@ -160,6 +157,14 @@ class VirtualCardChoice(Protocol):
     description: "object"  # kiosk.text.LocalText
 
 
+class PhoneScan(Protocol):
+    """What the tester's phone scan came to: the e-card it activated (the embedded registry's ActivationResult,
+    or the registry service's PhoneAnswer)."""
+
+    @property
+    def ecard_id(self) -> int | None: ...
+
+
 class TesterBench(Protocol):
     """What a tester's panel can do with the simulated reader (implemented in devices/)."""
 
@@ -207,11 +212,12 @@ class TesterBench(Protocol):
         """Forget what happened to the card; one in the reader is put back in fresh."""
         ...
 
-    def scan(self, presented: str) -> ActivationResult:
+    def scan(self, presented: str) -> PhoneScan:
         """The guardian's phone scanning `presented` (the QR's URL or the code).
 
         Raises:
-            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED.
+            KioskError: ACTIVATION_UNKNOWN, ACTIVATION_USED, ACTIVATION_EXPIRED (through the registry service
+                also ACTIVATION_DENIED, ACTIVATION_SLOW_DOWN, SERVICE_UNREACHABLE).
         """
         ...
 

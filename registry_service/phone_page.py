@@ -1,7 +1,11 @@
 """Provides the phone page for testers: the QR's URL as a small server-rendered page to sign in as a demo guardian and confirm."""
 from __future__ import annotations
 
-# No JavaScript: plain forms, big buttons, Chinese first with an English switch (?lang=en). Every
+# No JavaScript: plain forms, big buttons, Chinese first with an English switch. The words are the
+# kiosk's message catalogue's (`phone.*` in kiosk/locale). The switch keeps the step the tester is on:
+# a link (?lang=) on the page the QR opened, and after the sign-in a form that posts the same step
+# again in the other language (the signed-in guardian with it); on the outcome, a form that shows that
+# same outcome again, re-read from the ticket (never a second activation). Every
 # value from the request or the registry goes through html.escape. CSRF for a demo: a random
 # double-submit token, set as a cookie and echoed in each form; a POST whose two differ is refused.
 # The stand-in sign-in carries the tester's chosen resident ID in the form, as the real app's login would.
@@ -16,6 +20,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from kiosk import CONFIG_DIR
+from kiosk.i18n import N_, message
 from kiosk.masking import mask_name
 from kiosk.registry.phone import PhoneAnswer, PreviewAnswer
 from registry_service.deps import ServiceDep
@@ -27,36 +32,34 @@ CSRF_COOKIE = "ecard_csrf"
 DEMO_FILE = CONFIG_DIR / "demo" / "registry.toml"
 router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
 
-TEXT = {
-    "zh": {
-        "title": "激活儿童电子社保卡", "child": "儿童", "kiosk": "办理终端", "expires": "有效期至",
-        "sign_in": "以监护人身份登录", "pick": "选择演示监护人", "or_type": "或输入身份证号码", "next": "登录",
-        "signed_in_as": "当前登录", "confirm": "确认激活", "activated": "电子社保卡已激活，请回到自助机取卡。",
-        "access_denied": "您不是为该儿童办理电子社保卡的监护人，不能激活。",
-        "locked": "该二维码已被锁定，请在自助机上重新获取二维码。",
-        "expired_token": "该二维码已失效，请在自助机上重新获取二维码。",
-        "already_used": "该电子社保卡已激活。", "invalid_code": "二维码无效，请重新扫描自助机上的二维码。",
-        "slow_down": "尝试次数过多，请 {seconds} 秒后再试。", "csrf": "页面已过期，请重新打开二维码链接。",
-        "no_identity": "请选择或输入监护人身份证号码。", "switch": "English", "other": "zh",
-    },
-    "en": {
-        "title": "Activate a child's e-card", "child": "Child", "kiosk": "Kiosk", "expires": "Valid until",
-        "sign_in": "Sign in as the guardian", "pick": "Pick a demo guardian", "or_type": "or type a resident ID",
-        "next": "Sign in", "signed_in_as": "Signed in as", "confirm": "Confirm activation",
-        "activated": "The e-card is active. Go back to the kiosk and take your card.",
-        "access_denied": "You are not the guardian who registered this child's e-card: it cannot be activated.",
-        "locked": "This QR code is locked. Ask the kiosk for a new one.",
-        "expired_token": "This QR code has run out. Ask the kiosk for a new one.",
-        "already_used": "This e-card is already active.", "invalid_code": "This QR code is not valid. Scan the kiosk's code again.",
-        "slow_down": "Too many tries. Try again in {seconds} s.", "csrf": "This page has expired. Open the QR link again.",
-        "no_identity": "Pick or type the guardian's resident ID.", "switch": "中文", "other": "en",
-    },
+WORDS = {
+    "child": N_("phone.child"),
+    "confirm": N_("phone.confirm"),
+    "expires": N_("phone.expires"),
+    "kiosk": N_("phone.kiosk"),
+    "next": N_("phone.next"),
+    "or_type": N_("phone.or_type"),
+    "pick": N_("phone.pick"),
+    "sign_in": N_("phone.sign_in"),
+    "signed_in_as": N_("phone.signed_in_as"),
+    "switch": N_("phone.switch"),
+    "title": N_("phone.title"),
 }
+"""The page's own words (its title, labels and buttons): catalogue keys, as N_ declares them for the check."""
+OUTCOME_KEYS = {
+    "activated": N_("phone.outcome.activated"), "access_denied": N_("phone.outcome.access_denied"),
+    "locked": N_("phone.outcome.locked"), "expired_token": N_("phone.outcome.expired_token"),
+    "already_used": N_("phone.outcome.already_used"), "invalid_code": N_("phone.outcome.invalid_code"),
+    "slow_down": N_("phone.outcome.slow_down"), "csrf": N_("phone.outcome.csrf"),
+    "no_identity": N_("phone.outcome.no_identity"),
+}
+"""The page's outcome notes (`data-outcome`) and their catalogue keys (kiosk/locale, the kiosk's own catalogue)."""
 _STYLE = """body{font-family:sans-serif;margin:0;padding:1rem;max-width:32rem;margin:auto;font-size:1.15rem}
 h1{font-size:1.5rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.4rem 1rem}dt{color:#555}
 button,select,input{font-size:1.2rem;width:100%;min-height:3rem;margin:.4rem 0;box-sizing:border-box}
 button{background:#0a66c2;color:#fff;border:0;border-radius:.4rem}.note{padding:1rem;border-radius:.4rem;background:#eef}
-.refused{background:#fde8e8}.lang{float:right}"""
+.refused{background:#fde8e8}.lang{float:right;margin:0}
+.lang button{width:auto;min-height:2rem;margin:0;padding:0 .6rem;background:none;color:#0a66c2;border:1px solid #0a66c2}"""
 
 
 @lru_cache(maxsize=1)
@@ -72,30 +75,60 @@ def _lang(lang: str | None) -> str:
     return "en" if lang == "en" else "zh"
 
 
-def _page(lang: str, body: str, csrf: str, status: int = 200) -> HTMLResponse:
-    t = TEXT[lang]
-    switch = f'<a class="lang" href="?lang={t["other"] == "zh" and "en" or "zh"}">{t["switch"]}</a>'
+def _other(lang: str) -> str:
+    return "zh" if lang == "en" else "en"
+
+
+def _t(lang: str, key: str, **values: object) -> str:
+    return html.escape(message(key, lang, **values))
+
+
+def _switch_link(lang: str, href: str) -> str:
+    """The switch on a page a GET reaches again: the same page in the other language."""
+    return f'<a class="lang" id="lang-switch" href="{html.escape(href)}">{_t(lang, WORDS["switch"])}</a>'
+
+
+def _switch_form(lang: str, action: str, csrf: str, fields: dict[str, str]) -> str:
+    """The switch on a page a POST made: the same step posted again in the other language, with what it carried."""
+    hidden = "".join(f'<input type="hidden" name="{name}" value="{html.escape(value)}">' for name, value in fields.items())
+    return (f'<form class="lang" method="post" action="{html.escape(action)}">{_hidden(_other(lang), csrf)}{hidden}'
+            f'<button id="lang-switch" type="submit">{_t(lang, WORDS["switch"])}</button></form>')
+
+
+def _page(lang: str, body: str, csrf: str, switch: str, status: int = 200) -> HTMLResponse:
+    title = _t(lang, WORDS["title"])
     document = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{t["title"]}</title>'
-                f'<style>{_STYLE}</style></head><body>{switch}<h1>{t["title"]}</h1>{body}</body></html>')
+                f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>'
+                f'<style>{_STYLE}</style></head><body>{switch}<h1>{title}</h1>{body}</body></html>')
     response = HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store",
                                                                  "Referrer-Policy": "no-referrer"})
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
     return response
 
 
+def _ticket_href(token: str, lang: str) -> str:
+    return f"{PAGE_PREFIX}/{token}?lang={lang}"
+
+
 def _facts(lang: str, found: PreviewAnswer) -> str:
-    t, e = TEXT[lang], html.escape
+    e = html.escape
     assert found.preview is not None
     p = found.preview
-    return (f'<dl><dt>{t["child"]}</dt><dd id="child">{e(p.child_masked_name)}</dd>'
-            f'<dt>{t["kiosk"]}</dt><dd id="kiosk">{e(p.kiosk_id)}</dd>'
-            f'<dt>{t["expires"]}</dt><dd>{e(p.expires_at.strftime("%Y-%m-%d %H:%M UTC"))}</dd></dl>')
+    return (f'<dl><dt>{_t(lang, WORDS["child"])}</dt><dd id="child">{e(p.child_masked_name)}</dd>'
+            f'<dt>{_t(lang, WORDS["kiosk"])}</dt><dd id="kiosk">{e(p.kiosk_id)}</dd>'
+            f'<dt>{_t(lang, WORDS["expires"])}</dt><dd>{e(p.expires_at.strftime("%Y-%m-%d %H:%M UTC"))}</dd></dl>')
 
 
 def _note(lang: str, key: str, refused: bool, seconds: int = 0) -> str:
-    text = TEXT[lang][key].format(seconds=seconds)
+    text = message(OUTCOME_KEYS[key], lang, seconds=seconds)
     return f'<p id="outcome" data-outcome="{html.escape(key)}" class="note{" refused" if refused else ""}">{html.escape(text)}</p>'
+
+
+def _outcome_page(lang: str, token: str, key: str, seconds: int, facts: str = "", status: int = 200) -> HTMLResponse:
+    """A page that ends the journey with a note; its switch shows the same note in the other language."""
+    fresh = secrets.token_urlsafe(16)
+    switch = _switch_form(lang, f"{PAGE_PREFIX}/{token}/outcome", fresh, {"shown": key, "seconds": str(seconds)})
+    return _page(lang, facts + _note(lang, key, key != "activated", seconds), fresh, switch, status)
 
 
 def _refusal_of(answer: PreviewAnswer | PhoneAnswer) -> str | None:
@@ -119,24 +152,30 @@ def _hidden(lang: str, csrf: str) -> str:
 def ticket_page(token: str, request: Request, state: ServiceDep, lang: Annotated[str | None, Query()] = None) -> HTMLResponse:
     """The page the QR leads to: the child's masked name, the kiosk, the expiry, and the sign-in."""
     lang, csrf = _lang(lang), secrets.token_urlsafe(16)
+    switch = _switch_link(lang, _ticket_href(token, _other(lang)))
     found = desk(state).preview(token, client_of(request))
     refusal = _refusal_of(found)
     if refusal is not None:
         facts = _facts(lang, found) if found.preview is not None else ""
-        return _page(lang, facts + _note(lang, refusal, True, found.retry_after_seconds), csrf)
-    t = TEXT[lang]
+        return _page(lang, facts + _note(lang, refusal, True, found.retry_after_seconds), csrf, switch)
     options = "".join(f'<option value="{html.escape(rid)}">{html.escape(name)} ({html.escape(rid[:4])}…{html.escape(rid[-4:])})</option>'
                       for rid, name in demo_guardians())
-    form = (f'<form method="post" action="{PAGE_PREFIX}/{html.escape(token)}/sign-in"><h2>{t["sign_in"]}</h2>'
-            f'{_hidden(lang, csrf)}<label>{t["pick"]}<select name="guardian" id="guardian"><option value=""></option>'
-            f'{options}</select></label><label>{t["or_type"]}<input name="typed" id="typed" autocomplete="off" '
-            f'maxlength="18"></label><button id="sign-in" type="submit">{t["next"]}</button></form>')
-    return _page(lang, _facts(lang, found) + form, csrf)
+    form = (f'<form method="post" action="{PAGE_PREFIX}/{html.escape(token)}/sign-in"><h2>{_t(lang, WORDS["sign_in"])}</h2>'
+            f'{_hidden(lang, csrf)}<label>{_t(lang, WORDS["pick"])}<select name="guardian" id="guardian"><option value=""></option>'
+            f'{options}</select></label><label>{_t(lang, WORDS["or_type"])}<input name="typed" id="typed" autocomplete="off" '
+            f'maxlength="18"></label><button id="sign-in" type="submit">{_t(lang, WORDS["next"])}</button></form>')
+    return _page(lang, _facts(lang, found) + form, csrf, switch)
 
 
 def _csrf_ok(request: Request, csrf: str) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     return bool(cookie) and secrets.compare_digest(cookie.encode(), csrf.encode())
+
+
+def _csrf_refused(lang: str, token: str) -> HTMLResponse:
+    """A form without its page's token: the page again from the QR's link (its switch too: nothing to keep)."""
+    fresh = secrets.token_urlsafe(16)
+    return _page(lang, _note(lang, "csrf", True), fresh, _switch_link(lang, _ticket_href(token, _other(lang))), 403)
 
 
 @router.post("/{token}/sign-in", response_class=HTMLResponse)
@@ -148,19 +187,19 @@ def sign_in(
     """The tester is signed in as the guardian they picked or typed: the confirm step."""
     lang, fresh = _lang(lang), secrets.token_urlsafe(16)
     if not _csrf_ok(request, csrf):
-        return _page(lang, _note(lang, "csrf", True), fresh, 403)
+        return _csrf_refused(lang, token)
     rid = (typed or guardian).strip().upper()
     found = desk(state).preview(token, client_of(request))
     refusal = "no_identity" if not rid and found.outcome == "found" else _refusal_of(found)
     facts = _facts(lang, found) if found.preview is not None else ""
     if refusal is not None:
-        return _page(lang, facts + _note(lang, refusal, True, found.retry_after_seconds), fresh)
-    t = TEXT[lang]
+        return _outcome_page(lang, token, refusal, found.retry_after_seconds, facts)
     form = (f'<form method="post" action="{PAGE_PREFIX}/{html.escape(token)}/confirm">{_hidden(lang, fresh)}'
             f'<input type="hidden" name="rid" value="{html.escape(rid)}">'
-            f'<p>{t["signed_in_as"]}: <span id="signed-in">{html.escape(rid[:4])}…{html.escape(rid[-4:])}</span></p>'
-            f'<button id="confirm" type="submit">{t["confirm"]}</button></form>')
-    return _page(lang, facts + form, fresh)
+            f'<p>{_t(lang, WORDS["signed_in_as"])}: <span id="signed-in">{html.escape(rid[:4])}…{html.escape(rid[-4:])}</span></p>'
+            f'<button id="confirm" type="submit">{_t(lang, WORDS["confirm"])}</button></form>')
+    switch = _switch_form(lang, f"{PAGE_PREFIX}/{token}/sign-in", fresh, {"guardian": rid})
+    return _page(lang, facts + form, fresh, switch)
 
 
 @router.post("/{token}/confirm", response_class=HTMLResponse)
@@ -169,9 +208,25 @@ def confirm(
     lang: Annotated[str, Form(max_length=4)] = "zh", rid: Annotated[str, Form(max_length=40)] = "",
 ) -> HTMLResponse:
     """Activate for the signed-in tester: done, or a plain refusal (another guardian, run out, locked, too many tries)."""
-    lang, fresh = _lang(lang), secrets.token_urlsafe(16)
+    lang = _lang(lang)
     if not _csrf_ok(request, csrf):
-        return _page(lang, _note(lang, "csrf", True), fresh, 403)
+        return _csrf_refused(lang, token)
     answer = desk(state).activate(token, rid, client_of(request))
-    key = _refusal_of(answer) or "activated"
-    return _page(lang, _note(lang, key, key != "activated", answer.retry_after_seconds), fresh)
+    return _outcome_page(lang, token, _refusal_of(answer) or "activated", answer.retry_after_seconds)
+
+
+@router.post("/{token}/outcome", response_class=HTMLResponse)
+def outcome(
+    token: str, request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_length=64)] = "",
+    lang: Annotated[str, Form(max_length=4)] = "zh", shown: Annotated[str, Form(max_length=20)] = "",
+    seconds: Annotated[int, Form(ge=0, le=3600)] = 0,
+) -> HTMLResponse:
+    """The outcome the tester was shown, in the other language: "activated" only while the ticket says so."""
+    lang = _lang(lang)
+    if not _csrf_ok(request, csrf) or shown not in OUTCOME_KEYS or shown == "csrf":
+        return _csrf_refused(lang, token)
+    if shown == "activated":
+        found = desk(state).preview(token, client_of(request))
+        if found.preview is None or found.preview.state != "activated":
+            return _outcome_page(lang, token, _refusal_of(found) or "expired_token", found.retry_after_seconds)
+    return _outcome_page(lang, token, shown, seconds)

@@ -5,7 +5,7 @@
     python -m kiosk.i18n.tool extract   # the keys the code uses -> kiosk/locale/kiosk.pot
 
 The keys the code uses are what Babel extracts from calls to `t`, `tn`, `message`, `plural` and `N_`
-(first argument, a string literal) in kiosk/, screens/, devices/ and ecard_kiosk/, plus the error
+(first argument, a string literal) in kiosk/, screens/, devices/, ecard_kiosk/ and registry_service/, plus the error
 catalogue's `err.<CODE>` and `err.<CODE>.next` for every catalogued code. A key built at run time
 (`self.t(f"notice.{code}")`) must be declared with `N_("notice.CARD_REMOVED")` next to the code
 that builds it, or it is reported as unused and its absence would go unnoticed.
@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po, write_po
 from kiosk.embedded import package_folder
 from kiosk.i18n import DOMAIN, LOCALE_DIR, LOCALES
 
-SOURCES = ("kiosk", "screens", "devices", "ecard_kiosk")
+SOURCES = ("kiosk", "screens", "devices", "ecard_kiosk", "registry_service")
 """The packages whose code asks for words (the tool runs where they are installed for development, pip install -e)."""
 KEYWORDS = {"t": None, "tn": None, "message": None, "plural": None, "N_": None}
 _PLACEHOLDER = re.compile(r"\{(\w+)[^{}]*\}")

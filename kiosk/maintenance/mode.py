@@ -208,9 +208,19 @@ class MaintenanceMode:
             self._last_purge = self.clock.now()
         return purged
 
+    @property
+    def managed_by_service(self) -> str | None:
+        """The registry service's URL when it holds this kiosk's registry (the registry pages are its operator's)."""
+        from kiosk.maintenance.managed import ManagedByService
+
+        return self.registry.base_url if isinstance(self.registry, ManagedByService) else None
+
     def purge_due(self) -> bool:
-        """True, once per `purge_hours`, when the scheduled purge should run now (the caller then runs it)."""
-        if self.purge_hours <= 0:
+        """True, once per `purge_hours`, when the scheduled purge should run now (the caller then runs it).
+
+        Never on a service kiosk: the service purges its own registry.
+        """
+        if self.purge_hours <= 0 or self.managed_by_service is not None:
             return False
         with self._lock:
             now = self.clock.now()

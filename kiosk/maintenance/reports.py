@@ -9,11 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from kiosk.errors import KioskError
+from kiosk.errors import CATALOGUE, KioskError
 from kiosk.masking import scrub
 from kiosk.registry import AuditRecord, RegistryCounts, StorageInfo
 
 if TYPE_CHECKING:
+    from kiosk.maintenance.managed import ManagedByService
     from kiosk.registry import Registry
 
 LOG_LINES = 300
@@ -31,6 +32,11 @@ class DatabaseReport:
     detail: str = ""
     storage: StorageInfo | None = None
     counts: RegistryCounts | None = None
+    service_url: str | None = None
+    """The registry service this kiosk's registry is (its counts are the service operator's); None: embedded."""
+    schema_state: str = ""
+    """The service's schema as its probe found it ("current", "behind", ...; "" when it did not get that far)."""
+    revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,15 @@ def local_midnight(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def database_report(registry: Registry, now: datetime) -> DatabaseReport:
-    """Ask the database for the Database page; a database that does not answer is a report, not an error."""
+def database_report(registry: Registry | ManagedByService, now: datetime) -> DatabaseReport:
+    """Ask the database for the Database page; a database that does not answer is a report, not an error.
+
+    A service kiosk's report is the registry service's answer to the kiosk's health check.
+    """
+    from kiosk.maintenance.managed import ManagedByService
+
+    if isinstance(registry, ManagedByService):
+        return service_report(registry)
     try:
         registry.ping()
         storage = registry.storage()
@@ -58,6 +71,20 @@ def database_report(registry: Registry, now: datetime) -> DatabaseReport:
     except KioskError as exc:
         return DatabaseReport(False, exc.code, exc.detail)
     return DatabaseReport(True, storage=storage, counts=counts)
+
+
+def service_report(registry: ManagedByService) -> DatabaseReport:
+    """What the registry service says of itself to this kiosk: answered and took the credential, its probe's findings."""
+    health = registry.health()
+    code, _, rest = health.detail.partition(": ")
+    if health.ok:
+        error, detail = None, ""
+    elif code in CATALOGUE:  # the kiosk's call failed: SERVICE_UNREACHABLE, SERVICE_CREDENTIAL_REFUSED, ...
+        error, detail = code, rest
+    else:  # the service answered: its database does not serve (schema not current, no write)
+        error, detail = "DATABASE_UNAVAILABLE", health.detail
+    return DatabaseReport(health.ok, error, detail, service_url=registry.base_url, schema_state=health.schema_state,
+                          revision=health.revision)
 
 
 def hide_url_password(url: str) -> str:

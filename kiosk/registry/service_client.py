@@ -11,14 +11,22 @@ from __future__ import annotations
 # Failures are the catalogue's: SERVICE_UNREACHABLE (no answer), SERVICE_CREDENTIAL_REFUSED (401,
 # with the service's reason for the technician), SERVICE_BAD_ANSWER (not the API's answer), and the
 # codes the service itself answers with (DATABASE_UNAVAILABLE, ACTIVATION_UNKNOWN; RequestRejected).
+#
+# The look for the activation is the service's RFC 8628 poll (`/v1/kiosk/tickets/{id}/poll`): its
+# `interval` is the least wait before the next look, and a slow_down raises it by 5 s for that ticket
+# from then on (section 3.5), which this client remembers itself too, whatever the server answers.
+# expired_token and access_denied (a ticket locked by strangers' tries) end the look at that ticket:
+# the session then draws a fresh QR, or ends the visit once the renewals are spent.
 
 import functools
 import json as _json
 import logging
+import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -35,6 +43,7 @@ from kiosk.registry.port import (
     TicketStatus,
 )
 from kiosk.registry.records import RequestRejected
+from kiosk.tickets import TicketState
 
 _LOG = logging.getLogger("kiosk.registry.service")
 
@@ -44,6 +53,21 @@ _SERVICE_CODES = frozenset({"ACTIVATION_UNKNOWN", "ACTIVATION_USED", "ACTIVATION
 """The catalogue's codes the service answers with and the kiosk takes as they are."""
 _RETRY_STATUS = frozenset({502, 503, 504})
 CREDENTIAL_MIN_LENGTH = 32
+SLOW_DOWN_STEP_SECONDS = 5.0
+"""RFC 8628 section 3.5: after a slow_down the kiosk waits this much longer, for this and every later look."""
+_POLLS_REMEMBERED = 64
+"""Tickets whose raised interval is kept (a kiosk shows one at a time; a few withdrawn ones linger)."""
+
+
+@dataclass(frozen=True)
+class PollReply:
+    """The service's answer to a kiosk's poll of its ticket (registry_service.phone, kiosk.registry.phone.PollAnswer)."""
+
+    ticket_id: int
+    state: TicketState
+    error: Literal["authorization_pending", "slow_down", "expired_token", "access_denied"] | None
+    interval_seconds: float
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,8 @@ class ServiceRegistry:
             transport=transport or httpx.HTTPTransport(retries=1),  # connections that could not be opened
             follow_redirects=False,
         )
+        self._poll_lock = threading.Lock()
+        self._poll_intervals: dict[int, float] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -138,10 +164,26 @@ class ServiceRegistry:
         return self._value(Registration, answer, "tickets")
 
     def ticket_state(self, ticket_id: int) -> TicketStatus:
-        answer = self._call("GET", f"/v1/kiosk/tickets/{int(ticket_id)}", retry=True)
-        return self._value(TicketStatus, answer, "ticket")
+        """The service's RFC 8628 poll; `poll_interval_seconds` is the interval to keep, raised by every slow_down."""
+        answer = self._call("GET", f"/v1/kiosk/tickets/{int(ticket_id)}/poll", retry=True)
+        reply: PollReply = self._value(PollReply, answer, "poll")
+        with self._poll_lock:
+            known = self._poll_intervals.pop(ticket_id, 0.0)
+            interval = max(reply.interval_seconds, known)
+            if reply.error == "slow_down":
+                interval = max(reply.interval_seconds, known + SLOW_DOWN_STEP_SECONDS)
+                _LOG.info("ticket %d: slow_down, polling every %.1f s from now on", ticket_id, interval)
+            if reply.error in ("authorization_pending", "slow_down"):
+                self._poll_intervals[ticket_id] = interval
+                while len(self._poll_intervals) > _POLLS_REMEMBERED:
+                    self._poll_intervals.pop(next(iter(self._poll_intervals)))
+        if reply.error == "access_denied":
+            _LOG.warning("ticket %d locked after presentations by others than its guardian (access_denied)", ticket_id)
+        return TicketStatus(reply.ticket_id, reply.state, reply.expires_at, interval)
 
     def withdraw_ticket(self, ticket_id: int) -> bool:
+        with self._poll_lock:
+            self._poll_intervals.pop(ticket_id, None)
         answer = self._call("POST", f"/v1/kiosk/tickets/{int(ticket_id)}/withdraw")
         return self._value(dict[str, bool], answer, "withdraw")["withdrawn"]
 

@@ -26,8 +26,10 @@ class ActivationsPage(ConsolePage):
         table: DataTable = DataTable(id="pending-table", cursor_type="row", zebra_stripes=True)
         yield table
         with Horizontal(classes="page-buttons"):
-            yield Button(self.t("maint.act.cancel"), id="act-cancel", variant="error")
-            yield Button(self.t("maint.act.purge"), id="act-purge", variant="warning")
+            # A service kiosk's registrations are the service operator's to cancel and purge.
+            managed = self.mode.managed_by_service is not None
+            yield Button(self.t("maint.act.cancel"), id="act-cancel", variant="error", disabled=managed)
+            yield Button(self.t("maint.act.purge"), id="act-purge", variant="warning", disabled=managed)
             yield Button(self.t("maint.refresh"), id="act-refresh")
         yield Static("", id="expired-codes")
         yield from self.status_lines()

@@ -23,7 +23,8 @@ class AuditPage(ConsolePage):
         with Horizontal(classes="page-inputs"):
             yield Select([(self.t("maint.audit.all"), ALL_KINDS)], value=ALL_KINDS, allow_blank=False,
                          id="audit-kind")
-            yield Button(self.t("maint.audit.export"), id="audit-export", variant="primary")
+            yield Button(self.t("maint.audit.export"), id="audit-export", variant="primary",
+                         disabled=self.mode.managed_by_service is not None)  # a service kiosk holds no audit trail
             yield Button(self.t("maint.refresh"), id="audit-refresh")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield from self.status_lines()

@@ -67,7 +67,9 @@ class DatabasePage(ConsolePage):
 
     def show_report(self, report: DatabaseReport) -> None:
         rows: list[tuple[str, str]]
-        if not report.reachable:
+        if report.service_url is not None:
+            rows = self.service_rows(report)
+        elif not report.reachable:
             entry = CATALOGUE.get(report.error or "DATABASE_UNAVAILABLE", CATALOGUE["DATABASE_UNAVAILABLE"])
             rows = [(self.t("maint.db.reachable"), self.t("maint.no")),
                     (self.t("maint.db.problem"), f"{report.error}: {entry.text.get(self.lang)} {report.detail}")]
@@ -96,6 +98,20 @@ class DatabasePage(ConsolePage):
             text.append(value)
         self.query_one("#db-report", Static).update(text)
         self.set_status(self.t("maint.updated", time=local_time(self.mode.clock.now())))
+
+    def service_rows(self, report: DatabaseReport) -> list[tuple[str, str]]:
+        """A service kiosk: the service answers (or why not), its own probe of its database; its counts are its operator's."""
+        managed = CATALOGUE["REGISTRY_MANAGED_BY_SERVICE"]
+        schema = f"{report.schema_state} ({report.revision})" if report.revision else report.schema_state or "-"
+        rows = [(self.t("maint.db.reachable"), self.t("maint.yes") if report.reachable else self.t("maint.no")),
+                (self.t("maint.db.backend"), self.t(N_("maint.db.service"))),
+                (self.t("maint.db.location"), report.service_url or ""),
+                (self.t(N_("maint.db.schema")), schema)]
+        if report.error is not None:
+            entry = CATALOGUE.get(report.error, CATALOGUE["DATABASE_UNAVAILABLE"])
+            rows.append((self.t("maint.db.problem"), f"{report.error}: {entry.text.get(self.lang)} {report.detail}".strip()))
+        rows.append((self.t(N_("maint.db.counts")), f"{managed.text.get(self.lang)} {managed.next_step.get(self.lang)}"))
+        return rows
 
     def show_findings(self, findings: list[ConsistencyFinding]) -> None:
         broken = [f for f in findings if f.count]

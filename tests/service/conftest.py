@@ -6,6 +6,7 @@ emptied and the demo data loaded afresh for each test, the service's clock set b
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -161,3 +162,33 @@ def browser() -> Iterator[object]:
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
+
+
+SERVICE_KIOSK_ID = "HALL-9"
+"""The kiosk `service_kiosk` is, by its credential."""
+
+
+@pytest.fixture
+def service_kiosk(settings_for, running_service: RunningService, tmp_path: Path):
+    """`async with service_kiosk(**settings) as journey`: the kiosk's app (Pilot, Chinese, the tester panel on, a
+    ManualClock at NOW) over the running service, with its own credential; the service answered its first check."""
+    from ecard_kiosk import build_app, build_kiosk
+    from kiosk.ports import ManualClock
+    from tests.functional.harness import Journey
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides):
+        file = tmp_path / "kiosk.credential"
+        file.write_text(running_service.kiosk(SERVICE_KIOSK_ID) + "\n", encoding="ascii")
+        values = {"registry": running_service.base_url, "registry_credential_file": str(file), "language": "zh",
+                  "activation_poll_seconds": 0.2, "idle_timeout_seconds": 900, **overrides}
+        kiosk = build_kiosk(settings_for(**values), clock=ManualClock(NOW))
+        app = build_app(kiosk)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                assert kiosk.monitor.check() == ()
+                yield Journey(pilot, kiosk)
+        finally:
+            kiosk.close_registry()
+
+    return start

@@ -31,7 +31,7 @@ from tests.functional.screen_image import screen_text
 from tests.service.conftest import NOW, ServiceClock, reset_registry, service_settings
 from tests.service.heartbeat_standin import HeartbeatStandIn
 
-pytestmark = pytest.mark.xdist_group("kiosk-heartbeat")  # its own uvicorn: a worker of its own
+
 
 ZHANG_WEI = "430102198803150016"
 ZHANG_XIAOYU = "430102201906010029"  # 张小雨, child of 张伟: eligible

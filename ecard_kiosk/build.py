@@ -192,7 +192,6 @@ def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceR
         door=maintenance.door,
         reader_state=lambda: reader_state(side.reader),
         psam_state=lambda: psam_state(side),
-        technicians_file=settings.data_dir / "technicians.json",
     )
 
 

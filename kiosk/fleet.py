@@ -20,7 +20,6 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from kiosk.errors import KioskError
@@ -264,7 +263,8 @@ class HeartbeatSender:
       one lifts it (only that reason: the others stay).
     - A technician list replaces the settings' technicians at the maintenance door; the settings stay in force
       until the first list comes (a kiosk started while the service is unreachable). A list once received stays
-      through an outage: pulling the network cable must not bring a revoked technician back.
+      through an outage: pulling the network cable must not bring a revoked technician back. It is kept in memory
+      only (hashes are not written to the kiosk's disk).
     """
 
     def __init__(
@@ -280,7 +280,6 @@ class HeartbeatSender:
         psam_state: Callable[[], str] = lambda: "not_needed",
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        technicians_file: Path | None = None,
     ) -> None:
         """Args:
             link: the service's heartbeat route.
@@ -289,8 +288,6 @@ class HeartbeatSender:
             reader_state, psam_state: "ok"/"no_reader"/"no_card"/"error" and "ok"/"absent"/"not_needed"/"error"
                 (called on the heartbeat's thread; may do quick reader I/O).
             clock: what the schedule and the uptime run on (MonotonicClock; tests: a ManualClock).
-            technicians_file: where the last list received is kept (0600) for the maintenance pages to show; None:
-                in memory only. It is never read back as the list in force (see the class docstring).
         """
         self._session = session
         self._link = link
@@ -303,7 +300,6 @@ class HeartbeatSender:
         self._started = self._clock.now()
         self.schedule = HeartbeatSchedule(self._clock, interval_seconds, rng=rng)
         self.today = TodayCounts(session.clock)
-        self._technicians_file = technicians_file
         self._lock = threading.RLock()  # the answer's state; re-entered when applying the order delivers a view here
         self._order: OperatorOrder | None = None
         self._shown: OperatorOrder | None = None
@@ -420,24 +416,6 @@ class HeartbeatSender:
                 return
         log.info("heartbeat: technician list %s in force (%d accounts)", listed.etag, len(listed.accounts))
         self._etag = listed.etag
-        self._keep_technicians(listed)
-
-    def _keep_technicians(self, listed: TechnicianList) -> None:
-        if self._technicians_file is None:
-            return
-        import os
-
-        path = self._technicians_file
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.tmp")
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump({"etag": listed.etag, "accounts": listed.accounts}, file)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except OSError as exc:
-            log.warning("heartbeat: technician list not written to %s: %s", path, exc)
 
     @property
     def technicians_etag(self) -> str | None:

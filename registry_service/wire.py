@@ -92,7 +92,8 @@ class Withdrawn:
 # a date, hex or a code, so no name, ID number, card number or free text can ride along.
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
-CatalogueCode = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,40}$")]
+# Catalogue codes start with a letter: an 18-digit resident ID cannot pass for one.
+CatalogueCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]
 OutOfServiceReason = Literal["reader", "psam", "registry", "rules", "technician", "operator"]
 
 
@@ -114,7 +115,8 @@ class HeartbeatError(_Body):
 class HeartbeatBody(_Body):
     """What a kiosk reports every heartbeat_seconds (the kiosk ID comes from its credential)."""
 
-    version: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z.+_-]+$")]
+    version: Annotated[str, Field(max_length=40, pattern=r"^[0-9]{1,6}[.+][0-9A-Za-z.+_-]{1,33}$")]
+    """A version (0.1.0, 0.1.0.dev3+g1a2b3c, 0+unknown): digits, then a dot or a plus before anything else."""
     settings_fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
     uptime_seconds: Annotated[int, Field(strict=True, ge=0, le=10**11)]
     state: Literal["idle", "in_visit", "out_of_service"]

@@ -1,57 +1,24 @@
-"""Provides HeartbeatStandIn: the service's heartbeat route as the contract (/work/coord/HEARTBEAT.md) states it, on a
-real uvicorn at 127.0.0.1, recording every byte a kiosk sends; for the kiosk's tests until the registry service's
-own route is merged (then the tests that need only the contract still use it: no database behind it).
+"""Provides HeartbeatStandIn: the heartbeat route of the contract (/work/coord/HEARTBEAT.md) in front of the registry
+service's own, on a real uvicorn at 127.0.0.1, recording every byte a kiosk sends and answering as a test says.
 
-It checks what the service checks (the bearer credential, a body of exactly the contract's fields, every string
-bounded) and answers as the service does: the interval, the operator's order, the technician list unless the
-kiosk's etag is current. A test can hold the answers (`hold`: the request waits until `release`) or fail them
-(`failing`: 503) to play a slow or absent service.
+For what the service's route cannot do on demand: keep the raw bodies (the no-personal-data scan), hang (`hold`:
+the request waits until `release`) or fail (`failing`: 503). It reads the body with the service's own model
+(registry_service.wire.HeartbeatBody: exactly the contract's fields, every string bounded), takes only the
+credentials a test gives it, and answers the interval, the operator's order and the technician list unless the
+kiosk's etag is current. The kiosk's other routes (card status, registrations ...) are the service's.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
+from registry_service.wire import HeartbeatBody as Heartbeat  # the service's own model of the contract
 from tests.service.uvicorn_thread import ServiceThread
-
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,40}$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Today(_Strict):
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    visits: int = Field(ge=0)
-    registrations: int = Field(ge=0)
-    activations: int = Field(ge=0)
-    refusals: dict[Code, Annotated[int, Field(ge=0)]] = Field(max_length=50)
-
-
-class LastError(_Strict):
-    code: Code
-    at: Annotated[str, StringConstraints(max_length=40, pattern=r"Z$")]
-
-
-class Heartbeat(_Strict):
-    version: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    settings_fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")]
-    uptime_seconds: int = Field(ge=0)
-    state: Literal["idle", "in_visit", "out_of_service"]
-    out_of_service_reasons: list[Literal["reader", "psam", "registry", "rules", "technician", "operator"]]
-    reader: Literal["ok", "no_reader", "no_card", "error"]
-    psam: Literal["ok", "absent", "not_needed", "error"]
-    today: Today
-    last_errors: list[LastError] = Field(max_length=10)
-    technicians_etag: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None
-
 
 @dataclass
 class Received:
@@ -90,9 +57,10 @@ def _open() -> threading.Event:
     return event
 
 
-def install_heartbeat_route(app: FastAPI, state: StandInState, credentials: set[str]) -> FastAPI:
-    """Add the contract's heartbeat route to `app` (a bare app, or the registry service's own for the visits' routes),
-    taking the bearer credentials in `credentials` (a test adds its kiosk's)."""
+def install_heartbeat_route(service_app: FastAPI, state: StandInState, credentials: set[str]) -> FastAPI:
+    """An app with the stand-in's heartbeat route in front of `service_app` (the registry service's, mounted behind it
+    for everything else), taking the bearer credentials in `credentials` (a test adds its kiosk's)."""
+    app = FastAPI()
 
     @app.post("/v1/kiosk/heartbeat")
     async def route(request: Request) -> JSONResponse:
@@ -121,17 +89,18 @@ def install_heartbeat_route(app: FastAPI, state: StandInState, credentials: set[
         return JSONResponse({"heartbeat_seconds": state.heartbeat_seconds, "out_of_service": state.order,
                              "technicians": technicians})
 
+    app.mount("/", service_app)  # after the route: first match wins
     return app
 
 
 class HeartbeatStandIn:
-    """The heartbeat route on its own uvicorn (on `app` when given: the registry service's); `state` is what it
-    answers and what it received, `credentials` the bearer credentials it takes."""
+    """The stand-in route in front of `app` (the registry service's) on its own uvicorn; `state` is what it answers
+    and what it received, `credentials` the bearer credentials it takes."""
 
-    def __init__(self, app: FastAPI | None = None) -> None:
+    def __init__(self, app: FastAPI) -> None:
         self.credentials: set[str] = set()
         self.state = StandInState()
-        self.thread = ServiceThread(install_heartbeat_route(app or FastAPI(), self.state, self.credentials)).start()
+        self.thread = ServiceThread(install_heartbeat_route(app, self.state, self.credentials)).start()
         self.base_url = self.thread.base_url
 
     def hold(self) -> None:

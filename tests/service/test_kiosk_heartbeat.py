@@ -1,7 +1,8 @@
 """The kiosk's heartbeat to the registry service (issue 12, the kiosk's side): the screens (Pilot) over the registry
-service on a real uvicorn, the heartbeat route answering per the contract (tests/service/heartbeat_standin.py);
-what a heartbeat carries after real visits (no personal data), the operator's out-of-service order applied between
-visits only, the technician list at the maintenance login, and a heartbeat that hangs or fails never holding a key."""
+service on a real uvicorn; the operator's out-of-service order applied between visits only and the technician list
+at the maintenance login, through the service's own heartbeat route; what a heartbeat carries after real visits (no
+personal data) and a heartbeat that hangs or fails never holding a key, through the stand-in route in front of it
+that records every byte and hangs or fails on demand (tests/service/heartbeat_standin.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +31,7 @@ from tests.functional.harness import Journey
 from tests.functional.screen_image import screen_text
 from tests.service.conftest import NOW, ServiceClock, reset_registry, service_settings
 from tests.service.heartbeat_standin import HeartbeatStandIn
+from tests.service.uvicorn_thread import ServiceThread
 
 
 
@@ -44,7 +46,8 @@ ORDER = {"message_zh": "设备检修，请到 3 号窗口办理。", "message_en
 
 
 class Backend:
-    """The registry service on SQLite for the visits, with the heartbeat route per the contract, on one uvicorn."""
+    """The registry service on SQLite, on two uvicorns over one Service: `base_url` its own routes only,
+    `standin.base_url` the same with the stand-in heartbeat route in front."""
 
     def __init__(self, folder: Path) -> None:
         url = f"sqlite:///{folder / 'registry.sqlite3'}"
@@ -57,15 +60,27 @@ class Backend:
         self.clock = ServiceClock(NOW)
         self.service = Service.open(self.settings, self.clock)
         self.standin = HeartbeatStandIn(create_app(self.settings, service=self.service))
-        self.base_url = self.standin.base_url
+        self.thread: ServiceThread | None = ServiceThread(create_app(self.settings, service=self.service)).start()
+        self.port = self.thread.port
+        self.base_url = self.thread.base_url
 
     def credential(self) -> str:
         credential = self.service.credentials.add(KIOSK_ID)
         self.standin.credentials.add(credential)
         return credential
 
+    def stop(self) -> None:
+        assert self.thread is not None
+        self.thread.stop()
+        self.thread = None
+
+    def start(self) -> None:
+        self.thread = ServiceThread(create_app(self.settings, service=self.service), port=self.port).start()
+
     def close(self) -> None:
         self.standin.stop()
+        if self.thread is not None:
+            self.thread.stop()
         self.service.close()
 
 
@@ -78,6 +93,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 
 @pytest.fixture
 def fresh(backend: Backend) -> Backend:
+    if backend.thread is None:
+        backend.start()
     backend.clock.current = NOW
     reset_registry(backend.service)
     backend.standin.state.reset()
@@ -86,14 +103,15 @@ def fresh(backend: Backend) -> Backend:
 
 @pytest.fixture
 def heartbeat_kiosk(settings_for, fresh: Backend, tmp_path: Path):
-    """`async with heartbeat_kiosk(**settings) as journey`: the kiosk's app over the service, its monitor's first
+    """`async with heartbeat_kiosk(standin=False, **settings) as journey`: the kiosk's app over the service (its
+    heartbeats to the stand-in route with standin=True), its monitor's first
     check done (in service), its heartbeat not started: a test beats (`beat(journey)`) where it wants the next one."""
 
     @contextlib.asynccontextmanager
-    async def start(**overrides):
+    async def start(standin: bool = False, **overrides):
         file = tmp_path / "kiosk.credential"
         file.write_text(fresh.credential() + "\n", encoding="ascii")
-        values = dict(registry=fresh.base_url, registry_credential_file=str(file), language="en",
+        values = dict(registry=fresh.standin.base_url if standin else fresh.base_url, registry_credential_file=str(file), language="en",
                       activation_poll_seconds=0.2, idle_timeout_seconds=900)
         values.update(overrides)
         kiosk = build_kiosk(settings_for(**values), clock=ManualClock(NOW))
@@ -121,7 +139,7 @@ def phone_activates(backend: Backend, presented: str) -> None:
 
 
 async def test_heartbeats_after_real_visits_count_them_and_carry_no_personal_data(heartbeat_kiosk, fresh) -> None:
-    async with heartbeat_kiosk() as journey:
+    async with heartbeat_kiosk(standin=True) as journey:
         assert await beat(journey)
         # A registration taken to its activation, then a child refused (too old), then a card pulled mid-visit.
         await journey.to_child_id("zhang-wei-3.00")
@@ -172,15 +190,19 @@ async def test_heartbeats_after_real_visits_count_them_and_carry_no_personal_dat
             assert set(json.loads(r.body)) == set(type(r.heartbeat).model_fields)  # the contract's fields, no more
 
 
+def order_out(backend: Backend) -> None:
+    """The operator's order, as the console's form stores it."""
+    backend.service.fleet.order_out(KIOSK_ID, ORDER["message_zh"], ORDER["message_en"], "OP-1")
+
+
 async def test_an_operator_order_waits_for_the_visit_to_end_shows_its_message_and_its_lifting_welcomes(
     heartbeat_kiosk, fresh
 ) -> None:
-    standin = fresh.standin.state
     async with heartbeat_kiosk() as journey:
         await journey.to_holder("zhang-wei-3.00")
         await journey.pilot.press("enter")
         await journey.reach(Step.PIN)
-        standin.order = ORDER
+        order_out(fresh)
         assert await beat(journey)
         await journey.type("12")  # the guardian goes on typing: the visit is never cut short
         await journey.pilot.pause()
@@ -196,20 +218,20 @@ async def test_an_operator_order_waits_for_the_visit_to_end_shows_its_message_an
         await journey.until(lambda: "设备检修，请到 3 号窗口办理。" in screen_text(journey.app))
         await journey.pilot.press("f2")
         assert await beat(journey)
-        assert standin.received[-1].heartbeat.state == "out_of_service"
-        assert standin.received[-1].heartbeat.out_of_service_reasons == ["operator"]
+        (status,) = fresh.service.fleet.statuses(KIOSK_ID)
+        assert (status.state, status.colour, status.reasons) == ("out_of_service", "red", ("out_of_service:operator",))
 
         journey.session.out_of_service("MAINTENANCE")  # a technician's reason beside it stays when the order lifts
-        standin.order = None
+        assert fresh.service.fleet.put_back(KIOSK_ID)
         assert await beat(journey)
         await journey.until(lambda: journey.session.out_of_service_reasons == ("MAINTENANCE",))
         journey.session.back_in_service("MAINTENANCE")
         await journey.reach(Step.WELCOME)
 
-        standin.order = ORDER  # idle: at the heartbeat that brings it
+        order_out(fresh)  # idle: at the heartbeat that brings it
         assert await beat(journey)
         await journey.reach(Step.OUT_OF_SERVICE)
-        standin.order = None
+        assert fresh.service.fleet.put_back(KIOSK_ID)
         assert await beat(journey)
         await journey.reach(Step.WELCOME)
         assert journey.session.begin()  # guardians are served again
@@ -218,24 +240,28 @@ async def test_an_operator_order_waits_for_the_visit_to_end_shows_its_message_an
 async def test_a_technician_revoked_at_the_service_is_refused_at_the_login_after_the_next_heartbeat(
     heartbeat_kiosk, fresh
 ) -> None:
-    standin = fresh.standin.state
-    local, central, second = hash_pin("11111"), hash_pin("22222"), hash_pin("33333")
-    async with heartbeat_kiosk(technicians={"T0001": local}) as journey:
-        door = journey.kiosk.maintenance.door
-        # No list received yet (the service sends none): the settings' technician gets in.
-        assert await beat(journey)
+    technicians = fresh.service.technicians
+    async with heartbeat_kiosk(technicians={"T0001": hash_pin("11111")}) as journey:
+        door, sender = journey.kiosk.maintenance.door, journey.kiosk.heartbeat
+        # No list received yet (the service is unreachable at the start): the settings' technician gets in.
+        fresh.stop()
+        assert not await beat(journey)
         assert door.try_login("T0001", "11111").outcome is LoginOutcome.ADMITTED
-        assert journey.kiosk.heartbeat.technicians_etag is None
+        assert sender.technicians_etag is None
+        fresh.start()
 
-        standin.technicians, standin.etag = {"T0002": central, "T0003": second}, "e1"
+        technicians.add("T0002", "22222")
+        technicians.add("T0003", "33333")
         assert await beat(journey)
-        assert journey.kiosk.heartbeat.technicians_etag == "e1"
+        first = sender.technicians_etag
+        assert first == technicians.current()[0]
         assert door.try_login("T0001", "11111").outcome is LoginOutcome.DENIED  # the service's list rules now
-        assert await beat(journey)
-        assert standin.received[-1].heartbeat.technicians_etag == "e1"  # and the service need not send it again
+        assert door.try_login("T0002", "22222").outcome is LoginOutcome.ADMITTED
+        journey.kiosk.maintenance.leave()
 
-        standin.technicians, standin.etag = {"T0003": second}, "e2"  # T0002 revoked
+        technicians.revoke("T0002")
         assert await beat(journey)
+        assert sender.technicians_etag not in (None, first)
         await journey.app.action_maintenance()  # the hidden way in; then the login screen as a technician types
         await journey.until(lambda: isinstance(journey.app.screen, TechnicianLogin))
         await journey.type("T0002")
@@ -247,7 +273,7 @@ async def test_a_technician_revoked_at_the_service_is_refused_at_the_login_after
         assert isinstance(journey.app.screen, TechnicianLogin) and journey.kiosk.maintenance.active is False
         assert "Wrong" in screen_text(journey.app) or "wrong" in screen_text(journey.app)
 
-        fresh.standin.state.failing = True  # the service unreachable: the list received stays (no way back in)
+        fresh.stop()  # the service unreachable: the list received stays (no way back in)
         assert not await beat(journey)
         assert door.try_login("T0002", "22222").outcome is not LoginOutcome.ADMITTED
         assert door.try_login("T0003", "33333").outcome is LoginOutcome.ADMITTED
@@ -256,7 +282,7 @@ async def test_a_technician_revoked_at_the_service_is_refused_at_the_login_after
 async def test_a_hanging_then_failing_heartbeat_never_holds_a_key_press(heartbeat_kiosk, fresh, caplog) -> None:
     standin = fresh.standin
     events: list[str] = []
-    async with heartbeat_kiosk() as journey:
+    async with heartbeat_kiosk(standin=True) as journey:
         sender = journey.kiosk.heartbeat
         failed = threading.Event()
         sender.beat_listeners.append(lambda delivered: None if delivered else failed.set())

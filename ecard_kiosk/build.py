@@ -184,9 +184,10 @@ def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceR
     from kiosk.maintenance.reports import SECRET_SETTINGS
     from kiosk.settings import CREDENTIAL_KEYS
 
+    version = kiosk_version()
     return HeartbeatSender(
         session, port,
-        version=kiosk_version(),
+        version=version if version[:1].isdigit() else "0+unknown",  # a bare checkout: still a version the service takes
         fingerprint=settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
         interval_seconds=settings.heartbeat_seconds,
         door=maintenance.door,

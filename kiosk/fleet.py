@@ -260,7 +260,7 @@ class HeartbeatSender:
     - An operator's out-of-service order takes the kiosk out of service (reason OPERATOR_OUT_OF_SERVICE, the
       operator's words on the screen in the kiosk's language) at the heartbeat that brings it when no visit is
       under way, else as soon as the visit in progress has ended (never in the middle of one); an answer without
-      one lifts it (only that reason: the others stay).
+      one lifts it (only that reason: the others stay). Either change is reported by a heartbeat at once.
     - A technician list replaces the settings' technicians at the maintenance door; the settings stay in force
       until the first list comes (a kiosk started while the service is unreachable). A list once received stays
       through an outage: pulling the network cable must not bring a revoked technician back. It is kept in memory
@@ -446,6 +446,7 @@ class HeartbeatSender:
                 if applied:
                     log.info("heartbeat: the operator put the kiosk back in service")
                     self._session.back_in_service(OPERATOR)
+                    self._report_soon()
                 return
             if applied and self._shown == order:
                 return
@@ -455,8 +456,16 @@ class HeartbeatSender:
             if self._session.out_of_service(OPERATOR, order.message_zh, between_visits=True,
                                             message_en=order.message_en):
                 log.info("heartbeat: out of service by the operator's order (since %s)", order.since or "now")
+                self._report_soon()
             else:
                 self._shown = None  # a visit began in between: when it has ended
+
+    def _report_soon(self) -> None:
+        """The order changed the kiosk's state: the next heartbeat at once, so the console sees it without waiting an
+        interval (unless a failure's backoff is running: then at its time)."""
+        if self.schedule.failures == 0:
+            self.schedule.next_at = self._clock.now()
+            self._wake.set()
 
     # ----------------------------------------------------------------- thread
     def start(self) -> None:

@@ -124,3 +124,23 @@ def test_the_fingerprint_leaves_the_secrets_out() -> None:
     assert settings_fingerprint(settings, secret) == same
     assert settings_fingerprint({**settings, "language": "en"}, secret) != same
     assert len(same) == 64 and int(same, 16) >= 0
+
+
+def test_todays_counts_keep_codes_only_and_start_again_at_midnight() -> None:
+    from kiosk.fleet import TodayCounts
+    from kiosk.session import SessionView, Step
+
+    clock = ManualClock(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc))
+    counts = TodayCounts(clock)
+    for step, error in [(Step.WELCOME, None), (Step.READING, None), (Step.ERROR, "CARD_MUTE"), (Step.READING, None),
+                        (Step.TAKE_CARD, None), (Step.WELCOME, None), (Step.INSERT_CARD, None),
+                        (Step.NOT_ELIGIBLE, "CARD_EXPIRED"), (Step.ERROR, "not a code: 430102198803150016")]:
+        counts.on_view(SessionView(step=step, lang="zh", error=error))
+    counts.on_view(SessionView(step=Step.OUT_OF_SERVICE, lang="zh", out_of_service="READER_UNAVAILABLE"))
+    today, errors = counts.report()
+    assert today == {"date": clock.now().astimezone().date().isoformat(), "visits": 2, "registrations": 0,
+                     "activations": 0, "refusals": {"CARD_EXPIRED": 1}}
+    assert [e["code"] for e in errors] == ["READER_UNAVAILABLE", "CARD_MUTE"]  # newest first; free text dropped
+    clock.advance(24 * 3600)
+    today, errors = counts.report()
+    assert (today["visits"], today["refusals"]) == (0, {}) and len(errors) == 2  # the errors keep their times

@@ -311,6 +311,9 @@ def take_out(kiosk_id: KioskPath, request: Request, state: ServiceDep, csrf: Ann
     lang = _lang(request, None)
     if not _csrf_ok(signed_in, csrf):
         return _refused_csrf(request, lang)
+    if not state.fleet.statuses(kiosk_id):
+        return _page(request, lang, _note(words(lang)["no_such_kiosk"], "no_such_kiosk", True), status=404,
+                     signed_in=signed_in)
     message_zh, message_en = message_zh.strip(), message_en.strip()
     if not (_message_ok(message_zh) and _message_ok(message_en)):
         return _page(request, lang, _note(words(lang)["message_needed"], "message_needed", True)

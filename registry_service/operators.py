@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.errors import KioskError
-from kiosk.maintenance.passwords import hash_password, verify_secret
+from kiosk.maintenance.passwords import PASSWORD_LENGTHS, hash_password, verify_secret
 from kiosk.ports import Clock
 from kiosk.registry.database import Database
 from kiosk.registry.models import OperatorAccount, OperatorSession, UtcDateTime
@@ -120,7 +120,9 @@ class Operators:
         with self._database.connection("read an operator") as connection:
             account = connection.execute(sa.select(_ACCOUNT.c.id, _ACCOUNT.c.password_hash, _ACCOUNT.c.locked_at)
                                          .where(_ACCOUNT.c.operator_id == operator_id)).first()
-        right = verify_secret(account.password_hash if account is not None else None, password[:128])
+        fits = len(password) <= PASSWORD_LENGTHS[1]  # a longer one is no operator's: wrong, at the same cost
+        right = verify_secret(account.password_hash if account is not None and fits else None,
+                              password[:PASSWORD_LENGTHS[1]])
         if account is None:
             return SignIn("wrong", tries_left=self.lockout_tries)
         if account.locked_at is not None:

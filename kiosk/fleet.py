@@ -401,12 +401,14 @@ class HeartbeatSender:
     def _apply(self, answer: HeartbeatAnswer) -> None:
         with self._lock:
             self._order = answer.out_of_service
-            listed = answer.technicians
-            if listed is not None and listed.etag != self._etag:
-                self._take_technicians(listed)
+            etag = self._etag
+        listed = answer.technicians
+        if listed is not None and listed.etag != etag:
+            self._take_technicians(listed)  # not under the lock: the door waits for a login's slow hash to end
         self._reconcile()
 
     def _take_technicians(self, listed: TechnicianList) -> None:
+        """Only the heartbeat's thread calls this (one beat at a time)."""
         if self._door is not None:
             try:
                 self._door.use_technicians(listed.accounts)
@@ -415,7 +417,8 @@ class HeartbeatSender:
                             "stays", listed.etag, exc)
                 return
         log.info("heartbeat: technician list %s in force (%d accounts)", listed.etag, len(listed.accounts))
-        self._etag = listed.etag
+        with self._lock:
+            self._etag = listed.etag
 
     @property
     def technicians_etag(self) -> str | None:

@@ -13,6 +13,7 @@ from kiosk.settings import Settings
 if TYPE_CHECKING:
     from devices.reader import CardReader
     from devices.simulated import SimulatedBench
+    from kiosk.fleet import HeartbeatSender
     from kiosk.health import ServiceMonitor
     from kiosk.maintenance import MaintenanceMode
     from kiosk.maintenance.managed import ManagedByService
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from kiosk.eligibility import Region
     from kiosk.registry import LocalRegistry
     from kiosk.registry.port import RegistryPort
+    from kiosk.registry.service_client import ServiceRegistry
     from kiosk.session import KioskSession, SessionPolicy
     from kiosk.voice import VoicePrompter
     from screens.app import KioskApp
@@ -46,6 +48,9 @@ class Kiosk:
     """What is still to be opened after the first screen (deferred=True); None when build_kiosk opened everything."""
     port: "RegistryPort | None" = None
     """The registry as the session asks it: LocalRegistry over `registry`, or the registry service's HTTP adapter."""
+    heartbeat: "HeartbeatSender | None" = None
+    """Reports the kiosk to the registry service and applies its answer (started by start_services); None with the
+    embedded registry (registry = "local": no service to report to)."""
 
     def close_registry(self) -> None:
         """Let go of the registry (its database connections, or the service's HTTP connections)."""
@@ -170,8 +175,30 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
     maintenance = build_maintenance(settings, session, ManagedByService(port, settings.registry), side, clock, origins)
     kiosk = Kiosk(settings, session, side.bench, None, side.reader, attach_voice(settings, session),
                   maintenance=maintenance, port=port)
+    kiosk.heartbeat = build_heartbeat(settings, session, port, side, maintenance)
     connect_service(kiosk, port)
     return kiosk
+
+
+def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceRegistry", side: CardSide,
+                    maintenance: "MaintenanceMode") -> "HeartbeatSender":
+    """The heartbeat to the registry service: this kiosk's version, settings fingerprint, reader and PSAM states."""
+    from ecard_kiosk.card_side import psam_state, reader_state
+    from kiosk.automation import kiosk_version
+    from kiosk.fleet import HeartbeatSender, settings_fingerprint
+    from kiosk.maintenance.reports import SECRET_SETTINGS
+    from kiosk.settings import CREDENTIAL_KEYS
+
+    version = kiosk_version()
+    return HeartbeatSender(
+        session, port,
+        version=version if version[:1].isdigit() else "0+unknown",  # a bare checkout: still a version the service takes
+        fingerprint=settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
+        interval_seconds=settings.heartbeat_seconds,
+        door=maintenance.door,
+        reader_state=lambda: reader_state(side.reader),
+        psam_state=lambda: psam_state(side),
+    )
 
 
 def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | ManagedByService",

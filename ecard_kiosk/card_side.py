@@ -96,3 +96,19 @@ def wire_reader(reader: "CardReader", session: "KioskSession") -> None:
                 session.card_inserted()
 
     reader.add_listener(on_event)
+
+
+def reader_state(reader: "CardReader") -> str:
+    """The guardian's reader as the heartbeat reports it: "ok" (a card in), "no_card", "no_reader" (gone)."""
+    if not getattr(reader, "available", True):
+        return "no_reader"
+    return "ok" if reader.card_present() else "no_card"
+
+
+def psam_state(side: CardSide) -> str:
+    """The PSAM as the heartbeat reports it: "ok" (in its slot), "absent", "not_needed" (no PSAM slot configured)."""
+    if side.psam_reader is None:
+        return "not_needed"
+    if not getattr(side.psam_reader, "available", True):
+        return "absent"
+    return "ok" if side.psam_reader.card_present() else "absent"

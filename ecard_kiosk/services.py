@@ -129,6 +129,8 @@ def start_services(kiosk: "Kiosk", on_failure: "Callable[[_StartupError], None] 
     start_reader(kiosk)
     if kiosk.monitor is not None:
         kiosk.monitor.start()
+    if kiosk.heartbeat is not None:
+        kiosk.heartbeat.start()
 
 
 def stop_services(kiosk: "Kiosk") -> None:
@@ -137,6 +139,8 @@ def stop_services(kiosk: "Kiosk") -> None:
         kiosk.opening.stop()
     if kiosk.monitor is not None:
         kiosk.monitor.stop()
+    if kiosk.heartbeat is not None:
+        kiosk.heartbeat.stop()
     stop_reader(kiosk)
 
 

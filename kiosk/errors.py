@@ -154,6 +154,9 @@ _ENTRIES = [
        "it stays so until a technician puts it back."),
     _e("MAINTENANCE_MODE", True,
        "A technician is using the maintenance console; guardian visits wait until they leave it."),
+    _e("OPERATOR_OUT_OF_SERVICE", True,
+       "The hall's operator took the kiosk out of service from the service's console (heartbeat answer); "
+       "it comes back at the first heartbeat after the operator puts it back."),
     _e("INTERNAL", True,
        "Unexpected exception; see the kiosk log."),
 ]

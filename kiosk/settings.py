@@ -71,6 +71,8 @@ class Settings:
     """"local": the embedded registry (database_url); else the registry service's address."""
     registry_credential_file: str = _setting(Text())
     """The kiosk's credential for the registry service (a file path; needed when registry is an address)."""
+    heartbeat_seconds: int = _setting(Integer(ge=5, le=3600))
+    """With a registry service: seconds between heartbeats to it (the service's answer may change it)."""
     reader: str = _setting(Choice(("simulated", "pcsc")))
     """Which card reader."""
     reader_name: str = _setting(Text())

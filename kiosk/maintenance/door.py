@@ -82,6 +82,8 @@ class TechnicianDoor:
             ValueError: for a stored hash that cannot be read.
         """
         self._hashes: dict[str, PinHash] = {tid: parse_pin_hash(text) for tid, text in technicians.items()}
+        self._fallback = self._hashes
+        """The settings' technicians: the door's list until the registry service sends its own (`use_technicians`)."""
         self._clock = real_clock(clock)
         self._audit = audit
         self.max_tries = max_tries
@@ -96,6 +98,30 @@ class TechnicianDoor:
     @property
     def has_technicians(self) -> bool:
         return bool(self._hashes)
+
+    def use_technicians(self, technicians: Mapping[str, str] | None) -> None:
+        """Check logins against `technicians` (ID -> stored hash) from now on, the registry service's list; None: the
+        settings' own again. A login already under way finishes with the list it started with.
+
+        Raises:
+            ValueError: for an ID or a stored hash that cannot be used (naming the ID, never the hash); the list
+                in use stays.
+        """
+        from kiosk.maintenance.passwords import TECHNICIAN_ID_PATTERN
+
+        if technicians is None:
+            hashes = self._fallback
+        else:
+            hashes = {}
+            for technician, text in technicians.items():
+                if not TECHNICIAN_ID_PATTERN.match(technician):
+                    raise ValueError(f"technician ID {technician[:40]!r} must be 1 to 20 letters, digits, '-' or '_'")
+                try:
+                    hashes[technician] = parse_pin_hash(text)
+                except ValueError as exc:
+                    raise ValueError(f"technician {technician}: {exc}") from None
+        with self._lock:
+            self._hashes = hashes
 
     def shown_id(self, typed: str) -> str:
         """An ID as the audit trail may show it: a technician's as it is, anything else UNKNOWN_ID."""

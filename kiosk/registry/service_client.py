@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -193,6 +193,11 @@ class ServiceRegistry:
 
     def audit(self, kind: str, detail: str) -> None:
         self._call("POST", "/v1/kiosk/audit", json={"kind": kind, "detail": detail}, empty=True)
+
+    def heartbeat(self, report: Mapping[str, Any]) -> Any:
+        """POST /v1/kiosk/heartbeat (kiosk.fleet builds the report and reads the answer): tried once, the heartbeat's
+        own schedule retries with backoff. Raises KioskError as every call (SERVICE_UNREACHABLE, ...)."""
+        return self._call("POST", "/v1/kiosk/heartbeat", json=dict(report), retry=False)
 
     def health(self) -> RegistryHealth:
         """The service's probe of its registry; never raises: what kept it from answering is in `detail`,

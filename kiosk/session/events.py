@@ -143,6 +143,7 @@ class OutOfService(Event):
     reason: str
     message: str | None = None
     between_visits: bool = False  # True: declined while a visit is under way
+    message_en: str | None = None  # the same words in English, shown instead while the kiosk speaks English
 
 
 @dataclass(frozen=True)

@@ -207,19 +207,21 @@ class KioskSession:
         """End any visit as the guardian's finish would, at any step (a technician comes in, the kiosk stops)."""
         self.handle(ev.EndVisit())
 
-    def out_of_service(self, reason: str | None, message: str | None = None, *, between_visits: bool = False) -> bool:
+    def out_of_service(self, reason: str | None, message: str | None = None, *, between_visits: bool = False,
+                       message_en: str | None = None) -> bool:
         """Take the kiosk out of service for `reason` (a catalogued code), or with None back into it whatever the reasons.
 
         Reasons add up (the reader and the database may both be gone); the kiosk is back in
         service when the last one is cleared (`back_in_service`). `message` is a technician's
         own words for the guardians (shown as typed, in one language), kept until the reason is cleared
-        (None keeps the one given before). With `between_visits`, a visit under way is never cut
+        (None keeps the one given before); `message_en`, given with it, is shown instead while the kiosk speaks
+        English (an operator's order comes in both). With `between_visits`, a visit under way is never cut
         short: nothing happens and False comes back (decided with the state, so no visit can start
         in between); try again when it has ended.
         """
         if reason is None:
             return self.handle(ev.BackInService(None))
-        return self.handle(ev.OutOfService(reason, message, between_visits))
+        return self.handle(ev.OutOfService(reason, message, between_visits, message_en))
 
     def back_in_service(self, reason: str | None) -> None:
         """`reason` is over (None: every reason is); with none left the kiosk greets the next guardian."""

@@ -13,6 +13,8 @@ from kiosk.session.view import CardView, ChildChoice, ChildView, HolderView, Pen
 def present(state: SessionState, policy: SessionPolicy, today: date) -> SessionView:
     """The view of `state`: personal data masked, the actions allowed now, the step's stage."""
     messages = dict(state.service_messages)
+    if state.lang == "en":
+        messages.update(state.service_messages_en)
     view = SessionView(
         step=state.step,
         lang=state.lang,

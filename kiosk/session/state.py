@@ -72,6 +72,7 @@ class SessionState:
     child_error: tuple[str, int | None, str | None] | None = None  # code, position, reason
     out_of_service: tuple[str, ...] = ()  # first reason first
     service_messages: tuple[tuple[str, str], ...] = ()  # a technician's words for the guardians, by reason
+    service_messages_en: tuple[tuple[str, str], ...] = ()  # the same in English where given (an operator's order)
     flights: tuple[Flight, ...] = ()
     serial: int = 0  # the last work's number
     farewell_at: datetime | None = None  # a closing screen finishes by itself then

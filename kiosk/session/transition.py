@@ -253,13 +253,18 @@ def out_of_service(change: Change, event: ev.OutOfService) -> None:
         end_visit(change, None)
     reasons = change.state.out_of_service
     messages = dict(change.state.service_messages)
+    english = dict(change.state.service_messages_en)
     if event.message is not None:  # a new message replaces the last; an empty one withdraws it
+        english.pop(event.reason, None)
         if event.message.strip():
             messages[event.reason] = event.message.strip()
+            if event.message_en is not None and event.message_en.strip():
+                english[event.reason] = event.message_en.strip()
         else:
             messages.pop(event.reason, None)
     change.set(out_of_service=reasons if event.reason in reasons else (*reasons, event.reason),
-               service_messages=tuple(messages.items()), step=Step.OUT_OF_SERVICE)
+               service_messages=tuple(messages.items()), service_messages_en=tuple(english.items()),
+               step=Step.OUT_OF_SERVICE)
 
 
 def back_in_service(change: Change, event: ev.BackInService) -> None:
@@ -271,7 +276,8 @@ def back_in_service(change: Change, event: ev.BackInService) -> None:
     else:
         return
     change.set(out_of_service=reasons,
-               service_messages=tuple((r, m) for r, m in state.service_messages if r in reasons))
+               service_messages=tuple((r, m) for r, m in state.service_messages if r in reasons),
+               service_messages_en=tuple((r, m) for r, m in state.service_messages_en if r in reasons))
     if not reasons and state.step is Step.OUT_OF_SERVICE:
         change.set(step=Step.WELCOME)
 

@@ -19,6 +19,7 @@ from kiosk.registry.port import (
     TicketStatus,
 )
 from registry_service.deps import KioskRegistry
+from registry_service.metrics import REFUSALS
 from registry_service.problems import KIOSK_PROBLEMS
 from registry_service.wire import (
     MAX_ID,
@@ -71,7 +72,11 @@ def register(
 
     A retry with the same Idempotency-Key gets the same e-card ("replayed") and a fresh ticket.
     """
-    return port.register(body.card.presented(), body.child_rid, idempotency_key)
+    answer = port.register(body.card.presented(), body.child_rid, idempotency_key)
+    if answer.outcome == "refused":
+        for code in answer.codes:
+            REFUSALS.labels(code).inc()
+    return answer
 
 
 @router.post("/ecards/{ecard_id}/tickets", response_model=Registration)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
+import os
 import signal
 import statistics
 import sys
@@ -53,6 +54,8 @@ class Beaters:
         self._threads = threads
         self.latencies: list[float] = []
         self.failures = 0
+        self.client_cpu = 0.0
+        """CPU seconds the sending threads used (they share this machine's cores with the service)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -69,6 +72,14 @@ class Beaters:
             self._workers.append(thread)
 
     def _run(self, due: list[tuple[float, int]], etags: dict[int, str | None]) -> None:
+        began = time.thread_time()
+        try:
+            self._send(due, etags)
+        finally:
+            with self._lock:
+                self.client_cpu += time.thread_time() - began
+
+    def _send(self, due: list[tuple[float, int]], etags: dict[int, str | None]) -> None:
         with httpx.Client(base_url=self._base, timeout=30) as client:
             while not self._stop.is_set():
                 when, index = heapq.heappop(due)
@@ -98,6 +109,12 @@ class Beaters:
             thread.join(60)
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc), in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
@@ -111,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     beats: list[float] = []
     failures = 0
     beat_seconds = 0.0
+    client_cpu = 0.0
+    service_cpu: dict[str, list[float]] = {"without": [], "with": []}
     with ExitStack() as stack:
         progress("starting a private PostgreSQL server")
         server = stack.enter_context(PostgresServer())
@@ -133,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                 load = Beaters(base, beaters, args.interval) if mode == "with" else None
                 if load is not None:
                     load.start()
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), cpu_seconds(process.pid)
                 runs[mode].append(run_kiosks(base, keys, children, shape, args.seconds))
+                service_cpu[mode].append(cpu_seconds(process.pid) - cpu)
                 if load is not None:
                     load.stop()
+                    client_cpu += load.client_cpu
                     beat_seconds += time.perf_counter() - began
                     beats.extend(load.latencies)
                     failures += load.failures
@@ -150,14 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         p99s = [r["latency_ms"]["register"].get("p99", float("nan")) for r in results]
         errors = sum(r["errors"] for r in results)
         each = ", ".join(f"{r['registrations_per_s']:.1f}" for r in results)
+        activated = sum(r["outcomes"].get("activated", 0) for r in results)
+        per = sum(service_cpu[mode]) / activated * 1000 if activated else float("nan")
         print(f"  {mode + ' heartbeats':<19} {rate:6.1f} registrations/s (rounds: {each}); register p99 "
-              f"{', '.join(f'{p:.0f}' for p in p99s)} ms; errors {errors}")
+              f"{', '.join(f'{p:.0f}' for p in p99s)} ms; errors {errors}; service CPU {per:.1f} ms per registration")
     cost = 1 - rates["with"] / rates["without"] if rates["without"] else float("nan")
     figures = percentiles(beats)
     print(f"  throughput cost of the heartbeats: {cost * 100:.1f} % (target < 10 %)")
     if figures["n"]:
         print(f"  heartbeat: n={figures['n']} ({figures['n'] / beat_seconds:.1f}/s) p50 {figures['p50']:.1f} ms  "
               f"p99 {figures['p99']:.1f} ms; failed {failures}")
+        extra = sum(service_cpu["with"]) - sum(service_cpu["without"])
+        print(f"  service CPU: {sum(service_cpu['without']):.1f} s without, {sum(service_cpu['with']):.1f} s with "
+              f"({extra / figures['n'] * 1000:.1f} ms more per heartbeat, if all of the difference is theirs); "
+              f"the heartbeat senders (this process, the same cores) used {client_cpu:.1f} CPU-s")
     return 0
 
 

@@ -137,9 +137,20 @@ class Credentials:
         known = self.known(authorization)
         if known is not None:
             return known
-        digest = self._digest(authorization)
         with self._database.connection("check a kiosk credential") as connection:
-            row = connection.execute(self._lookup, {"digest": digest}).first()
+            return self.kiosk_on(connection, authorization)
+
+    def kiosk_on(self, connection: sa.Connection, authorization: str | None) -> str:
+        """`kiosk_for` inside a transaction the caller holds (a route doing its own work on the same connection).
+
+        Raises:
+            CredentialRefused: missing, malformed, unknown or revoked.
+        """
+        known = self.known(authorization)
+        if known is not None:
+            return known
+        digest = self._digest(authorization)
+        row = connection.execute(self._lookup, {"digest": digest}).first()
         if row is None:
             raise CredentialRefused("unknown", "this credential is not one the registry issued")
         if row.revoked_at is not None:

@@ -63,18 +63,18 @@ def _lang(request: Request, lang: str | None) -> str:
 
 def _page(request: Request, lang: str, body: str, *, status: int = 200, signed_in: SignedIn | None = None,
           script: str = "") -> HTMLResponse:
-    t, e = words(lang), html.escape
+    w, e = words(lang), html.escape
     other = "en" if lang == "zh" else "zh"
     tools = ""
     if signed_in is not None:
-        tools = (f'<a class="button quiet" href="{PREFIX}">{t["fleet"]}</a>'
-                 f'<a class="button quiet" id="nav-activations" href="{PREFIX}/activations">{t["activations"]}</a>'
+        tools = (f'<a class="button quiet" href="{PREFIX}">{w["fleet"]}</a>'
+                 f'<a class="button quiet" id="nav-activations" href="{PREFIX}/activations">{w["activations"]}</a>'
                  f'<form method="post" action="{PREFIX}/sign-out">{_csrf_field(signed_in.csrf)}'
-                 f'<button class="quiet" id="sign-out" type="submit">{t["sign_out"]} ({e(signed_in.operator_id)})</button></form>')
+                 f'<button class="quiet" id="sign-out" type="submit">{w["sign_out"]} ({e(signed_in.operator_id)})</button></form>')
     document = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{t["title"]}</title>'
-                f'<style>{_STYLE}</style></head><body><header><h1>{t["title"]}</h1>{tools}'
-                f'<a class="button quiet" id="lang" href="?lang={other}">{t["switch"]}</a></header>{body}{script}</body></html>')
+                f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{w["title"]}</title>'
+                f'<style>{_STYLE}</style></head><body><header><h1>{w["title"]}</h1>{tools}'
+                f'<a class="button quiet" id="lang" href="?lang={other}">{w["switch"]}</a></header>{body}{script}</body></html>')
     response = HTMLResponse(document, status_code=status, headers={
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
         "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -131,12 +131,12 @@ def sign_in_page(request: Request, lang: Annotated[str | None, Query(max_length=
 
 
 def _sign_in_form(lang: str, token: str) -> str:
-    t = words(lang)
-    return (f'<form class="stack" method="post" action="{PREFIX}/sign-in"><h2>{t["sign_in"]}</h2>{_csrf_field(token)}'
-            f'<label>{t["operator_id"]}<input name="operator_id" id="operator-id" autocomplete="username" maxlength="40" '
-            f'required></label><label>{t["password"]}<input type="password" name="password" id="password" '
+    w = words(lang)
+    return (f'<form class="stack" method="post" action="{PREFIX}/sign-in"><h2>{w["sign_in"]}</h2>{_csrf_field(token)}'
+            f'<label>{w["operator_id"]}<input name="operator_id" id="operator-id" autocomplete="username" maxlength="40" '
+            f'required></label><label>{w["password"]}<input type="password" name="password" id="password" '
             f'autocomplete="current-password" maxlength="128" required></label>'
-            f'<button id="sign-in" type="submit">{t["sign_in_button"]}</button></form>')
+            f'<button id="sign-in" type="submit">{w["sign_in_button"]}</button></form>')
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -152,8 +152,8 @@ def sign_in(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_l
     shown = scrub(operator_id[:40])
     _audit(state, shown, f"console_sign_in_{answer.outcome}")
     if answer.outcome != "signed_in":
-        t, token = words(lang), secrets.token_urlsafe(24)
-        text = t["locked"] if answer.outcome == "locked" else t["wrong"].format(tries=answer.tries_left)
+        w, token = words(lang), secrets.token_urlsafe(24)
+        text = w["locked"] if answer.outcome == "locked" else w["wrong"].format(tries=answer.tries_left)
         response = _page(request, lang, _note(text, answer.outcome, True) + _sign_in_form(lang, token), status=401)
         response.set_cookie(SIGN_IN_COOKIE, token, path=PREFIX, httponly=True, samesite="strict")
         return response
@@ -180,27 +180,27 @@ def sign_out(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_
 
 # ---------------------------------------------------------------- the fleet
 def _reasons(lang: str, status: KioskStatus) -> str:
-    t = words(lang)
-    return "、".join(t.get(f"reason.{reason}", reason) for reason in status.reasons) if lang == "zh" else \
-        ", ".join(t.get(f"reason.{reason}", reason) for reason in status.reasons)
+    w = words(lang)
+    return "、".join(w.get(f"reason.{reason}", reason) for reason in status.reasons) if lang == "zh" else \
+        ", ".join(w.get(f"reason.{reason}", reason) for reason in status.reasons)
 
 
 def _age(lang: str, status: KioskStatus) -> str:
-    t = words(lang)
-    return t["never_seen"] if status.age_seconds is None else t["seconds_ago"].format(seconds=int(status.age_seconds))
+    w = words(lang)
+    return w["never_seen"] if status.age_seconds is None else w["seconds_ago"].format(seconds=int(status.age_seconds))
 
 
 def _card(lang: str, status: KioskStatus) -> str:
-    t, e = words(lang), html.escape
+    w, e = words(lang), html.escape
     kiosk = e(status.kiosk_id)
     refused = sum(status.refusals.values())
-    counts = (f'{t["today"]}: {t["visits"]} {status.visits} · {t["registrations"]} {status.registrations} · '
-              f'{t["activations_count"]} {status.activations} · {t["refusals"]} {refused}'
+    counts = (f'{w["today"]}: {w["visits"]} {status.visits} · {w["registrations"]} {status.registrations} · '
+              f'{w["activations_count"]} {status.activations} · {w["refusals"]} {refused}'
               if status.received_at is not None else "")
     return (f'<a class="kiosk {status.colour}" id="kiosk-{kiosk}" data-state="{status.colour}" '
-            f'href="{PREFIX}/kiosks/{kiosk}"><h2><span>{kiosk}</span><span class="badge">{t[status.colour]}</span></h2>'
+            f'href="{PREFIX}/kiosks/{kiosk}"><h2><span>{kiosk}</span><span class="badge">{w[status.colour]}</span></h2>'
             f'<p class="small reasons">{e(_reasons(lang, status))}</p>'
-            f'<p class="small">{t["version"]} {e(status.version or "-")} · {t["last_beat"]} '
+            f'<p class="small">{w["version"]} {e(status.version or "-")} · {w["last_beat"]} '
             f'<span class="age">{e(_age(lang, status))}</span></p><p class="small">{e(counts)}</p></a>')
 
 
@@ -226,9 +226,9 @@ def fleet_page(request: Request, state: ServiceDep, lang: Annotated[str | None, 
     if signed_in is None:
         return _to_sign_in()
     lang = _lang(request, lang)
-    t = words(lang)
+    w = words(lang)
     purge = (f'<form method="post" action="{PREFIX}/purge" style="margin-top:1rem">{_csrf_field(signed_in.csrf)}'
-             f'<button class="quiet" id="purge" type="submit">{t["purge"]}</button></form>')
+             f'<button class="quiet" id="purge" type="submit">{w["purge"]}</button></form>')
     body = f'<section id="fleet">{fleet_fragment(state, lang)}</section>{purge}'
     script = _REFRESH % (int(state.settings.console_refresh_seconds * 1000), PREFIX, PREFIX)
     return _page(request, lang, body, signed_in=signed_in, script=script)
@@ -244,41 +244,41 @@ def fleet_refresh(request: Request, state: ServiceDep) -> Response:
 
 # ---------------------------------------------------------------- one kiosk
 def _kiosk_body(state: Service, lang: str, signed_in: SignedIn, status: KioskStatus) -> str:
-    t, e = words(lang), html.escape
+    w, e = words(lang), html.escape
     rows = [
-        (t["state"], f'<span class="badge {status.colour}" id="colour">{t[status.colour]}</span> '
-                     f'{e(t.get(status.state, status.state))}'),
-        (t["reasons"], e(_reasons(lang, status))),
-        (t["last_beat"], e(_age(lang, status))),
-        (t["version"], e(status.version)),
-        (t["fingerprint"], e(status.settings_fingerprint[:16])),
-        (t["uptime"], e(f"{status.uptime_seconds // 3600} h {status.uptime_seconds % 3600 // 60} min")),
-        (t["reader"], e(t.get(f"reader.{status.reader}", status.reader))),
-        (t["psam"], e(t.get(f"psam.{status.psam}", status.psam))),
-        (t["today"], e(f'{status.day or ""} {t["visits"]} {status.visits} · {t["registrations"]} {status.registrations}'
-                       f' · {t["activations_count"]} {status.activations}')),
-        (t["refusals"], e(", ".join(f"{code} {count}" for code, count in sorted(status.refusals.items())))),
-        (t["last_errors"], e(", ".join(f"{code} ({at})" for code, at in status.last_errors))),
+        (w["state"], f'<span class="badge {status.colour}" id="colour">{w[status.colour]}</span> '
+                     f'{e(w.get(status.state, status.state))}'),
+        (w["reasons"], e(_reasons(lang, status))),
+        (w["last_beat"], e(_age(lang, status))),
+        (w["version"], e(status.version)),
+        (w["fingerprint"], e(status.settings_fingerprint[:16])),
+        (w["uptime"], e(f"{status.uptime_seconds // 3600} h {status.uptime_seconds % 3600 // 60} min")),
+        (w["reader"], e(w.get(f"reader.{status.reader}", status.reader))),
+        (w["psam"], e(w.get(f"psam.{status.psam}", status.psam))),
+        (w["today"], e(f'{status.day or ""} {w["visits"]} {status.visits} · {w["registrations"]} {status.registrations}'
+                       f' · {w["activations_count"]} {status.activations}')),
+        (w["refusals"], e(", ".join(f"{code} {count}" for code, count in sorted(status.refusals.items())))),
+        (w["last_errors"], e(", ".join(f"{code} ({at})" for code, at in status.last_errors))),
     ]
     facts = "<dl>" + "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows) + "</dl>"
     kiosk = e(status.kiosk_id)
     if status.order is not None:
         order = status.order
-        action = (f'<p id="order" class="note">{e(t["ordered"].format(operator=order.operator_id, since=_when(order.since)))}'
+        action = (f'<p id="order" class="note">{e(w["ordered"].format(operator=order.operator_id, since=_when(order.since)))}'
                   f'<br>{e(order.message_zh)}<br>{e(order.message_en)}</p>'
                   f'<form method="post" action="{PREFIX}/kiosks/{kiosk}/in-service">{_csrf_field(signed_in.csrf)}'
-                  f'<button id="put-back" type="submit">{t["put_back"]}</button></form>')
+                  f'<button id="put-back" type="submit">{w["put_back"]}</button></form>')
     else:
         action = (f'<form class="stack" method="post" action="{PREFIX}/kiosks/{kiosk}/out-of-service">'
-                  f'{_csrf_field(signed_in.csrf)}<label>{t["message_zh"]}<textarea name="message_zh" id="message-zh" '
-                  f'maxlength="{MESSAGE_LENGTH}" required></textarea></label><label>{t["message_en"]}<textarea '
+                  f'{_csrf_field(signed_in.csrf)}<label>{w["message_zh"]}<textarea name="message_zh" id="message-zh" '
+                  f'maxlength="{MESSAGE_LENGTH}" required></textarea></label><label>{w["message_en"]}<textarea '
                   f'name="message_en" id="message-en" maxlength="{MESSAGE_LENGTH}" required></textarea></label>'
-                  f'<button class="danger" id="take-out" type="submit">{t["take_out"]}</button></form>')
+                  f'<button class="danger" id="take-out" type="submit">{w["take_out"]}</button></form>')
     trail = state.fleet.audit_trail(status.kiosk_id)
-    audit = (f'<h2>{t["audit"]}</h2><table id="audit"><tr><th>{t["at"]}</th><th>{t["kind"]}</th><th>{t["detail"]}</th></tr>'
+    audit = (f'<h2>{w["audit"]}</h2><table id="audit"><tr><th>{w["at"]}</th><th>{w["kind"]}</th><th>{w["detail"]}</th></tr>'
              + "".join(f"<tr><td>{e(_when(at))}</td><td>{e(kind)}</td><td>{e(scrub(detail))}</td></tr>"
                        for at, kind, detail in trail) + "</table>")
-    return f'<h2 id="kiosk-id">{kiosk}</h2>{facts}<h2>{t["take_out"]} / {t["put_back"]}</h2>{action}{audit}'
+    return f'<h2 id="kiosk-id">{kiosk}</h2>{facts}<h2>{w["take_out"]} / {w["put_back"]}</h2>{action}{audit}'
 
 
 @router.get("/kiosks/{kiosk_id}", response_class=HTMLResponse)
@@ -289,11 +289,11 @@ def kiosk_page(kiosk_id: KioskPath, request: Request, state: ServiceDep,
     if signed_in is None:
         return _to_sign_in()
     lang = _lang(request, lang)
-    t = words(lang)
+    w = words(lang)
     found = state.fleet.statuses(kiosk_id)
     if not found:
-        return _page(request, lang, _note(t["no_such_kiosk"], "no_such_kiosk", True), status=404, signed_in=signed_in)
-    note = _note(t[done], done) if done in ("taken_out", "put_back_done", "not_ordered") else ""
+        return _page(request, lang, _note(w["no_such_kiosk"], "no_such_kiosk", True), status=404, signed_in=signed_in)
+    note = _note(w[done], done) if done in ("taken_out", "put_back_done", "not_ordered") else ""
     return _page(request, lang, note + _kiosk_body(state, lang, signed_in, found[0]), signed_in=signed_in)
 
 
@@ -349,23 +349,23 @@ def activations_page(request: Request, state: ServiceDep, lang: Annotated[str | 
     if signed_in is None:
         return _to_sign_in()
     lang = _lang(request, lang)
-    t, e = words(lang), html.escape
+    w, e = words(lang), html.escape
     note = ""
     if done == "cancelled":
-        note = _note(t["cancelled"].format(ecard=ecard or ""), "cancelled")
+        note = _note(w["cancelled"].format(ecard=ecard or ""), "cancelled")
     elif done == "not_pending":
-        note = _note(t["not_pending"], "not_pending", True)
+        note = _note(w["not_pending"], "not_pending", True)
     pending = state.registry.pending_activations(limit=500)
     if not pending:
-        return _page(request, lang, note + _note(t["pending_none"], "pending_none"), signed_in=signed_in)
+        return _page(request, lang, note + _note(w["pending_none"], "pending_none"), signed_in=signed_in)
     rows = "".join(
         f'<tr id="ecard-{p.ecard_id}"><td>{p.ecard_id}</td><td>{e(mask_name(p.child_name))} {e(mask_id(p.child_resident_id))}</td>'
-        f'<td>{e(_when(p.created_at))}</td><td>{e(p.kiosk_id)}</td><td>{e(_when(p.code_expires_at) or t["no_code"])}</td>'
+        f'<td>{e(_when(p.created_at))}</td><td>{e(p.kiosk_id)}</td><td>{e(_when(p.code_expires_at) or w["no_code"])}</td>'
         f'<td><form method="post" action="{PREFIX}/activations/{p.ecard_id}/cancel">{_csrf_field(signed_in.csrf)}'
-        f'<button class="danger" id="cancel-{p.ecard_id}" type="submit">{t["cancel"]}</button></form></td></tr>'
+        f'<button class="danger" id="cancel-{p.ecard_id}" type="submit">{w["cancel"]}</button></form></td></tr>'
         for p in pending)
-    table = (f'<table id="pending"><tr><th>#</th><th>{t["child"]}</th><th>{t["registered_at"]}</th><th>{t["kiosk"]}</th>'
-             f'<th>{t["code_until"]}</th><th></th></tr>{rows}</table>')
+    table = (f'<table id="pending"><tr><th>#</th><th>{w["child"]}</th><th>{w["registered_at"]}</th><th>{w["kiosk"]}</th>'
+             f'<th>{w["code_until"]}</th><th></th></tr>{rows}</table>')
     return _page(request, lang, note + table, signed_in=signed_in)
 
 
@@ -394,6 +394,6 @@ def purge(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_len
         return _refused_csrf(request, lang)
     count = state.registry.purge_expired()
     _audit(state, signed_in.operator_id, "console_purge_expired", f"purged={count}")
-    t = words(lang)
-    return _page(request, lang, _note(t["purged"].format(count=count), "purged")
-                 + f'<p><a class="button" href="{PREFIX}">{t["back"]}</a></p>', signed_in=signed_in)
+    w = words(lang)
+    return _page(request, lang, _note(w["purged"].format(count=count), "purged")
+                 + f'<p><a class="button" href="{PREFIX}">{w["back"]}</a></p>', signed_in=signed_in)

@@ -78,4 +78,4 @@ def look_up(body: PresentedTicket, request: Request, state: ServiceDep) -> JSONR
 def poll(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], kiosk: KioskId, state: ServiceDep) -> PollAnswer:
     """The kiosk's poll of its ticket, RFC 8628 style: authorization_pending, slow_down (the interval 5 s longer
     from then on), expired_token, access_denied (locked by strangers' tries); no error once activated."""
-    return desk(state).poll(ticket_id, state.policy.poll_interval_seconds)
+    return desk(state).poll(ticket_id, state.policy.poll_interval_seconds, kiosk)

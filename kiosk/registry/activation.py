@@ -128,14 +128,16 @@ def state(session: Session, now: datetime, ticket_id: int) -> TicketState:
     return status(session, now, ticket_id)[0]
 
 
-def status(session: Session, now: datetime, ticket_id: int) -> tuple[TicketState, datetime]:
+def status(session: Session, now: datetime, ticket_id: int, kiosk_id: str | None = None) -> tuple[TicketState, datetime]:
     """Where a ticket stands and when it runs out.
 
+    Args:
+        kiosk_id: the asking kiosk; another kiosk's ticket is answered as unknown. None: any kiosk's.
     Raises:
-        KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged).
+        KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged), or it is another kiosk's.
     """
     row = session.get(TicketRow, ticket_id)
-    if row is None:
+    if row is None or (kiosk_id is not None and row.kiosk_id != kiosk_id):
         raise KioskError("ACTIVATION_UNKNOWN", f"ticket {ticket_id}")
     return _state_of(row, now), row.expires_at
 

@@ -81,7 +81,7 @@ class LocalRegistry:
 
     def ticket_state(self, ticket_id: int) -> TicketStatus:
         with self._registry.database.transaction("ticket_state") as session:
-            state, expires_at = activation.status(session, self._registry.clock.now(), ticket_id)
+            state, expires_at = activation.status(session, self._registry.clock.now(), ticket_id, self._registry.kiosk_id)
         return TicketStatus(ticket_id, state, expires_at, self._policy.poll_interval_seconds)
 
     def health(self) -> RegistryHealth:

@@ -182,14 +182,18 @@ def preview(
 
 def poll(
     session: Session, now: datetime, ticket_id: int, interval_seconds: float, limits: PhoneLimits = PhoneLimits(),
+    kiosk_id: str | None = None,
 ) -> PollAnswer:
     """A kiosk asks where its ticket stands; polling faster than the interval earns slow_down (RFC 8628 3.5).
 
+    Args:
+        kiosk_id: the asking kiosk; a ticket shown at another kiosk is answered as unknown (ticket numbers
+            are sequential: no kiosk learns when another's guardians activate). None: any kiosk's.
     Raises:
-        KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged).
+        KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged), or it is another kiosk's.
     """
     row = session.get(TicketRow, ticket_id)
-    if row is None:
+    if row is None or (kiosk_id is not None and row.kiosk_id != kiosk_id):
         raise KioskError("ACTIVATION_UNKNOWN", f"ticket {ticket_id}")
     key = f"{_POLL_KEY}{ticket_id}"
     pace = session.exec(select(Throttle).where(Throttle.key == key)).first()
@@ -333,7 +337,7 @@ class PhoneDesk:
         with self._registry.database.transaction("phone_preview", writes=True) as session:
             return preview(session, self._registry.clock.now(), presented, client, self._limits)
 
-    def poll(self, ticket_id: int, interval_seconds: float) -> PollAnswer:
+    def poll(self, ticket_id: int, interval_seconds: float, kiosk_id: str | None = None) -> PollAnswer:
         """See poll."""
         with self._registry.database.transaction("ticket_poll", writes=True) as session:
-            return poll(session, self._registry.clock.now(), ticket_id, interval_seconds, self._limits)
+            return poll(session, self._registry.clock.now(), ticket_id, interval_seconds, self._limits, kiosk_id)

@@ -81,6 +81,12 @@ def test_the_kiosk_poll_answers_rfc_8628_and_expired_is_expired_token(running_se
         hurried = box.get(f"/v1/kiosk/tickets/{ticket.ticket_id}/poll").json()
         assert (hurried["error"], hurried["interval_seconds"]) == ("slow_down", interval + 5)
         assert box.get("/v1/kiosk/tickets/1/poll", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+        # Ticket numbers are sequential: another kiosk learns nothing of this one's (as if there were no such ticket).
+        with running_service.client(running_service.kiosk("HALL-2")) as stranger:
+            for path in (f"/v1/kiosk/tickets/{ticket.ticket_id}/poll", f"/v1/kiosk/tickets/{ticket.ticket_id}"):
+                refused = stranger.get(path)
+                assert (refused.status_code, refused.json()["code"]) == (404, "ACTIVATION_UNKNOWN"), path
+        assert box.get(f"/v1/kiosk/tickets/{ticket.ticket_id}").json()["state"] == "pending"
         running_service.clock.advance(running_service.settings.activation_ttl_seconds + 1)
         late = box.get(f"/v1/kiosk/tickets/{ticket.ticket_id}/poll").json()
         assert (late["state"], late["error"]) == ("expired", "expired_token")

@@ -119,7 +119,7 @@ if [ "$registry" -eq 1 ]; then
   install -d -m 0755 "$REGISTRY_ETC"
   install -d -m 0700 "$REGISTRY_ETC/credentials"
   site_file registry.env "$REGISTRY_ETC/registry.env" 0640
-  credential "$REGISTRY_ETC/credentials/database_url"
+  for name in database_url metrics_token; do credential "$REGISTRY_ETC/credentials/$name"; done
   install -m 0644 "$DEPLOY/ecard-registry.service" "$UNITS/ecard-registry.service"
   enable+=(ecard-registry.service)
 fi

@@ -9,11 +9,12 @@ from __future__ import annotations
 #   report for today) is computed at the scrape, from the tallies and the heartbeats: the same
 #   answer from every worker and replica, nothing to add up.
 
+import hmac
 import os
 import time
 from typing import Iterable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -116,5 +117,11 @@ def exposition(service) -> bytes:
 
 
 @router.get("/metrics")
-def metrics(state: ServiceDep) -> Response:
+def metrics(request: Request, state: ServiceDep) -> Response:
+    """The exposition; with the setting metrics_token, only for a scraper sending `Authorization: Bearer <token>`
+    (the figures name every kiosk)."""
+    token = state.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()):
+        return Response("/metrics needs the scrape token: Authorization: Bearer <metrics_token>\n", status_code=401,
+                        media_type="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return Response(exposition(state), media_type=CONTENT_TYPE_LATEST)

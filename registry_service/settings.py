@@ -14,7 +14,7 @@ from kiosk.setting_rules import (Choice, Flag, FolderPath, Integer, Number, Rule
 
 ENV_PREFIX = "ECARD_REGISTRY_"
 DEFAULTS_FILE = Path(str(files("registry_service") / "registry.toml"))
-CREDENTIAL_KEYS = ("database_url",)
+CREDENTIAL_KEYS = ("database_url", "metrics_token")
 """Secret settings a systemd unit passes as credentials: $CREDENTIALS_DIRECTORY/<key> (LoadCredential=)."""
 
 
@@ -48,6 +48,7 @@ class ServiceSettings:
     console_lockout_tries: int = _setting(Integer(ge=1, le=20))
     console_secure_cookie: bool = _setting(Flag())
     console_refresh_seconds: float = _setting(Number(ge=0.2, le=60))
+    metrics_token: str = _setting(Text(pattern=r"^[!-~]*$", pattern_says="must be printable ASCII without spaces"))
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:

@@ -182,3 +182,22 @@ def test_metrics_parse_as_prometheus_text_with_route_templates_and_the_fleet(run
     assert samples[("ecard_registry_errors_total", (("code", "KIOSK_CREDENTIAL_REFUSED"),))] >= 1
     assert samples[("ecard_registry_registrations_total", ())] >= 1
     assert families["ecard_registry_request_seconds"].type == "histogram"
+
+
+def test_with_a_metrics_token_only_a_scraper_sending_it_reads_the_metrics(operator) -> None:
+    guarded = operator.settings.replaced(metrics_token="scrape-0f3c9a7e")
+    service = Service.open(guarded, operator.clock)
+    thread = ServiceThread(create_app(guarded, service=service)).start()
+    try:
+        with httpx.Client(base_url=thread.base_url, timeout=10) as scraper:
+            refused = [scraper.get("/metrics", headers=headers) for headers in
+                       ({}, {"Authorization": "Bearer scrape-0f3c9a7"}, {"Authorization": "scrape-0f3c9a7e"})]
+            allowed = scraper.get("/metrics", headers={"Authorization": "Bearer scrape-0f3c9a7e"})
+    finally:
+        thread.stop()
+        service.close()
+    for answer in refused:
+        assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+        assert "ecard_registry" not in answer.text
+    assert allowed.status_code == 200
+    assert "ecard_registry_kiosks" in {family.name for family in text_string_to_metric_families(allowed.text)}

@@ -172,7 +172,11 @@ class BackgroundOpening:
     def _open(self) -> None:
         from ecard_kiosk.services import connect_opened, open_registry_unprepared, prepare_registry, start_reader
 
+        from kiosk.session import load_event_code
+
         kiosk = self._kiosk
+        # First what the guardian's first key or card needs (the session's events and work), then the registry.
+        load_event_code()
         registry = open_registry_unprepared(kiosk.settings, self._clock)
         # From now on calls go to the registry itself: while its database server does not answer
         # (making the tables below waits for it), they fail as calls to a database that is down do.

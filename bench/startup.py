@@ -4,7 +4,8 @@ Next to it, a bare Textual app (one Static label) started the same way. The wall
 just before the spawn to the moment the text is read off the pty's master side, so it includes
 interpreter start-up, imports, settings, the first compose and the first frame written to the
 terminal. The kiosk opens its registry (created on a fresh data dir every run) after that frame;
-the time and peak RSS until its log says it is open are measured too.
+the time and peak RSS until its log says it is open are measured too. A fourth row is a kiosk whose registry
+is the registry service (a URL where nothing answers): its first screen is the out-of-service one.
 
 Both programs run with their bytecode cached, as an installed kiosk is (pip compiles it): a private
 PYTHONPYCACHEPREFIX in the scratch dir, filled by one discarded warm-up start of each. A third row
@@ -59,6 +60,19 @@ RSS_TARGET = 2.0
 """The kiosk's peak RSS up to its first screen may be at most this many times the bare app's."""
 OPENED_LINE = "start-up: registry open"
 """What the kiosk logs once its background opening is done (ecard_kiosk/opening.py)."""
+
+
+SERVICE_URL = "http://127.0.0.1:9"
+"""The service kiosk's registry: nothing answers there (port 9, discard), so its first screen is the out-of-service
+one until the monitor finds the service (never, here): the start-up measured is the kiosk's own, not the service's."""
+
+
+def out_of_service_heading() -> str:
+    """The out-of-service screen's heading in the kiosk's default language: the service kiosk's first screen."""
+    from kiosk.messages import message
+    from kiosk.settings import load_settings
+
+    return message("oos.heading", load_settings(environ={}).settings.language)
 
 
 def welcome_heading() -> str:
@@ -211,6 +225,7 @@ PROGRAMS = {
     "kiosk": "python kiosk.py",
     "bare": "bare Textual app (1 Static)",
     "kiosk_uncompiled": "python kiosk.py, PYTHONDONTWRITEBYTECODE=1",
+    "kiosk_service": f"python kiosk.py, registry = {SERVICE_URL}",
 }
 
 
@@ -222,13 +237,22 @@ def run(runs: int, scratch: Path | None = None) -> dict:
         bare = Path(tmp) / "bare_app.py"
         bare.write_text(BARE_APP.format(label=heading), encoding="utf-8")
         pycache = Path(tmp) / "pycache"
-        commands = {"kiosk": [python, "kiosk.py"], "bare": [python, str(bare)], "kiosk_uncompiled": [python, "kiosk.py"]}
-        caches = {"kiosk": pycache, "bare": pycache, "kiosk_uncompiled": None}
+        credential = Path(tmp) / "kiosk.credential"
+        credential.write_text("bench-" + "k" * 40 + "\n", encoding="ascii")
+        commands = {"kiosk": [python, "kiosk.py"], "bare": [python, str(bare)], "kiosk_uncompiled": [python, "kiosk.py"],
+                    "kiosk_service": [python, "kiosk.py"]}
+        caches = {"kiosk": pycache, "bare": pycache, "kiosk_uncompiled": None, "kiosk_service": pycache}
+        needles = {name: heading for name in PROGRAMS}
+        needles["kiosk_service"] = out_of_service_heading()
         for index in range(-1, runs):  # run -1 is the warm-up that fills the bytecode cache; discarded
             for name in PROGRAMS:  # interleaved, so drift in machine load hits all alike
                 data_dir = Path(tmp) / f"data-{name}-{index}"
-                opened_log = data_dir / "logs" / "kiosk.log" if name != "bare" else None
-                sample = time_to_text(commands[name], heading, _environment(data_dir, caches[name]), ROOT, opened_log)
+                # The service kiosk opens no registry of its own: nothing to wait for after its first screen.
+                opened_log = data_dir / "logs" / "kiosk.log" if name not in ("bare", "kiosk_service") else None
+                env = _environment(data_dir, caches[name])
+                if name == "kiosk_service":
+                    env.update(KIOSK_REGISTRY=SERVICE_URL, KIOSK_REGISTRY_CREDENTIAL_FILE=str(credential))
+                sample = time_to_text(commands[name], needles[name], env, ROOT, opened_log)
                 if index >= 0:
                     samples[name].append(sample)
     result: dict = {"runs": runs, "terminal": f"{COLUMNS}x{ROWS} TERM=xterm-256color", "needle": heading,
@@ -254,6 +278,11 @@ def run(runs: int, scratch: Path | None = None) -> dict:
     result["cpu_ratio_kiosk_over_bare"] = round(kiosk_cpu / bare_cpu, 2) if kiosk_cpu and bare_cpu else None
     uncompiled_ms = result["kiosk_uncompiled"]["to_text"]["median_ms"]
     result["ratio_uncompiled_over_bare"] = round(uncompiled_ms / bare_ms, 2) if bare_ms else None
+    service = result["kiosk_service"]
+    result["service_needle"] = needles["kiosk_service"]
+    result["ratio_service_over_bare"] = round(service["to_text"]["median_ms"] / bare_ms, 2) if bare_ms else None
+    service_cpu = service["cpu_to_text"].get("median_ms")
+    result["cpu_ratio_service_over_bare"] = round(service_cpu / bare_cpu, 2) if service_cpu and bare_cpu else None
     if kiosk["peak_rss_mib"] and bare_figures["peak_rss_mib"]:
         result["rss_ratio_kiosk_over_bare"] = round(kiosk["peak_rss_mib"] / bare_figures["peak_rss_mib"], 2)
     else:

@@ -152,7 +152,7 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
     from ecard_kiosk.services import connect_service
     from kiosk.errors import KioskError
     from kiosk.maintenance.managed import ManagedByService
-    from kiosk.registry.service_client import ServiceRegistry, read_credential
+    from kiosk.registry.credential import read_credential
     from kiosk.session import KioskSession
     from devices.service import ReaderCardService
 
@@ -160,7 +160,14 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
         credential = read_credential(settings.registry_credential_file)
     except KioskError as exc:
         raise StartupError(f"setting 'registry_credential_file': {exc.detail}") from None
-    port = ServiceRegistry(settings.registry, credential)
+
+    def service_port() -> "RegistryPort":
+        # httpx and pydantic load with the first call (the monitor's first check, after the first screen).
+        from kiosk.registry.service_client import ServiceRegistry
+
+        return ServiceRegistry(settings.registry, credential)
+
+    port = cast("RegistryPort", DeferredPort(service_port))
     session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
                            session_policy(settings))
     if side.bench is not None:

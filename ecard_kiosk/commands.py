@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import sys
 import threading
 from types import ModuleType
@@ -33,6 +34,17 @@ def _card_tools() -> Iterator[ModuleType]:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    # No garbage collection until the first screen is up: start-up makes objects that almost all live on (modules,
+    # classes, styles, widgets), so the collector's passes over them there would free next to nothing and only hold
+    # the screen back. It runs as usual from the first screen on.
+    gc.disable()
+    try:
+        return _run_kiosk(args)
+    finally:
+        gc.enable()
+
+
+def _run_kiosk(args: argparse.Namespace) -> int:
     loaded = load_settings(args.config, overrides=overrides_from(args))
     settings = loaded.settings
     _start_logging(settings)
@@ -53,6 +65,7 @@ def command_run(args: argparse.Namespace) -> int:
     notifier = Notifier.from_environment()
 
     def first_screen() -> None:
+        gc.enable()
         start_services(kiosk, on_failure=unusable)
         watch_app(app, notifier)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
 

@@ -81,11 +81,13 @@ class PendingRegistry:
 
 
 class DeferredPort:
-    """The registry port over a registry still being opened: the LocalRegistry is made at the first call.
+    """A registry port made at its first call: the LocalRegistry over a registry still being opened, or the
+    registry service's HTTP adapter.
 
-    Making it loads the registry's code (SQLAlchemy), which the first screen must not wait for; the
-    first call comes from a worker or the monitor, after the first screen, like every call on the
-    PendingRegistry under it. Rules given before then (`set_region`) are the ones it starts with.
+    Making it loads the registry's code (SQLAlchemy; httpx and pydantic for the service), which the
+    first screen must not wait for; the first call comes from a worker or the monitor, after the first
+    screen, like every call on the PendingRegistry under it. Rules given before then (`set_region`)
+    are the ones it starts with.
     """
 
     def __init__(self, make: Callable[[], object]) -> None:
@@ -98,15 +100,25 @@ class DeferredPort:
         with self._lock:
             self._region = region
             port = self._port
-        if port is not None:
-            port.set_region(region)  # type: ignore[attr-defined]
+        forward = getattr(port, "set_region", None)  # the service's adapter has none: the service judges
+        if forward is not None:
+            forward(region)
+
+    def close(self) -> None:
+        """Let go of the port's connections, if it was made (closing one never made makes nothing)."""
+        with self._lock:
+            port = self._port
+        close = getattr(port, "close", None)
+        if close is not None:
+            close()
 
     def _opened(self) -> object:
         with self._lock:
             if self._port is None:
                 port = self._make()
-                if self._region is not None:
-                    port.set_region(self._region)  # type: ignore[attr-defined]
+                forward = getattr(port, "set_region", None)
+                if self._region is not None and forward is not None:
+                    forward(self._region)
                 self._port = port
             return self._port
 
@@ -172,7 +184,11 @@ class BackgroundOpening:
     def _open(self) -> None:
         from ecard_kiosk.services import connect_opened, open_registry_unprepared, prepare_registry, start_reader
 
+        from kiosk.session import load_event_code
+
         kiosk = self._kiosk
+        # First what the guardian's first key or card needs (the session's events and work), then the registry.
+        load_event_code()
         registry = open_registry_unprepared(kiosk.settings, self._clock)
         # From now on calls go to the registry itself: while its database server does not answer
         # (making the tables below waits for it), they fail as calls to a database that is down do.

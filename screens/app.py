@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, ClassVar
+import sys
+from typing import TYPE_CHECKING, Callable, ClassVar, cast
 
 from textual import events, work
 from textual.app import App
@@ -11,23 +12,41 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from kiosk.errors import CATALOGUE, KioskError
-from kiosk.maintenance import MaintenanceMode
-from kiosk.ports import TesterBench
 from kiosk.session import InlineRunner, KioskSession, SessionView
 from screens.base import StepScreen
 from screens.line_breaking import use_kiosk_line_breaking
-from screens.maintenance.console import MaintenanceConsole
-from screens.maintenance.login import LOGIN_IDLE_SECONDS, TechnicianLogin
 from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
-from screens.tester import TesterPanel
-from screens.timeout import TimeoutWarning
+
+if TYPE_CHECKING:
+    from kiosk.maintenance import MaintenanceMode
+    from kiosk.ports import TesterBench
+    from screens.maintenance.console import MaintenanceConsole
+    from screens.maintenance.login import TechnicianLogin
+    from screens.tester import TesterPanel
+    from screens.timeout import TimeoutWarning
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_CORNER = (6, 3)
 """The top-left screen cells (columns, rows) where five taps within three seconds open the technician login."""
+
+
+def _is_up(screen: object, module: str, name: str) -> bool:
+    """isinstance(screen, module.name) without importing `module` for it: the idle warning, the tester panel and the
+    maintenance screens load when first shown (the first screen does not wait for them), and a screen whose module
+    was never imported is not up."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(screen, getattr(loaded, name))
+
+
+def _is_tester_or_login(screen: object) -> bool:
+    """The tester panel or the technician login: modal screens that stay up while the session moves on."""
+    return _is_up(screen, "screens.tester", "TesterPanel") or _is_login(screen)
+
+
+def _is_login(screen: object) -> bool:
+    return _is_up(screen, "screens.maintenance.login", "TechnicianLogin")
 
 
 class SessionChanged(Message):
@@ -156,7 +175,7 @@ class KioskApp(App, inherit_bindings=False):
             return
         self._apply_display(view)
         screen = self.screen
-        while (isinstance(screen, ModalScreen) and not isinstance(screen, (TesterPanel, TechnicianLogin))
+        while (isinstance(screen, ModalScreen) and not _is_tester_or_login(screen)
                and view.step is not previous.step):
             # Help or the idle warning (or both) stood over a step that is gone (card pulled, timed out, moved on).
             await self.pop_screen()
@@ -197,6 +216,8 @@ class KioskApp(App, inherit_bindings=False):
             return
         error = event.worker.error
         log.error("worker failed", exc_info=error)
+        from kiosk.errors import CATALOGUE, KioskError
+
         entry = error.entry if isinstance(error, KioskError) else CATALOGUE["INTERNAL"]
         # Catalogued words for the guardian, never an exception's text.
         self.notify(f"{entry.text.get(self._view.lang)} {entry.next_step.get(self._view.lang)}",
@@ -211,12 +232,14 @@ class KioskApp(App, inherit_bindings=False):
         screen = self.screen
         left = self.session.idle_seconds_left()
         warn = left is not None and left <= self.session.policy.idle_warning_seconds
-        if isinstance(screen, TimeoutWarning):
+        if _is_up(screen, "screens.timeout", "TimeoutWarning"):
             if warn:
-                screen.update_seconds(left)
+                cast("TimeoutWarning", screen).update_seconds(left)
             else:
                 screen.dismiss(False)  # activity meanwhile, or nothing to wait for any more
-        elif warn and left > 0 and not isinstance(screen, (TesterPanel, TechnicianLogin)):
+        elif warn and left > 0 and not _is_tester_or_login(screen):
+            from screens.timeout import TimeoutWarning
+
             self.push_screen(TimeoutWarning(self._view.lang, left), callback=self._after_warning)
         for step_screen in self.screen_stack:
             tick = getattr(step_screen, "tick", None)
@@ -231,7 +254,7 @@ class KioskApp(App, inherit_bindings=False):
     # ----------------------------------------------------------------- actions
     def action_toggle_language(self) -> None:
         # Maintenance screens switch their own language; the guardians' stays as the kiosk's.
-        technician_screen = self.maintenance_console or (self.screen if isinstance(self.screen, TechnicianLogin) else None)
+        technician_screen = self.maintenance_console or (self.screen if _is_login(self.screen) else None)
         if technician_screen is not None:
             self.call_later(technician_screen.toggle_language)
             return
@@ -264,6 +287,8 @@ class KioskApp(App, inherit_bindings=False):
     def action_tester_panel(self) -> None:
         if self.tester is None or isinstance(self.screen, ModalScreen):
             return
+        from screens.tester import TesterPanel
+
         self.push_screen(TesterPanel(self.tester, self._view.lang), callback=self._after_modal)
 
     async def _after_modal(self, _result: object) -> None:
@@ -273,10 +298,12 @@ class KioskApp(App, inherit_bindings=False):
     @property
     def maintenance_console(self) -> MaintenanceConsole | None:
         """The maintenance console when it is up (possibly under a dialog), else None."""
-        return next((screen for screen in self.screen_stack if isinstance(screen, MaintenanceConsole)), None)
+        console = next((screen for screen in self.screen_stack
+                        if _is_up(screen, "screens.maintenance.console", "MaintenanceConsole")), None)
+        return cast("MaintenanceConsole | None", console)
 
     def _technician_at_work(self) -> bool:
-        return self.maintenance_console is not None or isinstance(self.screen, TechnicianLogin)
+        return self.maintenance_console is not None or _is_login(self.screen)
 
     def _maintenance_input(self, event: events.Key | events.MouseDown) -> None:
         """Technicians' input keeps the console open; guardians' input is watched for the hidden way in."""
@@ -285,8 +312,8 @@ class KioskApp(App, inherit_bindings=False):
             return
         if self._technician_at_work():
             mode.touch()
-            if isinstance(self.screen, TechnicianLogin):
-                self.screen.noticed_input(mode.clock.now())
+            if _is_login(self.screen):
+                cast("TechnicianLogin", self.screen).noticed_input(mode.clock.now())
             return
         if isinstance(event, events.Key):
             opened = mode.key_pressed(event.key)
@@ -306,12 +333,16 @@ class KioskApp(App, inherit_bindings=False):
         while isinstance(self.screen, ModalScreen):
             await self.pop_screen()  # help, the idle warning or the tester panel: the login comes first
         log.info("maintenance login opened")
+        from screens.maintenance.login import TechnicianLogin
+
         await self.push_screen(TechnicianLogin(mode, self._view.lang), callback=self._after_login)
 
     async def _after_login(self, admitted: bool | None) -> None:
         mode = self.maintenance
         if admitted and mode is not None and mode.active:
             # The visit was ended and the kiosk held out of service by the login (mode.enter).
+            from screens.maintenance.console import MaintenanceConsole
+
             await self.push_screen(MaintenanceConsole(mode, self._view.lang))
             return
         await self.release_held_view()
@@ -345,7 +376,9 @@ class KioskApp(App, inherit_bindings=False):
             log.info("maintenance: no input for %d s, back to the guardian screens", mode.idle_seconds)
             self.leave_maintenance("idle")
         screen = self.screen
-        if isinstance(screen, TechnicianLogin) and not screen.busy:
-            if (mode.clock.now() - screen.last_input).total_seconds() >= LOGIN_IDLE_SECONDS:
+        if _is_login(screen) and not cast("TechnicianLogin", screen).busy:
+            from screens.maintenance.login import LOGIN_IDLE_SECONDS
+
+            if (mode.clock.now() - cast("TechnicianLogin", screen).last_input).total_seconds() >= LOGIN_IDLE_SECONDS:
                 screen.dismiss(False)
         return self.maintenance_console is not None

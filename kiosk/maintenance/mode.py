@@ -5,30 +5,38 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Mapping
 
 from kiosk.errors import KioskError
-from kiosk.maintenance import reports
 from kiosk.maintenance.door import LoginOutcome, LoginResult, TechnicianDoor
 from kiosk.maintenance.gesture import CornerTaps, KeySequence
 from kiosk.masking import scrub
-from kiosk.ports import (
-    ApduExchange,
-    CardSelfTest,
-    Clock,
-    PsamStatus,
-    ReaderDiagnostics,
-    ReaderEventRecord,
-    ReaderSlotStatus,
-)
-from kiosk.registry import AuditRecord, ConsistencyFinding, PendingActivation
-from kiosk.session import KioskSession
 
 if TYPE_CHECKING:
+    # The console's reports and the registry's records load when the console first asks for them: the mode itself
+    # is made before the kiosk's first screen, which needs none of them.
+    from kiosk.maintenance import reports
     from kiosk.maintenance.managed import ManagedByService
-    from kiosk.registry import Registry
+    from kiosk.ports import (
+        ApduExchange,
+        CardSelfTest,
+        Clock,
+        PsamStatus,
+        ReaderDiagnostics,
+        ReaderEventRecord,
+        ReaderSlotStatus,
+    )
+    from kiosk.registry import AuditRecord, ConsistencyFinding, PendingActivation, Registry
+    from kiosk.session import KioskSession
 
 log = logging.getLogger(__name__)
+
+
+def _reports() -> ModuleType:
+    from kiosk.maintenance import reports
+
+    return reports
 
 MAINTENANCE_MODE = "MAINTENANCE_MODE"
 """Out-of-service reason while the console is up: no visit starts behind it."""
@@ -249,6 +257,8 @@ class MaintenanceMode:
 
     def _shown(self, record: AuditRecord) -> AuditRecord:
         # ID numbers masked, and a typed "technician ID" that is no technician's (it may be a PIN) shown as unknown.
+        from kiosk.registry import AuditRecord
+
         return AuditRecord(record.at, record.kind, self.door.shown_detail(scrub(record.detail)), record.kiosk_id)
 
     def audit_kinds(self) -> list[str]:
@@ -262,12 +272,12 @@ class MaintenanceMode:
         """
         records = [self._shown(r) for r in self.registry.audit_events([kind] if kind else None, limit=100_000)]
         directory = self.export_dir or Path("exports")
-        path = reports.write_audit_csv(records, directory, self.clock.now())
+        path = _reports().write_audit_csv(records, directory, self.clock.now())
         self._action("export_audit", f"kind={kind or 'all'} rows={len(records)} file={path.name}")
         return path
 
     def database_report(self) -> reports.DatabaseReport:
-        return reports.database_report(self.registry, self.clock.now())
+        return _reports().database_report(self.registry, self.clock.now())
 
     def consistency(self) -> list[ConsistencyFinding]:
         """Raises: KioskError."""
@@ -277,10 +287,10 @@ class MaintenanceMode:
         return findings
 
     def log_lines(self) -> list[str]:
-        return reports.log_tail(self.log_file) if self.log_file is not None else []
+        return _reports().log_tail(self.log_file) if self.log_file is not None else []
 
     def settings_rows(self) -> list[reports.SettingRow]:
-        return reports.settings_rows(self._settings, self._origins)
+        return _reports().settings_rows(self._settings, self._origins)
 
     # ----------------------------------------------------------------- readers
     def reader_slots(self) -> list[ReaderSlotStatus]:

@@ -33,6 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from kiosk.domain import CardStatus
 from kiosk.errors import CATALOGUE, KioskError
+from kiosk.registry.credential import CREDENTIAL_MIN_LENGTH, read_credential
 from kiosk.registry.port import (
     ChildFacts,
     ChildSummary,
@@ -45,6 +46,8 @@ from kiosk.registry.port import (
 from kiosk.registry.records import RequestRejected
 from kiosk.tickets import TicketState
 
+__all__ = ["CREDENTIAL_MIN_LENGTH", "ServiceRegistry", "ServiceTimeouts", "read_credential"]
+
 _LOG = logging.getLogger("kiosk.registry.service")
 
 REJECTED_CODES = frozenset({"IDEMPOTENCY_KEY_INVALID", "IDEMPOTENCY_KEY_REUSED", "ECARD_UNKNOWN"})
@@ -52,7 +55,6 @@ REJECTED_CODES = frozenset({"IDEMPOTENCY_KEY_INVALID", "IDEMPOTENCY_KEY_REUSED",
 _SERVICE_CODES = frozenset({"ACTIVATION_UNKNOWN", "ACTIVATION_USED", "ACTIVATION_EXPIRED", "DATABASE_UNAVAILABLE"})
 """The catalogue's codes the service answers with and the kiosk takes as they are."""
 _RETRY_STATUS = frozenset({502, 503, 504})
-CREDENTIAL_MIN_LENGTH = 32
 SLOW_DOWN_STEP_SECONDS = 5.0
 """RFC 8628 section 3.5: after a slow_down the kiosk waits this much longer, for this and every later look."""
 _POLLS_REMEMBERED = 64
@@ -83,26 +85,6 @@ class ServiceTimeouts:
     """Further tries of an idempotent call."""
     backoff_seconds: float = 0.2
     """Pause before the first retry; each next one waits three times as long."""
-
-
-def read_credential(path: Path | str) -> str:
-    """The kiosk's credential from its file (what `ecard-registry kiosk add` printed; whitespace around it ignored).
-
-    Raises:
-        KioskError: SERVICE_CREDENTIAL_REFUSED when the file is missing, unreadable, empty, or holds no credential.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        raise KioskError("SERVICE_CREDENTIAL_REFUSED", f"the credential file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not ASCII text"
-        raise KioskError("SERVICE_CREDENTIAL_REFUSED", f"the credential file {path} cannot be read: {reason}") from None
-    if len(text) < CREDENTIAL_MIN_LENGTH or any(ch.isspace() for ch in text):
-        raise KioskError("SERVICE_CREDENTIAL_REFUSED",
-                         f"the credential file {path} holds no credential (one line of {CREDENTIAL_MIN_LENGTH}+ characters)")
-    return text
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,5 +1,5 @@
 """Provides the kiosk session (the state machine of a visit, with its effects) and the picture of it that screens present."""
-from kiosk.session.machine import KioskSession, SessionListener
+from kiosk.session.machine import KioskSession, SessionListener, load_event_code
 from kiosk.session.runner import InlineRunner
 from kiosk.session.state import SessionPolicy
 from kiosk.session.view import (
@@ -16,5 +16,5 @@ from kiosk.session.view import (
 
 __all__ = [
     "STAGES", "Action", "CardView", "ChildView", "HolderView", "InlineRunner", "KioskSession", "PendingView",
-    "SessionListener", "SessionPolicy", "SessionView", "Step", "TicketView",
+    "SessionListener", "SessionPolicy", "SessionView", "Step", "TicketView", "load_event_code",
 ]

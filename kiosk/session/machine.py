@@ -14,23 +14,44 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Callable
 
-from kiosk.eligibility import Region
-from kiosk.ports import CardService, Clock, EffectRunner
-from kiosk.session import card_work, registry_work
-from kiosk.session import events as ev
-from kiosk.session.effects import SURVIVES_THE_VISIT, Effect, ReleaseCard, Work
+from kiosk.first_use import ModuleOnFirstUse
 from kiosk.session.present import present
 from kiosk.session.state import Context, SessionPolicy, SessionState
 from kiosk.session.steps import allowed_actions, idle_timeout
-from kiosk.session.transition import transition
 from kiosk.session.view import Action, SessionView, Step
 
 if TYPE_CHECKING:
+    from kiosk.eligibility import Region
+    from kiosk.ports import CardService, Clock, EffectRunner
     from kiosk.registry.port import RegistryPort
+    from kiosk.session import card_work, registry_work
+    from kiosk.session import effects as fx
+    from kiosk.session import events as ev
+    from kiosk.session import transition as tr
+    from kiosk.session.effects import Effect
+else:
+    # The events, the transitions and the work load with the first event, not with the session: a session made
+    # for the kiosk's first screen (the welcome) needs none of them yet. `load_event_code` loads them early.
+    ev = ModuleOnFirstUse("kiosk.session.events")
+    fx = ModuleOnFirstUse("kiosk.session.effects")
+    tr = ModuleOnFirstUse("kiosk.session.transition")
+    card_work = ModuleOnFirstUse("kiosk.session.card_work")
+    registry_work = ModuleOnFirstUse("kiosk.session.registry_work")
 
 log = logging.getLogger(__name__)
 
 SessionListener = Callable[[SessionView], None]
+
+
+def load_event_code() -> None:
+    """Import what the session's first event needs (the events, the transitions, the work), if it is not loaded yet.
+
+    The kiosk calls it on a thread of its own once its first screen is up, so that the guardian's first key or
+    card is not the one that waits for it.
+    """
+    for module in (ev, fx, tr, card_work, registry_work):
+        if isinstance(module, ModuleOnFirstUse):
+            module.module  # noqa: B018 - reading it imports it
 
 
 class KioskSession:
@@ -257,7 +278,7 @@ class KioskSession:
                 return False
             else:
                 late = None
-                outcome = transition(state, event, context)
+                outcome = tr.transition(state, event, context)
                 if not outcome.taken:
                     return False
                 self._state = outcome.state
@@ -276,7 +297,7 @@ class KioskSession:
         """An answer nobody waits for: dropped. A card read that came too late still holds the card: let it go."""
         log.info("dropped a late answer: %s of visit %d", type(answer).__name__, answer.stamp.visit)
         if isinstance(answer, (ev.CardRead, ev.CardStatusKnown)):
-            return [ReleaseCard(answer.stamp.visit)]
+            return [fx.ReleaseCard(answer.stamp.visit)]
         return []
 
     # ----------------------------------------------------------------- views out, work out
@@ -328,7 +349,7 @@ class KioskSession:
                 answer = registry_work.perform(effect, self._registry)
         except Exception:  # noqa: BLE001 - a bug in some work must not leave the guardian waiting
             log.exception("session work %s failed", effect.name)
-            answer = ev.WorkFailed(effect.stamp, "INTERNAL", "unexpected error") if isinstance(effect, Work) else None
+            answer = ev.WorkFailed(effect.stamp, "INTERNAL", "unexpected error") if isinstance(effect, fx.Work) else None
         if answer is not None:
             self.handle(answer)
 
@@ -337,10 +358,10 @@ class KioskSession:
         visit), and a release never lets go of a card a newer visit has read since."""
         with self._lock:
             state = self._state
-            if isinstance(effect, ReleaseCard):
+            if isinstance(effect, fx.ReleaseCard):
                 return state.card_visit == effect.visit
-            if isinstance(effect, SURVIVES_THE_VISIT):
+            if isinstance(effect, fx.SURVIVES_THE_VISIT):
                 return True
-            assert isinstance(effect, Work)
+            assert isinstance(effect, fx.Work)
             return state.waits_for(effect.stamp)
 

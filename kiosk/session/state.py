@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from kiosk.eligibility import Region
-from kiosk.session.effects import Effect, Work
-from kiosk.session.events import Stamp
 from kiosk.session.view import Step
 from kiosk.session.visit import Visit
+
+if TYPE_CHECKING:
+    # The events and effects load with the first event (kiosk.session.machine): a session at its welcome needs neither.
+    from kiosk.session.effects import Effect, Work
+    from kiosk.session.events import Stamp
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class Change:
 
     def stamp(self) -> Stamp:
         """A stamp for the next piece of work of this visit."""
+        from kiosk.session.events import Stamp
+
         return Stamp(self.state.visit_id, self.state.serial + 1)
 
     def start(self, work: Work, *, deadline: bool = True) -> None:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kiosk.errors import CATALOGUE
-from kiosk.session.effects import AskPinTries, ReadCard
-from kiosk.session.moves import poll_delay
 from kiosk.session.state import Change, SessionPolicy, SessionState
 from kiosk.session.view import Action, Step
 
@@ -29,17 +27,23 @@ class StepSpec:
 
 def read_card(change: Change) -> None:
     """Read the card of this visit (and let the card service's connection belong to it)."""
+    from kiosk.session.effects import ReadCard  # the step's work, with the first event (not with the table)
+
     change.set(card_visit=change.state.visit_id)
     change.start(ReadCard(change.stamp()))
 
 
 def ask_pin_tries(change: Change) -> None:
     """Learn the PIN try counter before anything is typed: a warning before the last try, a blocked card told at once."""
+    from kiosk.session.effects import AskPinTries
+
     if change.state.visit is not None and change.visit.pin_tries_left is None:
         change.start(AskPinTries(change.stamp()))
 
 
 def look_for_activation_soon(change: Change) -> None:
+    from kiosk.session.moves import poll_delay
+
     change.set(poll_at=change.after(poll_delay(change)))
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kiosk.domain import CardStatus, GuardianCard
-from kiosk.eligibility import EligibilityDecision
-from kiosk.registry.port import ChildSummary, PresentedCard
-from kiosk.resident_id import ResidentId
-from kiosk.session.view import TicketView
+if TYPE_CHECKING:
+    # A session at its welcome has no visit: what a visit holds loads with the first one.
+    from kiosk.domain import CardStatus, GuardianCard
+    from kiosk.eligibility import EligibilityDecision
+    from kiosk.registry.port import ChildSummary, PresentedCard
+    from kiosk.resident_id import ResidentId
+    from kiosk.session.view import TicketView
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Visit:
 
     def presented_card(self) -> PresentedCard:
         """The guardian's card as the registry is shown it: read, its PIN proved (or not) at this kiosk."""
+        from kiosk.registry.port import PresentedCard
+
         assert self.card is not None
         return PresentedCard.from_card(self.card, self.pin_verified)
 

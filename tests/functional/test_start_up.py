@@ -36,7 +36,9 @@ asyncio.run(first_screen())
 print(json.dumps({"screens": screens, "modules": sorted(loaded)}))
 """
 NOT_FOR_THE_FIRST_SCREEN = ("sqlalchemy", "sqlmodel", "pydantic", "pydantic_core", "qrcode", "PIL", "cryptography",
-                            "kiosk.registry.store", "screens.pin", "screens.activation", "screens.maintenance.readers")
+                            "kiosk.registry", "kiosk.session.events", "kiosk.session.effects", "kiosk.session.transition",
+                            "kiosk.maintenance.reports", "screens.pin", "screens.activation", "screens.tester",
+                            "screens.timeout", "screens.maintenance.login", "screens.maintenance.console")
 """What the kiosk must not load before its first screen: the database, validation and QR libraries, other screens."""
 
 

@@ -122,6 +122,7 @@ class VirtualPinPad:
         self._keys: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
         self._active = False
+        self._typed = 0  # the pad's own display: how many digits it shows (never which)
         self._closed = threading.Event()
 
     def close(self) -> None:
@@ -133,6 +134,12 @@ class VirtualPinPad:
         """True while a verification waits for the guardian's digits on the pad."""
         with self._lock:
             return self._active
+
+    @property
+    def typed(self) -> int:
+        """How many digits the pad's display shows now (0 when no verification waits)."""
+        with self._lock:
+            return self._typed if self._active else 0
 
     def press(self, key: str) -> None:
         """One key on the pad: a digit, "ok", "cancel" or "clear"."""
@@ -152,6 +159,7 @@ class VirtualPinPad:
         """
         with self._lock:
             self._active = True
+            self._typed = 0
         digits = ""
         try:
             waited = 0.0
@@ -174,10 +182,13 @@ class VirtualPinPad:
                         return digits
                 elif key.isdigit() and len(digits) < verify.pin_length:
                     digits += key
+                with self._lock:
+                    self._typed = len(digits)
             return None
         finally:
             with self._lock:
                 self._active = False
+                self._typed = 0
 
     def verify(self, verify: PinPadVerify, transmit: Callable[[bytes], bytes], entered: Callable[[], None] | None,
                stop: Callable[[], bool] | None = None) -> bytes:

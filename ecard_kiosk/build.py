@@ -268,6 +268,7 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
         keypad_shuffled=settings.keypad_shuffled,
         maintenance=kiosk.maintenance,
+        simulated_pin_pad=kiosk.bench.pin_pad if kiosk.bench is not None else None,
     )
     if on_first_screen is not None:
         # Queued before the app runs: Textual delivers it once the app is up, then it waits for the

@@ -165,8 +165,35 @@ class PhoneScan(Protocol):
     def ecard_id(self) -> int | None: ...
 
 
+class SimulatedPinPad(Protocol):
+    """The simulated reader's own PIN pad (devices.pinpad.VirtualPinPad), whose keys a tester presses.
+
+    A real PIN pad reader takes the PIN on its own keys and the kiosk never sees it; only the simulated
+    pad's keys may come from the kiosk's keyboard or the tester panel, and only while it waits.
+    """
+
+    @property
+    def active(self) -> bool:
+        """True while a verification waits for digits on the pad."""
+        ...
+
+    @property
+    def typed(self) -> int:
+        """How many digits the pad's own display shows now (0 when it is not waiting)."""
+        ...
+
+    def press(self, key: str) -> None:
+        """One key on the pad: a digit, "ok", "clear" or "cancel"."""
+        ...
+
+
 class TesterBench(Protocol):
     """What a tester's panel can do with the simulated reader (implemented in devices/)."""
+
+    @property
+    def pin_pad(self) -> SimulatedPinPad | None:
+        """The simulated reader's PIN pad (None: the reader has none)."""
+        ...
 
     def choices(self) -> list[VirtualCardChoice]:
         """Returns:

@@ -20,7 +20,7 @@ from screens.runner import StartWork, WorkerRunner
 
 if TYPE_CHECKING:
     from kiosk.maintenance import MaintenanceMode
-    from kiosk.ports import TesterBench
+    from kiosk.ports import SimulatedPinPad, TesterBench
     from screens.maintenance.console import MaintenanceConsole
     from screens.maintenance.login import TechnicianLogin
     from screens.tester import TesterPanel
@@ -83,14 +83,18 @@ class KioskApp(App, inherit_bindings=False):
         repeat_prompt: Callable[[], None] | None = None,
         keypad_shuffled: bool = False,
         maintenance: MaintenanceMode | None = None,
+        simulated_pin_pad: SimulatedPinPad | None = None,
     ) -> None:
         """Args:
             repeat_prompt: says the current step's instruction again (F6); None without voice prompts.
             maintenance: the technicians' maintenance mode; None: no way into it.
+            simulated_pin_pad: the simulated reader's PIN pad: while it waits for a PIN, the digits, Enter,
+                Backspace and Esc typed at the kiosk are its keys (a real pad's PIN never passes through here).
         """
         use_kiosk_line_breaking()  # Chinese wraps by character, punctuation kept off the wrong line end
         super().__init__()
         self.maintenance = maintenance
+        self.simulated_pin_pad = simulated_pin_pad
         self.tester_profile: str | None = None  # the tester panel's last highlighted profile, kept between openings
         self._last_input_event: events.Event | None = None
         self.repeat_prompt = repeat_prompt

@@ -1,6 +1,7 @@
 """Provides the PIN screen: dots, tries left, a warning before the last try, keypad and keyboard."""
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
@@ -10,7 +11,7 @@ from kiosk.domain import PIN_LENGTH
 from kiosk.session import SessionView, Step
 from screens.entry import KeyEntryScreen, TouchButton
 from screens.widgets.keypad import Keypad
-from screens.widgets.pin_pad import PinPadStatus
+from screens.widgets.pin_pad import PinPadStatus, pad_key
 
 
 class PinScreen(KeyEntryScreen):
@@ -72,6 +73,16 @@ class PinScreen(KeyEntryScreen):
 
     def on_mount(self) -> None:
         self._show_pin_pad(self.view)
+
+    def on_key(self, event: events.Key) -> None:
+        # While the simulated reader's pad waits, the keyboard stands in for its keys (a tester's hands on it);
+        # a real pad's keys never come through the terminal, and without a waiting pad the keys are the kiosk's.
+        pad = self.kiosk.simulated_pin_pad
+        key = pad_key(event)
+        if key is not None and pad is not None and self.view.pin_pad == "waiting" and pad.active:
+            event.stop()
+            event.prevent_default()  # KeyEntryScreen.on_key (Textual calls each class's handler) is skipped
+            pad.press(key)
 
     def _show_pin_pad(self, view: SessionView) -> None:
         # The reader's own pad takes the PIN: no dots nor keypad here; its words say what to do (OK stays).

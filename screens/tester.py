@@ -17,6 +17,7 @@ from kiosk.errors import KioskError
 from kiosk.logbook import follow_clock
 from kiosk.messages import N_, message
 from kiosk.ports import OffsetClock, TesterBench
+from screens.widgets.pin_pad import pad_key
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
@@ -37,6 +38,14 @@ ACTION_BUTTONS: tuple[tuple[str, str], ...] = (
     ("jump-4", N_("tester.jump_1day")), ("close", N_("tester.close")),
 )
 """The panel's buttons (id, label key), five to a row; each does what its key does."""
+
+PAD_BUTTONS: tuple[tuple[str, str | None], ...] = (
+    *((digit, None) for digit in "1234567890"),
+    ("ok", N_("tester.pad_ok")), ("clear", N_("tester.pad_clear")), ("cancel", N_("tester.pad_cancel")),
+)
+"""The simulated reader's PIN pad keys (the pad's key, its label key; a digit is its own label), shown when the
+reader has a pad: K then the keys does the same from the keyboard."""
+PAD_DISPLAY_DIGITS = 6
 
 
 def format_offset(offset: timedelta) -> str:
@@ -72,6 +81,9 @@ class TesterPanel(ModalScreen[str | None]):
     #pull-input.-asking { display: block; }
     #tester-actions { grid-size: 5; grid-gutter: 0 1; height: auto; grid-rows: 1; padding: 1 0 0 0; }
     #tester-actions Button { width: 100%; min-width: 8; padding: 0; }
+    #pad-state { padding: 1 0 0 0; text-style: bold; }
+    #pad-keys { grid-size: 7; grid-gutter: 0 1; height: auto; grid-rows: 1; }
+    #pad-keys Button { width: 100%; min-width: 4; padding: 0; }
     """
 
     BINDINGS = [
@@ -87,6 +99,7 @@ class TesterPanel(ModalScreen[str | None]):
         Binding("z", "reset", "Reset the card to its profile"),
         Binding("s", "scan", "The phone scans the QR code"),
         Binding("j", "ask_jump", "Jump the clock"),
+        Binding("k", "ask_pad", "Type on the reader's PIN pad"),
     ]
 
     def __init__(self, bench: TesterBench, lang: str) -> None:
@@ -94,7 +107,7 @@ class TesterPanel(ModalScreen[str | None]):
         self.bench = bench
         self.lang = lang
         self.choices = bench.choices()
-        self._asking: str | None = None  # "tries" or "jump": the next key answers
+        self._asking: str | None = None  # "tries" or "jump": the next key answers; "pad": keys go to the PIN pad
         self._status = ""
 
     @property
@@ -138,6 +151,13 @@ class TesterPanel(ModalScreen[str | None]):
                     button = Button(self.t(key), id=button_id, compact=True)
                     button.can_focus = False  # the list keeps the focus: the keys work after a click too
                     yield button
+            if self.bench.pin_pad is not None:
+                yield Static(id="pad-state", markup=False)  # under the buttons: in view at 80x24 too
+                with Grid(id="pad-keys"):
+                    for pad_key_name, key in PAD_BUTTONS:
+                        button = Button(self.t(key) if key else pad_key_name, id=f"pad-{pad_key_name}", compact=True)
+                        button.can_focus = False
+                        yield button
 
     def _initial_index(self) -> int:
         # The card in the reader; else the profile highlighted when the panel last closed (after R the tester
@@ -178,6 +198,13 @@ class TesterPanel(ModalScreen[str | None]):
             self.t("tester.clock", offset=format_offset(clock.offset)) if isinstance(clock, OffsetClock)
             else self.t("tester.clock_fixed"))
         self.query_one("#tester-status", Static).update(self._status)
+        pad = self.bench.pin_pad
+        if pad is not None:
+            # The pad's own display: how many digits it holds (never which), as a real pad shows them.
+            typed = min(pad.typed, PAD_DISPLAY_DIGITS)
+            dots = "●" * typed + "○" * (PAD_DISPLAY_DIGITS - typed)
+            self.query_one("#pad-state", Static).update(
+                self.t("tester.pad_waiting", dots=dots) if pad.active else self.t("tester.pad_idle"))
 
     def _card_text(self, name: str) -> str:
         state = self.bench.state(name)
@@ -219,8 +246,18 @@ class TesterPanel(ModalScreen[str | None]):
             self.refresh_state()
 
     def on_key(self, event: events.Key) -> None:
-        """The key after T (a digit, + or -) or after J (a preset); any other key just ends the question."""
+        """The key after T (a digit, + or -) or after J (a preset); any other key just ends the question.
+        After K the digits, Enter (OK), Backspace (Clear) and Esc (Cancel) are the PIN pad's, until OK or Cancel."""
         asking = self._asking
+        if asking == "pad":
+            key = pad_key(event)
+            if key is not None:
+                event.stop()
+                event.prevent_default()
+                self.press_pad(key)
+                return
+            self._ask(None)
+            return
         if asking is None or event.key == "escape":
             return
         self._ask(None)
@@ -251,6 +288,8 @@ class TesterPanel(ModalScreen[str | None]):
                 self.dismiss(None)
         elif button.startswith("jump-"):
             self.jump(button.removeprefix("jump-"))
+        elif button.startswith("pad-"):
+            self.press_pad(button.removeprefix("pad-"))
         else:
             action = {
                 "remove": self.action_remove, "tries-down": lambda: self.action_tries(-1),
@@ -374,6 +413,31 @@ class TesterPanel(ModalScreen[str | None]):
     def _scanned(self, text: str) -> None:
         if self.is_attached:
             self.say(text)
+
+    def action_ask_pad(self) -> None:
+        if self.bench.pin_pad is None:
+            self.say(self.t("tester.pad_none"))
+            return
+        self._ask("pad", self.t("tester.ask_pad"))
+
+    def press_pad(self, key: str) -> None:
+        """One key on the simulated reader's PIN pad ("0".."9", "ok", "clear", "cancel"), only while it waits for a
+        PIN (a key pressed before would be taken by the next verification). OK and Cancel end the entry and close
+        the panel: the kiosk shows at once what the pad did (checking the PIN, or the pad cancelled)."""
+        pad = self.bench.pin_pad
+        if pad is None:
+            self.say(self.t("tester.pad_none"))
+            return
+        if not pad.active:
+            self._ask(None)
+            self.say(self.t("tester.pad_not_waiting"))
+            return
+        pad.press(key)
+        if key in ("ok", "cancel"):
+            self._ask(None)
+            self.dismiss(None)
+            return
+        self.refresh_state()
 
     def action_ask_jump(self) -> None:
         if not isinstance(self.kiosk.session.clock, OffsetClock):

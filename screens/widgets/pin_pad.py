@@ -1,10 +1,24 @@
 """Provides PinPadStatus: the PIN step's words while the PIN is typed on the reader's own PIN pad (waiting, checking)."""
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import Static
 
 from kiosk.messages import N_, message, plural
 from kiosk.session import SessionView
+
+PAD_KEYS = {"enter": "ok", "backspace": "clear", "escape": "cancel"}
+"""Keyboard keys -> the simulated PIN pad's keys (besides the digits): Enter is its OK, Backspace its Clear (a pad
+has no key that takes back one digit), Esc its Cancel."""
+
+
+def pad_key(event: events.Key) -> str | None:
+    """The simulated PIN pad's key that `event` stands for, or None."""
+    character = event.character or ""
+    if len(character) == 1 and character.isdigit():
+        return character
+    return PAD_KEYS.get(event.key)
+
 
 _STATES = {"waiting": N_("pin.pad.waiting"), "checking": N_("pin.pad.checking"), "again": N_("pin.pad.again")}
 

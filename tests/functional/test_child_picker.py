@@ -1,6 +1,10 @@
 """The guardian picks the child from the children on record (after the PIN), instead of typing 18 characters."""
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from kiosk.session import Step
 from screens.child_id import ChildIdScreen
 from screens.child_pick import ChildPickScreen
@@ -118,3 +122,26 @@ async def test_the_list_in_english(start_kiosk):
         text = screen_text(journey.app)
         assert "2  张*雨  born 2019  no e-card yet" in text
         assert "0  Child not listed: type the ID number" in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_rows_are_one_width_and_centred(start_kiosk, size, lang):
+    async with start_kiosk(size=size, language=lang) as journey:
+        await journey.to_holder("li-na-2.00")  # three children and the row to type a number
+        await journey.pilot.press("enter")
+        await journey.enter_pin()
+        screen = await _picker(journey)
+        await journey.until(lambda: len(screen.query(".pick")) == 4)
+        await journey.pilot.pause()
+        regions = [button.region for button in screen.query(".pick")]
+        assert len({(region.x, region.width) for region in regions}) == 1, regions  # one column, one width
+        width = journey.app.size.width
+        left, right = regions[0].x, width - regions[0].right
+        assert abs(left - right) <= 2, (left, right)  # centred, not against the left edge
+        assert left > 2
+        # The words start at the same column in every row: numbers, names and years line up.
+        rows = [line for line in screen_text(journey.app).splitlines() if re.match(r"\s*[0-3]  \S", line)]
+        assert len(rows) == 4, rows
+        starts = {len(line) - len(line.lstrip()) for line in rows}
+        assert len(starts) == 1, rows

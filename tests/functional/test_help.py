@@ -62,7 +62,7 @@ async def test_f1_on_welcome_shows_what_to_bring_then_other_ways_and_esc_returns
         text = help_text(screen)
         assert "手机App" in text and "添加社保卡" in text  # online: the app route of the seeds
         assert "网上办理" in text and "人社局官网" in text  # online: the website route
-        assert "到人工窗口办理" in text and "人力资源和社会保障局" in text  # offline: where
+        assert "到社保经办机构的窗口办理" in text and "人力资源和社会保障局" in text  # offline: where
         assert "孩子的户口簿、出生医学证明" in text and "身份证" in text  # offline: what to bring
         assert "等待审核" in text  # offline: what happens
 
@@ -101,7 +101,7 @@ async def test_help_on_the_pin_step_answers_forgotten_pin_and_keeps_the_digits_t
         assert screen.topic == "step"
         text = help_text(screen)
         assert "输入密码" in text
-        assert "忘记密码" in text and "身份证" in text and "人工窗口" in text
+        assert "忘记密码" in text and "身份证" in text and "社保卡服务网点" in text
         await journey.type("999")  # digits typed over the help go nowhere
         await journey.pilot.press("escape")
 
@@ -144,7 +144,7 @@ async def test_f2_while_help_is_open_switches_its_language_and_keeps_the_topic(s
                          "the help in English")
         assert journey.app.screen is screen
         assert screen.topic == "ways"
-        assert "Mobile app" in help_text(screen) and "At a service counter" in help_text(screen)
+        assert "Mobile app" in help_text(screen) and "At a social insurance office counter" in help_text(screen)
         assert "Back (Esc)" in screen_text(journey.app)
         assert isinstance(journey.app.focused, Button)  # focus survived the redraw: keys still work
 

@@ -127,3 +127,58 @@ async def test_a_cancel_on_the_pad_costs_no_try_and_ok_lets_the_pad_take_it_agai
         await journey.until(lambda: journey.session.view.pin_pad == "waiting")
         journey.kiosk.bench.pin_pad.type_pin("123456")
         await journey.reach(Step.CHILD_ID)
+
+
+async def _pad_waiting(journey, profile: str):
+    screen = await _at_pin(journey, profile, "pin_pad")
+    await journey.until(lambda: journey.kiosk.bench.pin_pad.active)  # the card worker is at the pad
+    return screen
+
+
+async def test_keys_typed_at_the_kiosk_are_the_simulated_pads_keys_while_it_waits(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True) as journey:
+        screen = await _pad_waiting(journey, "zhang-wei-3.00")
+        pad = journey.kiosk.bench.pin_pad
+        await journey.pilot.press(*"123")
+        await journey.until(lambda: pad.typed == 3)  # on the pad's own display
+        assert screen.typed == ""  # not the kiosk's entry: the screen holds no digit
+        await journey.pilot.press(*"456", "enter")  # Enter is the pad's OK
+        await journey.reach(Step.CHILD_ID)
+
+
+async def test_backspace_is_the_pads_clear_key(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True) as journey:
+        await _pad_waiting(journey, "li-na-2.00")
+        pad = journey.kiosk.bench.pin_pad
+        before = journey.kiosk.bench.state("li-na-2.00").pin_tries_left
+        await journey.pilot.press(*"999")
+        await journey.until(lambda: pad.typed == 3)
+        await journey.pilot.press("backspace")
+        await journey.until(lambda: pad.typed == 0)
+        await journey.pilot.press(*"123456", "enter")
+        await journey.reach(Step.CHILD_ID)
+        assert journey.kiosk.bench.state("li-na-2.00").pin_tries_left == before  # the 999 never reached the card
+
+
+async def test_escape_is_the_pads_cancel_and_costs_no_try(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True) as journey:
+        await _pad_waiting(journey, "li-na-2.00")
+        before = journey.kiosk.bench.state("li-na-2.00").pin_tries_left
+        await journey.pilot.press("1", "escape")
+        await journey.until(lambda: journey.session.view.pin_pad == "again")
+        assert journey.session.step is Step.PIN  # the pad's Cancel, not the kiosk's Exit
+        assert journey.kiosk.bench.state("li-na-2.00").pin_tries_left == before
+        await journey.pilot.press("enter")  # not waiting any more: the kiosk's OK lets the pad take the PIN again
+        await journey.until(lambda: journey.session.view.pin_pad == "waiting")
+        await journey.until(lambda: journey.kiosk.bench.pin_pad.active)
+        await journey.pilot.press(*"123456", "enter")
+        await journey.reach(Step.CHILD_ID)
+
+
+async def test_without_a_waiting_pad_escape_still_leaves(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True) as journey:
+        await _pad_waiting(journey, "li-na-2.00")
+        await journey.pilot.press("escape")  # the pad's Cancel
+        await journey.until(lambda: journey.session.view.pin_pad == "again")
+        await journey.pilot.press("escape")  # the pad no longer waits: the kiosk's Exit
+        await journey.reach(Step.TAKE_CARD)

@@ -250,3 +250,70 @@ async def test_the_panel_follows_a_language_switch(start_kiosk):
         await journey.pilot.pause()
         assert isinstance(journey.app.screen, tester.TesterPanel)
         assert "Tester panel: virtual cards" in screen_text(journey.app)
+
+
+async def _pin_pad_waiting(journey, profile: str = "li-na-2.00") -> None:
+    await journey.to_holder(profile)
+    await journey.pilot.press("enter")
+    await journey.reach(Step.PIN)
+    await journey.until(lambda: journey.session.view.pin_pad == "waiting" and journey.kiosk.bench.pin_pad.active)
+
+
+async def test_k_types_on_the_readers_pin_pad_and_the_panel_shows_its_display(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True, language="en") as journey:
+        await _pin_pad_waiting(journey)
+        panel = await open_panel(journey)
+        assert "waiting for the PIN  ○○○○○○" in shown(panel, "#pad-state")
+        await journey.pilot.press("k", *"999")
+        await journey.until(lambda: "●●●○○○" in shown(panel, "#pad-state"))
+        assert "Enter = OK" in shown(panel, "#tester-prompt")
+        await journey.pilot.press("backspace")  # the pad's Clear
+        await journey.until(lambda: "○○○○○○" in shown(panel, "#pad-state"))
+        await journey.pilot.press(*"123456", "enter")  # the pad's OK: the panel closes, the kiosk goes on
+        await journey.reach(Step.CHILD_ID)
+        assert journey.kiosk.bench.state("li-na-2.00").pin_tries_left == 3  # the 999 never reached the card
+
+
+async def test_the_panels_pad_buttons_type_the_pin_and_cancel_costs_no_try(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True) as journey:
+        await _pin_pad_waiting(journey)
+        panel = await open_panel(journey)
+        await journey.pilot.click("#pad-1")
+        await journey.until(lambda: "●○○○○○" in shown(panel, "#pad-state"))
+        await journey.pilot.click("#pad-cancel")  # closes the panel: the kiosk shows the pad cancelled
+        await journey.until(lambda: journey.session.view.pin_pad == "again")
+        assert not isinstance(journey.app.screen, tester.TesterPanel)
+        assert journey.kiosk.bench.state("li-na-2.00").pin_tries_left == 3
+        await journey.pilot.press("enter")  # the kiosk's OK: the pad takes the PIN again
+        await journey.until(lambda: journey.kiosk.bench.pin_pad.active)
+        panel = await open_panel(journey)
+        for digit in "123456":
+            await journey.pilot.click(f"#pad-{digit}")
+        await journey.until(lambda: "●●●●●●" in shown(panel, "#pad-state"))
+        await journey.pilot.click("#pad-ok")
+        await journey.reach(Step.CHILD_ID)
+
+
+async def test_the_pad_keys_go_nowhere_when_the_pad_is_not_waiting(start_kiosk):
+    async with start_kiosk(simulated_pin_pad=True, language="en") as journey:
+        await journey.reach(Step.WELCOME)
+        panel = await open_panel(journey)
+        assert "not waiting" in shown(panel, "#pad-state")
+        await journey.pilot.press("k", "1")
+        assert "not waiting for a PIN" in shown(panel, "#tester-status")
+        await journey.pilot.click("#pad-2")
+        assert "not waiting for a PIN" in shown(panel, "#tester-status")
+        await journey.pilot.press("escape")
+        await _pin_pad_waiting(journey)
+        # Nothing was queued for the verification now waiting: six digits and OK are the whole PIN.
+        journey.kiosk.bench.pin_pad.type_pin("123456")
+        await journey.reach(Step.CHILD_ID)
+
+
+async def test_without_a_pin_pad_the_panel_has_no_pad_keys(start_kiosk):
+    async with start_kiosk(language="en") as journey:
+        await journey.reach(Step.WELCOME)
+        panel = await open_panel(journey)
+        assert not panel.query("#pad-keys") and not panel.query("#pad-state")
+        await journey.pilot.press("k")
+        assert "no PIN pad" in shown(panel, "#tester-status")

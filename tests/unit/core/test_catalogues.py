@@ -76,3 +76,22 @@ def test_plurals_follow_each_language() -> None:
 def test_a_missing_key_comes_back_as_itself_rather_than_failing() -> None:
     assert message("no.such.key", "en") == "no.such.key"
     assert not has_message("no.such.key", "zh")
+
+
+def test_where_to_go_names_the_place_in_both_languages() -> None:
+    # Issue 14 (trap 12): "人工窗口" / "a service counter" name no place. A guardian is sent to a staffed counter
+    # of this hall (the kiosk's own faults), to a social security card service point (the card itself), or to a
+    # social insurance office (applying there instead), in the same words in Chinese and English.
+    zh, en = tool.read_catalogue(LOCALES["zh"]), tool.read_catalogue(LOCALES["en"])
+    vague = [(entry.id, entry.string) for catalogue, word in ((zh, "人工窗口"), (en, "service counter"))
+             for entry in catalogue if entry.id and word in str(entry.string)]
+    assert vague == []
+    places = {"本大厅的人工服务窗口": "a staffed counter in this hall", "社保卡服务网点": "card service point",
+              "社保经办机构的窗口": "social insurance office counter"}
+    for entry in zh:
+        if not entry.id:
+            continue
+        english = str(en.get(entry.id).string)
+        for chinese, words in places.items():
+            if chinese in str(entry.string):
+                assert words in english, (entry.id, english)

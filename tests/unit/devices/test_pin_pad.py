@@ -96,3 +96,26 @@ def test_a_reader_without_a_pad_says_so(card_of):
     with pytest.raises(KioskError) as error:
         service.verify_pin_on_pad()
     assert error.value.code == "CARD_COMMUNICATION"
+
+
+def test_the_pads_display_counts_the_digits_while_it_waits_and_clear_empties_it():
+    pad = VirtualPinPad()
+    seen: list[int] = []
+    taken: list[str | None] = []
+    waiting = threading.Thread(target=lambda: taken.append(pad.take_pin(PinPadVerify())))
+    assert pad.typed == 0 and not pad.active
+    waiting.start()
+    try:
+        for key, count in (("1", 1), ("2", 2), ("clear", 0), ("4", 1)):
+            pad.press(key)
+            tick = threading.Event()
+            for _ in range(200):  # the pad's thread takes the key within its 50 ms poll
+                if pad.typed == count:
+                    break
+                tick.wait(0.01)
+            seen.append(pad.typed)
+    finally:
+        pad.press("cancel")
+        waiting.join(5)
+    assert seen == [1, 2, 0, 1]
+    assert taken == [None] and pad.typed == 0 and not pad.active

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.wheel_build import kiosk_wheel
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 APPLIANCE_PYTHON = Path("/usr/bin/python3")
@@ -120,7 +122,7 @@ def _run(argv: list[str], **options) -> subprocess.CompletedProcess:
 
 
 def build_appliance(base: Path) -> Appliance:
-    """Build the wheel (once per session: it is slow) and install it as the kiosk user into a venv of Debian's python3.
+    """The working tree's wheel (tests/wheel_build.py) installed as the kiosk user into a venv of Debian's python3.
 
     The dependencies come from the wheelhouse, so the user's install is offline (--no-index).
     """
@@ -129,16 +131,10 @@ def build_appliance(base: Path) -> Appliance:
     user = KioskUser.find()
     timings: dict[str, float] = {}
     started = time.monotonic()
-    source = base / "source"
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=ROOT, capture_output=True, check=True)
-    for name in filter(None, listing.stdout.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    _run([*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", str(base / "dist"), str(source)], cwd=base)
-    (wheel,) = (base / "dist").glob("child_ecard_kiosk-*.whl")
+    # The working tree's wheel, built for its contents once (tests/unit/test_packaging.py installs the same
+    # file); a copy here, where the kiosk user reads it.
+    (base / "dist").mkdir()
+    wheel = Path(shutil.copy2(kiosk_wheel(), base / "dist"))
     timings["wheel build"] = time.monotonic() - started
     started = time.monotonic()
     house = wheelhouse()

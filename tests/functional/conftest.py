@@ -10,14 +10,14 @@ from tests.functional.harness import Journey
 
 
 @pytest.fixture
-def start_kiosk(settings_for):
+def start_kiosk(settings_for, with_demo_registry):
     """`async with start_kiosk(**settings) as journey:` runs the app headless at 120x40."""
 
     @contextlib.asynccontextmanager
     async def start(size=(120, 40), clock=None, **overrides):
         overrides.setdefault("activation_poll_seconds", 0.2)
         overrides.setdefault("idle_timeout_seconds", 900)
-        settings = settings_for(**overrides)
+        settings = with_demo_registry(settings_for(**overrides))
         kiosk = kiosk_root.build_kiosk(settings, clock=clock)
         app = kiosk_root.build_app(kiosk)
         async with app.run_test(size=size) as pilot:

@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
 
 from kiosk.session import Step
 from screens.child_id import ChildIdScreen
 from screens.registry import screen_class
+
+
+def _key_event(character: str) -> events.Key:
+    """The key event a terminal sends for one typed character (as Pilot.press makes it)."""
+    key = character if character.isalnum() else _character_to_key(character)
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = character
+    return events.Key(key, char)
 
 
 class HeldWork:
@@ -34,38 +47,54 @@ class Journey:
 
     async def reach(self, step: Step, timeout: float = 10.0):
         """Wait until the session is at `step` and its screen is up; return the screen."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            await self.pilot.pause()
+
+        def screen_up():
             screen = self.app.screen
             view = self.session.view
             if view.step is step and isinstance(screen, screen_class(view)) and screen.view.step is step:
                 return screen
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"never reached {step.value}: session at {self.session.step.value}, "
-                    f"screen {type(screen).__name__}, error {self.session.view.error}"
-                )
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
+            return None
+
+        try:
+            return await self._wait(screen_up, lambda: self.session.view.step is step, timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"never reached {step.value}: session at {self.session.step.value}, "
+                f"screen {type(self.app.screen).__name__}, error {self.session.view.error}"
+            ) from None
 
     async def until(self, predicate, timeout: float = 10.0) -> None:
         """Wait until `predicate()` holds (looked at after each change of the session and each screen update)."""
+        try:
+            # What it looks at may change with no change of the session's (a screen's own worker): look after each
+            # round of the app's work.
+            await self._wait(lambda: True if predicate() else None, lambda: True, timeout)
+        except TimeoutError:
+            raise AssertionError(f"never held; session at {self.session.step.value}") from None
+
+    async def _wait(self, done, catching_up, timeout: float):
+        """Wait until `done()` returns something other than None; return that.
+
+        `done()` is looked at after each change of the session, and, while `catching_up()` holds, after each round
+        of the app's work (Pilot.pause waits for the app to go idle): the session is where it should be and its
+        screen is on the way, brought up by the app's messages, with no further change of the session to wake on.
+
+        Raises:
+            TimeoutError: not done within `timeout` seconds.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            self._changed.clear()
             await self.pilot.pause()
-            if predicate():
-                return
+            result = done()
+            if result is not None:
+                return result
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(f"never held; session at {self.session.step.value}")
-            self._changed.clear()
+                raise TimeoutError
+            if catching_up() or self._changed.is_set():
+                continue  # the app is at work on what the session said: let it finish (pause waits for it)
             try:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
             except asyncio.TimeoutError:
@@ -84,7 +113,12 @@ class Journey:
         self.kiosk.bench.remove()
 
     async def type(self, text: str) -> None:
-        await self.pilot.press(*list(text))
+        """Type `text` as a quick hand (or a pasting terminal) does: every key queued for the app at once, in
+        order, then wait for the app to have handled them. (Pilot.press waits for the app to go idle twice after
+        each key: most of a journey's time went there.)"""
+        for character in text:
+            self.app.post_message(_key_event(character))
+        await self.pilot.pause()
 
     async def enter_pin(self, pin: str = "123456") -> None:
         await self.reach(Step.PIN)

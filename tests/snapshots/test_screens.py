@@ -194,7 +194,7 @@ SCREENS: dict[str, Driver] = {
 
 
 @pytest.fixture
-def kiosk_app(settings_for, monkeypatch):
+def kiosk_app(settings_for, with_demo_registry, monkeypatch):
     """`kiosk_app(**settings)`: a kiosk app on a manual clock with seeded activation codes, and a driver hook."""
     import kiosk.tickets
 
@@ -205,7 +205,7 @@ def kiosk_app(settings_for, monkeypatch):
         overrides.setdefault("idle_timeout_seconds", 900)
         overrides.setdefault("step_idle_seconds", {})
         overrides.setdefault("activation_poll_seconds", 0.2)
-        kiosk = kiosk_root.build_kiosk(settings_for(**overrides), clock=ManualClock(NOW))
+        kiosk = kiosk_root.build_kiosk(with_demo_registry(settings_for(**overrides)), clock=ManualClock(NOW))
         built.append(kiosk)
         app = kiosk_root.build_app(kiosk)
         app.animation_level = "none"  # the loading indicator stands still

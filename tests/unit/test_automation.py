@@ -93,14 +93,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def build(settings_for, clock):
+def build(settings_for, with_demo_registry, clock):
     """Build a kiosk (keyword arguments override settings); closed at the end of the test."""
     built = []
 
     def make(**overrides):
         values = {"idle_timeout_seconds": IDLE_TIMEOUT, "step_idle_seconds": {}, "farewell_seconds": FAREWELL,
                   "activation_ttl_seconds": TICKET_TTL, "language": "zh", **overrides}
-        kiosk = kiosk_root.build_kiosk(settings_for(**values), clock=clock)
+        kiosk = kiosk_root.build_kiosk(with_demo_registry(settings_for(**values)), clock=clock)
         built.append(kiosk)
         return kiosk
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -12,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.wheel_build import kiosk_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -62,12 +63,8 @@ def _pip(*args: str, cwd: Path) -> None:
 
 @pytest.mark.wheel
 def test_the_wheel_installed_elsewhere_runs_a_scripted_journey(tmp_path):
-    source = tmp_path / "source"
-    for name in _tracked_files():  # a copy: the build writes build/ and *.egg-info beside the sources
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, source / name)
-    _pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(tmp_path / "dist"), "./source", cwd=tmp_path)
-    (wheel,) = (tmp_path / "dist").glob("child_ecard_kiosk-*.whl")
+    # The working tree's wheel, built for its contents once (the deploy tests' appliance installs the same file).
+    wheel = kiosk_wheel()
     contents = set(zipfile.ZipFile(wheel).namelist())
     for data in ("kiosk/config/kiosk.toml", "kiosk/config/regions/default.toml", "kiosk/config/cards/zhang-wei-3.00.toml",
                  "kiosk/config/demo/registry.toml", "kiosk/config/gbt2260-area-codes.txt",

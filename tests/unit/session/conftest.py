@@ -61,7 +61,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def kiosk(settings_for, clock: ManualClock, runner: InlineRunner, tmp_path: Path) -> Iterator[object]:
+def kiosk(settings_for, with_demo_registry, clock: ManualClock, runner: InlineRunner,
+          tmp_path: Path) -> Iterator[object]:
     """A whole kiosk (session, simulated reader with the PSAM, SQLite registry with demo data), no UI."""
     settings = settings_for(
         idle_timeout_seconds=IDLE_TIMEOUT,
@@ -73,7 +74,7 @@ def kiosk(settings_for, clock: ManualClock, runner: InlineRunner, tmp_path: Path
         work_deadline_seconds=DEADLINE,
         language="zh",
     )
-    built = kiosk_root.build_kiosk(settings, clock=clock)
+    built = kiosk_root.build_kiosk(with_demo_registry(settings), clock=clock)
     built.session.use_runner(runner)
     yield built
     built.registry.close()
@@ -91,7 +92,7 @@ def session(kiosk):
 
 
 @pytest.fixture
-def own_session(settings_for, clock: ManualClock):
+def own_session(settings_for, with_demo_registry, clock: ManualClock):
     """`own_session(card=None, registry=None, runner=None)`: a session of our own over a kiosk's reader and registry.
 
     `card` and `registry` wrap the real ones (a card service or registry that hangs); `runner` runs the
@@ -103,9 +104,9 @@ def own_session(settings_for, clock: ManualClock):
     built = []
 
     def make(card=None, registry=None, runner=None) -> OwnSession:
-        kiosk = kiosk_root.build_kiosk(settings_for(
+        kiosk = kiosk_root.build_kiosk(with_demo_registry(settings_for(
             idle_timeout_seconds=IDLE_TIMEOUT, step_idle_seconds={}, farewell_seconds=FAREWELL,
-            activation_poll_seconds=POLL, work_deadline_seconds=DEADLINE, language="zh"), clock=clock)
+            activation_poll_seconds=POLL, work_deadline_seconds=DEADLINE, language="zh")), clock=clock)
         built.append(kiosk)
         service = ReaderCardService(kiosk.reader, lambda: None)  # 2.00 cards need no PSAM
         used_card = card(service) if card else service

@@ -33,11 +33,11 @@ MACHINE = "ecard-bench"
 KIOSK = "ecard-kiosk.service"
 REGISTRY = "ecard-registry.service"
 WELCOME = "welcome"
-BENCH_PACKAGES = ("vsmartcard-vpcd", "grim")
-"""Not the kiosk's: vpcd (pcscd's virtual reader) stands in for the reader, grim takes the screen."""
+BENCH_PACKAGES = ("vsmartcard-vpcd", "grim", "procps")
+"""Not the kiosk's: vpcd (pcscd's virtual reader) stands in for the reader, grim takes the screen, pgrep."""
 CONTAINER_DROP_IN = """\
-# bench/nspawn.py: a container has no screen and no VT. cage draws headless (pixman), and the
-# unit takes no tty1 as its stdin. Everything else is deploy/ecard-kiosk.service as installed.
+# bench/nspawn.py: a container has no screen and no VT. cage draws headless (pixman, no seat
+# needed), and the unit takes no tty1 as its stdin. Everything else is deploy/ecard-kiosk.service.
 [Service]
 Environment=WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman
 StandardInput=null
@@ -395,7 +395,7 @@ def prepare(container: Container, wheel_name: str) -> tuple[float, float]:
     container.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *BENCH_PACKAGES,
                   host_network=True, timeout=900)
     root = container.root
-    # logind (the kiosk's PAM session) and systemd-run talk over D-Bus: dbus, just installed, may not run yet.
+    # systemd-run --wait talks over D-Bus: dbus, just installed, does not run yet (nothing of the kiosk's needs it).
     active = container.run("systemctl", "is-active", "dbus.service", "systemd-logind.service", "pcscd.socket",
                            "polkit.service", check=False).stdout.split()
     print(f"after install.sh: dbus {active[0]}, logind {active[1]}, pcscd.socket {active[2]}, polkit {active[3]}",

@@ -270,20 +270,25 @@ class LiveProof:
                 f"back at welcome after {seconds:.1f} s; MainPID {before['MainPID']} -> {after['MainPID']} "
                 f"(python {python} -> {new_python}), NRestarts {before['NRestarts']} -> {after['NRestarts']}")
 
-    def _statuses_until_welcome(self, main: str, timeout: float) -> tuple[list[str], float]:
-        """STATUS= as it changes until the kiosk is back at welcome (same MainPID); (the sequence, seconds)."""
+    def settle(self, main: str, since: float, stable: float = 3.0, timeout: float = 90) -> tuple[list[str], float]:
+        """Watch STATUS= until the kiosk (still `main`) has shown welcome for `stable` s on end.
+
+        (the statuses it went through, seconds from `since` (monotonic) to its last arrival at welcome).
+        """
         seen: list[str] = []
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
+        arrived = None
+        while time.monotonic() - since < timeout:
             state = self.kiosk()
             if state["MainPID"] != main:
                 raise Failed(f"the kiosk was restarted (MainPID {main} -> {state['MainPID']}), statuses {seen}")
+            now = time.monotonic()
             if not seen or seen[-1] != state["StatusText"]:
                 seen.append(state["StatusText"])
-            if state["StatusText"] == WELCOME and len(seen) > 1:
-                return seen, time.monotonic() - started
-            time.sleep(0.2)
-        raise Failed(f"not back at welcome within {timeout:.0f} s: statuses {seen}")
+                arrived = now if state["StatusText"] == WELCOME else None
+            if arrived is not None and now - arrived >= stable:
+                return seen, arrived - since
+            time.sleep(0.1)
+        raise Failed(f"not settled at welcome within {timeout:.0f} s: statuses {seen}")
 
     def pcscd_restart(self) -> str:
         main = self.kiosk()["MainPID"]
@@ -291,49 +296,56 @@ class LiveProof:
         since = time.time()
         started = time.monotonic()
         self.c.run("systemctl", "restart", "pcscd.service")
-        restarted = time.monotonic() - started
-        # The kiosk's reader watcher notices pcscd going (its journal line); then it is back at welcome.
+        # The kiosk's reader watcher notices pcscd going (its journal line), the kiosk may go out of
+        # service meanwhile, then it is back at welcome, and stays there.
         gone, _ = wait_for("the kiosk noticing pcscd's restart", lambda: [
-            message for _, message in self.c.journal_since(since, "-t", "ecard-kiosk") if "PC/SC" in message
-            or "pcscd" in message or "reader" in message.lower()] or None, 30)
-        state, _ = wait_for("the welcome screen after pcscd's restart", self.at_welcome(main), 60)
-        seconds = time.monotonic() - started
+            (at, message) for at, message in self.c.journal_since(since, "-t", "ecard-kiosk")
+            if "PC/SC" in message] or None, 30)
+        seen, back = self.settle(main, started, timeout=120)
         new_pcscd = self.c.show("pcscd.service", "MainPID")["MainPID"]
-        return (f"pcscd {pcscd} -> {new_pcscd} in {restarted:.1f} s; kiosk MainPID {main} unchanged, "
-                f"STATUS={state['StatusText']} {seconds:.1f} s after the restart began; kiosk's journal: {gone[:3]}")
+        noticed = gone[0][1].split(": ", 1)[-1]
+        return (f"pcscd {pcscd} -> {new_pcscd}; the kiosk noticed at +{gone[0][0] - since:.1f} s ({noticed!r}); "
+                f"STATUS= went {' -> '.join(seen)}; back at welcome +{back:.1f} s (then 3 s steady); "
+                f"MainPID {main} unchanged")
 
     def reader_gone(self) -> str:
         main = self.kiosk()["MainPID"]
+        self.settle(main, time.monotonic())
         welcome_shot = self.screenshot("reader-before")
         started = time.monotonic()
         # pcscd.socket too, or the kiosk's next connection would start pcscd again.
         self.c.run("systemctl", "stop", "pcscd.socket", "pcscd.service")
         state, out_after = wait_for("out of service without pcscd", lambda: (
             lambda s: s if s["StatusText"].startswith("out_of_service") else None)(self.kiosk()), 60)
+        out_after = time.monotonic() - started  # from the stop
         if state["MainPID"] != main:
             raise Failed(f"the kiosk was restarted: MainPID {main} -> {state['MainPID']}")
         shot = self.screenshot("reader-gone")
         differs = (welcome_shot is not None and shot is not None and shot.read_bytes() != welcome_shot.read_bytes())
         started = time.monotonic()
         self.c.run("systemctl", "start", "pcscd.socket")
-        back, back_after = wait_for("back at welcome with pcscd", self.at_welcome(main), 90)
-        return (f"pcscd stopped: STATUS={state['StatusText']!r} after {out_after:.1f} s, MainPID {main} unchanged"
-                f"{', the screen changed (' + str(shot) + ')' if differs else ''}; pcscd.socket started: "
-                f"STATUS={back['StatusText']} after {back_after:.1f} s, MainPID {back['MainPID']}")
+        seen, back_after = self.settle(main, started, timeout=120)
+        return (f"pcscd stopped: STATUS={state['StatusText']!r} after {out_after:.1f} s, MainPID {main} unchanged, "
+                f"the screen {'changed' if differs else 'DID NOT change'} ({shot}); pcscd.socket started: "
+                f"{' -> '.join(seen)} after {back_after:.1f} s (then 3 s steady), MainPID {main} unchanged")
 
     def registry_down(self) -> str:
         main = self.kiosk()["MainPID"]
+        self.settle(main, time.monotonic())
+        started = time.monotonic()
         self.c.run("systemctl", "stop", REGISTRY)
         state, out_after = wait_for("out of service without the registry", lambda: (
             lambda s: s if s["StatusText"].startswith("out_of_service") else None)(self.kiosk()), 60)
+        out_after = time.monotonic() - started  # from the stop
         if state["MainPID"] != main:
             raise Failed(f"the kiosk was restarted: MainPID {main} -> {state['MainPID']}")
         shot = self.screenshot("registry-down")
+        started = time.monotonic()
         self.c.run("systemctl", "start", REGISTRY, timeout=120)
-        back, back_after = wait_for("back at welcome with the registry", self.at_welcome(main), 90)
+        seen, back_after = self.settle(main, started, timeout=120)
         return (f"ecard-registry stopped: STATUS={state['StatusText']!r} after {out_after:.1f} s, MainPID {main} "
-                f"unchanged{'' if shot is None else f' ({shot})'}; started again: STATUS={back['StatusText']} "
-                f"after {back_after:.1f} s, MainPID {back['MainPID']}")
+                f"unchanged{'' if shot is None else f' ({shot})'}; started again (READY): {' -> '.join(seen)} "
+                f"after {back_after:.1f} s (then 3 s steady), MainPID {main} unchanged")
 
     def registry_ready_and_watchdog(self) -> str:
         started = time.monotonic()

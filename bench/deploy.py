@@ -4,6 +4,9 @@
     .venv/bin/python -m bench.deploy --chroot        ... and deploy/install.sh fresh, then again, in a
                                                      debootstrap chroot (minutes; root, a Debian mirror;
                                                      the wheels are built here and handed in: --wheels)
+    .venv/bin/python -m bench.deploy --systemd       ... and the live proof under a real systemd: the base
+                                                     booted with systemd-nspawn, install.sh inside, then
+                                                     start, watchdog, pcscd, reader, registry (bench/nspawn.py)
 
 Runs as root (the kiosk runs as the unprivileged test user; debootstrap and chroot need root).
 The debootstrap base is kept in /var/tmp/ecard-kiosk-bench/base (made once, a few minutes); each
@@ -68,20 +71,20 @@ def _base_system() -> Path:
     return base
 
 
-def install_in_chroot() -> tuple[float, float]:
-    """deploy/install.sh on a copy of the debootstrap base, then once more: (fresh seconds, rerun seconds)."""
-    if shutil.which("debootstrap") is None:
-        raise SystemExit("--chroot needs debootstrap: apt-get install debootstrap")
+def _fresh_copy(name: str) -> Path:
+    """A copy of the debootstrap base under BENCH_DIR/`name` (the previous one removed)."""
     base = _base_system()
-    root = BENCH_DIR / "run"
+    root = BENCH_DIR / name
     _unmount(root)
     shutil.rmtree(root, ignore_errors=True)
     subprocess.run(["cp", "-a", str(base), str(root)], check=True)
-    # A chroot starts no services (policy-rc.d); name resolution is the host's.
-    policy = root / "usr/sbin/policy-rc.d"
-    policy.write_text("#!/bin/sh\nexit 101\n", encoding="utf-8")
-    policy.chmod(0o755)
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    return root
+
+
+def _hand_in(root: Path) -> Path:
+    """The checkout into `root`/root/ecard-kiosk, the wheels (the project's, its dependencies', pyscard's) into
+    `root`/root/wheels; the project's wheel."""
     checkout = root / "root/ecard-kiosk"
     listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                              cwd=ROOT, capture_output=True, check=True)
@@ -97,6 +100,19 @@ def install_in_chroot() -> tuple[float, float]:
     subprocess.run([*pip, "--no-deps", str(checkout)], check=True, cwd=checkout.parent)
     (wheel,) = wheels.glob("child_ecard_kiosk-*.whl")
     subprocess.run([*pip, f"{wheel}[pcsc]"], check=True, cwd=checkout.parent)
+    return wheel
+
+
+def install_in_chroot() -> tuple[float, float]:
+    """deploy/install.sh on a copy of the debootstrap base, then once more: (fresh seconds, rerun seconds)."""
+    if shutil.which("debootstrap") is None:
+        raise SystemExit("--chroot needs debootstrap: apt-get install debootstrap")
+    root = _fresh_copy("run")
+    # A chroot starts no services (policy-rc.d); name resolution is the host's.
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n", encoding="utf-8")
+    policy.chmod(0o755)
+    wheel = _hand_in(root)
     for mount, source in (("proc", "proc"), ("sys", "sysfs"), ("dev", None), ("dev/pts", None)):
         target = root / mount
         if source:
@@ -134,11 +150,68 @@ def _unmount(root: Path) -> None:
         subprocess.run(["umount", "--lazy", str(root / mount)], capture_output=True)
 
 
+def live_systemd(keep: bool = False) -> bool:
+    """bench/nspawn.py's proofs in a booted copy of the base; True when every one held."""
+    from bench import nspawn
+
+    for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"--systemd needs {tool}: apt-get install debootstrap systemd-container util-linux")
+    root = _fresh_copy("nspawn")
+    wheel = _hand_in(root)
+    # The packages apt fetched last time (the container's install still installs every one of them).
+    debs = BENCH_DIR / "debs"
+    for deb in debs.glob("*.deb"):
+        shutil.copy2(deb, root / "var/cache/apt/archives" / deb.name)
+    shots = BENCH_DIR / "shots"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    container = nspawn.Container(root, BENCH_DIR / "nspawn.log")
+    try:
+        try:
+            seconds, state = container.boot()
+        except nspawn.Failed as exc:
+            print(f"systemd: blocked: the container does not boot: {exc}")
+            return False
+        print(f"systemd: booted {nspawn.MACHINE} (systemd-nspawn --boot --private-network) in {seconds:.1f} s: "
+              f"{state}", flush=True)
+        try:
+            fresh, rerun = nspawn.prepare(container, wheel.name)
+        except (nspawn.Failed, subprocess.TimeoutExpired) as exc:
+            print(f"systemd: blocked: install in the booted container: {exc}")
+            return False
+        print(f"systemd: install.sh --registry in the booted Debian 12: {fresh:.0f} s fresh; run again: {rerun:.1f} s",
+              flush=True)
+        debs.mkdir(exist_ok=True)
+        for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+            if not (debs / deb.name).exists():
+                shutil.copy2(deb, debs / deb.name)
+        proof = nspawn.LiveProof(container, shots)
+        proof.run_all()
+        failed = [name for name, ok, _ in proof.results if not ok]
+        print(f"systemd: {len(proof.results) - len(failed)} of {len(proof.results)} proofs held"
+              + (f"; failed: {', '.join(failed)}" if failed else ""))
+        return not failed
+    finally:
+        if keep and container.process is not None and container.process.poll() is None:
+            print(f"systemd: container left running: nsenter -t {container.leader} -a (kill {container.process.pid} "
+                  "powers it off)")
+        else:
+            container.terminate()
+            print(f"systemd: container stopped ({container.log} has its console)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chroot", action="store_true", help="also run deploy/install.sh in a fresh Debian chroot")
+    parser.add_argument("--systemd", action="store_true",
+                        help="also the live proof under a real systemd (systemd-nspawn --boot; minutes)")
+    parser.add_argument("--only-systemd", action="store_true", help="only the live proof (no exposure, no cage runs)")
+    parser.add_argument("--keep-container", action="store_true", help="leave the container running (to look inside)")
     parser.add_argument("--runs", type=int, default=3, help="cage start -> welcome runs (default 3)")
     args = parser.parse_args(argv)
+    if args.only_systemd:
+        return 0 if live_systemd(args.keep_container) else 1
     for unit in sorted(DEPLOY.glob("*.service")):
         print(f"exposure {unit.name}: {exposure(unit):.1f}")
     seconds = cage_to_welcome(args.runs)
@@ -147,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.chroot:
         fresh, rerun = install_in_chroot()
         print(f"install.sh on a fresh Debian 12 chroot: {fresh:.0f} s; run again: {rerun:.1f} s")
+    if args.systemd and not live_systemd(args.keep_container):
+        return 1
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Turns a Debian 12 machine into a child e-card kiosk (run as root; idempotent: run it again to
 # update). Packages, the kiosk user, a venv of Debian's own python3 under /opt/ecard-kiosk with
-# the project's wheel, the systemd unit (cage + foot on tty1), PAM, the polkit rule for pcscd,
+# the project's wheel, the systemd unit (cage + foot on tty1, its seat from seatd), the polkit rule for pcscd,
 # the site files under /etc/ecard-kiosk (installed once, then the site's), data under
 # /var/lib/ecard-kiosk; the unit is enabled (and restarted with --start).
 #
@@ -50,7 +50,7 @@ booted() { [ -d /run/systemd/system ]; }
 # cage 0.1.4 will not start without xwayland; pyscard builds from source (swig, libpcsclite-dev).
 packages=(python3 python3-venv python3-dev gcc swig libpcsclite-dev pcscd libccid polkitd dbus
           systemd-timesyncd ca-certificates)
-[ "$kiosk" -eq 0 ] || packages+=(cage foot xwayland fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji espeak-ng libpam-systemd)
+[ "$kiosk" -eq 0 ] || packages+=(cage foot xwayland fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji espeak-ng seatd)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -110,10 +110,10 @@ if [ "$kiosk" -eq 1 ]; then
   for name in database_url technicians registry_credential; do credential "$KIOSK_ETC/credentials/$name"; done
   # --- package-owned files: always this version's ---------------------------------------------
   install -m 0644 "$DEPLOY/ecard-kiosk.service" "$UNITS/ecard-kiosk.service"
-  install -m 0644 "$DEPLOY/pam.d/ecard-kiosk" /etc/pam.d/ecard-kiosk
+  rm -f /etc/pam.d/ecard-kiosk  # an earlier release's PAM session (logind took the kiosk out of its unit)
   install -d -m 0755 /etc/polkit-1/rules.d
   install -m 0644 "$DEPLOY/polkit/50-ecard-kiosk-pcscd.rules" /etc/polkit-1/rules.d/50-ecard-kiosk-pcscd.rules
-  enable+=(ecard-kiosk.service pcscd.socket)
+  enable+=(ecard-kiosk.service pcscd.socket seatd.service)
 fi
 if [ "$registry" -eq 1 ]; then
   install -d -m 0755 "$REGISTRY_ETC"

@@ -67,7 +67,7 @@ def _run_kiosk(args: argparse.Namespace) -> int:
     def first_screen() -> None:
         gc.enable()
         start_services(kiosk, on_failure=unusable)
-        watch_app(app, notifier)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
+        watch_app(app, notifier, kiosk.session)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
 
     app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen)
     try:

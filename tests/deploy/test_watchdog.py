@@ -5,7 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from ecard_kiosk.watchdog import Notifier
+from ecard_kiosk.watchdog import Notifier, status_text
+from kiosk.session import SessionView, Step
 from tests.deploy.appliance import ROOT
 from tests.notify_listener import NotifyListener
 from tests.terminal import Terminal
@@ -37,6 +38,14 @@ def test_the_running_kiosk_says_ready_after_the_welcome_screen_then_pings_from_i
     assert ready[0][0] >= drawn - 1.0
     pings = [at for at, text in messages if text == "WATCHDOG=1"]
     assert len(pings) >= 3 and all(later > earlier for earlier, later in zip(pings, pings[1:]))
+    # The step shown, for `systemctl status`: the welcome screen, told once (not with every ping).
+    assert [text for _, text in messages if text.startswith("STATUS=") and "READY=1" not in text] == ["STATUS=welcome"]
+
+
+def test_the_status_line_names_the_step_and_why_the_kiosk_is_out_of_service():
+    assert status_text(SessionView(step=Step.WELCOME, lang="zh")) == "welcome"
+    assert status_text(SessionView(step=Step.OUT_OF_SERVICE, lang="zh", out_of_service="READER_MISSING")) == \
+        "out_of_service READER_MISSING"
 
 
 def test_without_notify_socket_there_is_nothing_to_tell():

@@ -9,8 +9,8 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from kiosk.ports import Clock
-from registry_service import phone, phone_page, problems
-from registry_service.routes import health, kiosk
+from registry_service import console, metrics, phone, phone_page, problems
+from registry_service.routes import health, heartbeat, kiosk
 from registry_service.service import Service
 from registry_service.settings import ServiceSettings
 
@@ -62,8 +62,12 @@ def application(lifespan=None) -> FastAPI:  # lifespan: an async context manager
     problems.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
+    app.include_router(heartbeat.router)
     app.include_router(phone.router)
     app.include_router(phone_page.router)
+    app.include_router(console.router)
+    app.include_router(metrics.router)
+    app.add_middleware(metrics.RequestTimer)
     return app
 
 

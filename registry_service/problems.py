@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.errors import KioskError
 from kiosk.registry.records import RequestRejected
+from registry_service import metrics
 from registry_service.credentials import CredentialRefused
 
 PROBLEM_TYPE = "application/problem+json"
@@ -56,6 +57,7 @@ REJECTED_STATUS = {"IDEMPOTENCY_KEY_INVALID": 422, "IDEMPOTENCY_KEY_REUSED": 409
 
 def problem(status: int, code: str, title: str, detail: str, **extra: object) -> JSONResponse:
     """A problem document: {"type", "title", "status", "code", "detail", ...}."""
+    metrics.ERRORS.labels(code).inc()
     body = {"type": "about:blank", "title": title, "status": status, "code": code, "detail": detail, **extra}
     headers = {"WWW-Authenticate": 'Bearer realm="ecard-registry"'} if status == 401 else None
     if status == 503:

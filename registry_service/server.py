@@ -39,6 +39,7 @@ def serve(settings: ServiceSettings, config_file: Path | None = None, overrides:
     from registry_service.service import Service
 
     Service.open(settings).close()  # the schema check, once
+    prepare_multiprocess_metrics(settings)
     if config_file is not None:
         os.environ[CONFIG_VARIABLE] = str(config_file)
     for key, value in (overrides or {}).items():  # the command line's settings, for the worker processes
@@ -47,3 +48,18 @@ def serve(settings: ServiceSettings, config_file: Path | None = None, overrides:
                 port=settings.port, workers=settings.workers, log_level=settings.log_level.lower(),
                 access_log=False, timeout_keep_alive=30)
     return 0
+
+
+METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_metrics(settings: ServiceSettings) -> Path:
+    """With several workers, each writes its metrics to files in one folder that a scrape sums
+    (prometheus_client's multiprocess mode): PROMETHEUS_MULTIPROC_DIR if set, else data_dir/metrics.
+    The folder is emptied first: counters start again from zero with the service, as Prometheus expects."""
+    folder = Path(os.environ.get(METRICS_VARIABLE) or settings.data_dir / "metrics")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[METRICS_VARIABLE] = str(folder)
+    return folder

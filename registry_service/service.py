@@ -1,4 +1,4 @@
-"""Provides the service's state built once per process: the database pool, the rules, the ticket policy, the credentials."""
+"""Provides the service's state built once per process: the database pool, the rules, the ticket policy, the credentials, the fleet."""
 from __future__ import annotations
 
 # Built at start-up, shared by every request: one engine and connection pool per process, the region's
@@ -16,7 +16,10 @@ from kiosk.registry.local import LocalRegistry
 from kiosk.registry.schema import SchemaNotCurrent
 from kiosk.registry.store import Registry
 from registry_service.credentials import Credentials
+from registry_service.fleet import Fleet
+from registry_service.operators import Operators
 from registry_service.settings import ServiceSettings
+from registry_service.technicians import Technicians
 
 UPGRADE_COMMAND = "ecard-registry upgrade"
 """What brings the service's database to this release's schema (with the same --config and variables)."""
@@ -32,6 +35,10 @@ class Service:
     region: Region
     policy: TicketPolicy
     credentials: Credentials
+    fleet: Fleet
+    technicians: Technicians
+    operators: Operators
+    clock: Clock
 
     @classmethod
     def open(cls, settings: ServiceSettings, clock: Clock | None = None, *, check_schema: bool = True) -> Service:
@@ -56,7 +63,9 @@ class Service:
         policy = TicketPolicy(settings.activation_url_base, settings.activation_ttl_seconds,
                               settings.activation_poll_seconds)
         return cls(settings, database, Registry(database, clock), region, policy,
-                   Credentials(database, clock, settings.credential_cache_seconds))
+                   Credentials(database, clock, settings.credential_cache_seconds),
+                   Fleet(database, clock, settings.heartbeat_seconds), Technicians(database, clock),
+                   Operators(database, clock, settings.console_lockout_tries, settings.console_session_seconds), clock)
 
     def for_kiosk(self, kiosk_id: str) -> LocalRegistry:
         """The registry port as the kiosk `kiosk_id` sees it: the embedded kiosk's very code."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kiosk.embedded import REGIONS_DIR
-from kiosk.setting_rules import Choice, FolderPath, Integer, Number, Rule, RuleBroken, Text, read_settings_file
+from kiosk.setting_rules import Choice, Flag, FolderPath, Integer, Number, Rule, RuleBroken, Text, read_settings_file
 
 ENV_PREFIX = "ECARD_REGISTRY_"
 DEFAULTS_FILE = Path(str(files("registry_service") / "registry.toml"))
@@ -40,6 +40,11 @@ class ServiceSettings:
     pool_size: int = _setting(Integer(ge=1, le=500))
     credential_cache_seconds: float = _setting(Number(ge=0, le=60))
     log_level: str = _setting(Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
+    heartbeat_seconds: int = _setting(Integer(ge=5, le=600))
+    console_session_seconds: int = _setting(Integer(ge=60, le=86400))
+    console_lockout_tries: int = _setting(Integer(ge=1, le=20))
+    console_secure_cookie: bool = _setting(Flag())
+    console_refresh_seconds: float = _setting(Number(ge=0.2, le=60))
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 # database column takes) is a 422 naming the field, never a failure deeper down.
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk.domain import CardStatus
 from kiosk.registry.port import PresentedCard
@@ -85,3 +85,68 @@ class CardStatusAnswer:
 @dataclass(frozen=True)
 class Withdrawn:
     withdrawn: bool
+
+
+# ---------------------------------------------------------------- heartbeat (/work/coord/HEARTBEAT.md)
+# A heartbeat carries states, counts and catalogue codes only: every field is an enumeration, a number,
+# a date, hex or a code, so no name, ID number, card number or free text can ride along.
+
+Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
+# Catalogue codes start with a letter: an 18-digit resident ID cannot pass for one.
+CatalogueCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]
+OutOfServiceReason = Literal["reader", "psam", "registry", "rules", "technician", "operator"]
+
+
+class HeartbeatDay(_Body):
+    """The kiosk's counts since its local midnight."""
+
+    date: date
+    visits: Count
+    registrations: Count
+    activations: Count
+    refusals: Annotated[dict[CatalogueCode, Count], Field(max_length=50)]
+
+
+class HeartbeatError(_Body):
+    code: CatalogueCode
+    at: AwareDatetime
+
+
+class HeartbeatBody(_Body):
+    """What a kiosk reports every heartbeat_seconds (the kiosk ID comes from its credential)."""
+
+    version: Annotated[str, Field(max_length=40, pattern=r"^[0-9]{1,6}[.+][0-9A-Za-z.+_-]{1,33}$")]
+    """A version (0.1.0, 0.1.0.dev3+g1a2b3c, 0+unknown): digits, then a dot or a plus before anything else."""
+    settings_fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
+    uptime_seconds: Annotated[int, Field(strict=True, ge=0, le=10**11)]
+    state: Literal["idle", "in_visit", "out_of_service"]
+    out_of_service_reasons: Annotated[list[OutOfServiceReason], Field(max_length=6)]
+    reader: Literal["ok", "no_reader", "no_card", "error"]
+    psam: Literal["ok", "absent", "not_needed", "error"]
+    today: HeartbeatDay
+    last_errors: Annotated[list[HeartbeatError], Field(max_length=10)]
+    technicians_etag: Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")] | None
+
+
+class OutOfServiceOrder(BaseModel):
+    """The operator's order: the kiosk goes out of service (reason "operator") once no visit is under way."""
+
+    message_zh: str
+    message_en: str
+    since: datetime
+
+
+class TechnicianList(BaseModel):
+    """Every live technician account: ID -> PIN hash (the format of the kiosk's `technicians` setting)."""
+
+    etag: str
+    accounts: dict[str, str]
+
+
+class HeartbeatAnswer(BaseModel):
+    heartbeat_seconds: int
+    """The interval the service wants until the next heartbeat."""
+    out_of_service: OutOfServiceOrder | None
+    """Set: go out of service showing the message; null: lift an operator out-of-service applied before."""
+    technicians: TechnicianList | None
+    """Null when the kiosk's technicians_etag is current; else the full list ({} means no technician)."""

@@ -112,3 +112,33 @@ def verify_technician(hashes: dict[str, PinHash], technician_id: str, pin: str) 
     stored = hashes.get(technician_id)
     matched = (stored or _DECOY).matches(pin)
     return stored is not None and matched
+
+
+PASSWORD_LENGTHS = (10, 128)
+"""An operator password (the registry service's console): 10 to 128 characters, no control characters."""
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """The stored form of an operator password: the scrypt format of `hash_pin`, for any password of PASSWORD_LENGTHS.
+
+    Raises:
+        ValueError: for a password too short, too long, or with control characters.
+    """
+    low, high = PASSWORD_LENGTHS
+    if not low <= len(password) <= high:
+        raise ValueError(f"a password is {low} to {high} characters")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):
+        raise ValueError("a password has no control characters")
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    parsed = PinHash("scrypt", salt, bytes(KEY_BYTES), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${parsed.derive(password).hex()}"
+
+
+def verify_secret(stored: str | None, secret: str) -> bool:
+    """True when `secret` derives the `stored` hash; a missing or unusable hash spends the same work and is False."""
+    try:
+        parsed = parse_pin_hash(stored) if stored else None
+    except ValueError:
+        parsed = None
+    matched = (parsed or _DECOY).matches(secret)
+    return parsed is not None and matched

@@ -1,4 +1,4 @@
-"""Provides the registry's tables (SQLModel): people, cards, guardianships, e-cards, tickets, audit events."""
+"""Provides the registry's tables (SQLModel): people, cards, guardianships, e-cards, tickets, audit events, the fleet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -273,11 +273,99 @@ class RegistryTally(SQLModel, table=True):
 TALLY_SHARDS = 64
 """Rows of registry_tally on PostgreSQL (SQLite: 1)."""
 
+
+class KioskHeartbeat(SQLModel, table=True):
+    """The latest heartbeat of each kiosk (the registry service's fleet console): no personal data, only
+    states, counts and catalogue codes; `refusals` and `last_errors` are the kiosk's JSON, bounded."""
+
+    __tablename__ = "kiosk_heartbeat"
+
+    kiosk_id: str = Field(max_length=40, primary_key=True)
+    received_at: datetime = Field(sa_column=_utc_column())
+    version: str = Field(max_length=40)
+    settings_fingerprint: str = Field(max_length=64)
+    uptime_seconds: int = Field(sa_type=sa.BigInteger)
+    state: str = Field(max_length=16)
+    reasons: str = Field(default="", max_length=120)
+    """The out-of-service reasons, comma-separated (reader, psam, registry, rules, technician, operator)."""
+    reader: str = Field(max_length=16)
+    psam: str = Field(max_length=16)
+    day: date
+    visits: int = 0
+    registrations: int = 0
+    activations: int = 0
+    refusals: str = Field(default="{}", max_length=3000)
+    """{"CODE": count} of the kiosk's day, JSON."""
+    last_errors: str = Field(default="[]", max_length=1500)
+    """[{"code", "at"}], newest first, at most 10, JSON."""
+    technicians_etag: Optional[str] = Field(default=None, max_length=64)
+    beats: int = Field(default=0, sa_type=sa.BigInteger)
+    """Heartbeats received from the kiosk since its first."""
+
+
+class KioskOrder(SQLModel, table=True):
+    """An operator's out-of-service order for a kiosk, with the message its screen shows; gone when lifted."""
+
+    __tablename__ = "kiosk_order"
+
+    kiosk_id: str = Field(max_length=40, primary_key=True)
+    message_zh: str = Field(max_length=200)
+    message_en: str = Field(max_length=200)
+    since: datetime = Field(sa_column=_utc_column())
+    operator_id: str = Field(max_length=40)
+
+
+LIVE_TECHNICIAN = "revoked_at IS NULL"
+
+
+class TechnicianAccount(SQLModel, table=True):
+    """A technician's kiosk maintenance PIN, as the salted slow hash the kiosks check (kiosk.maintenance.passwords)."""
+
+    __tablename__ = "technician"
+    __table_args__ = (
+        sa.Index("ix_technician_live", "technician_id", unique=True,
+                 sqlite_where=sa.text(LIVE_TECHNICIAN), postgresql_where=sa.text(LIVE_TECHNICIAN)),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    technician_id: str = Field(max_length=20)
+    pin_hash: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=_utc_column())
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class OperatorAccount(SQLModel, table=True):
+    """Someone who may use the service's operator console: a salted slow password hash, the wrong tries."""
+
+    __tablename__ = "operator"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    operator_id: str = Field(max_length=40, unique=True, index=True)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=_utc_column())
+    wrong_tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Wrong passwords since the last right one (or unlock)."""
+    locked_at: Optional[datetime] = Field(default=None, sa_column=_utc_column(nullable=True))
+    """When wrong_tries reached the limit: no sign-in until `ecard-registry operator unlock`."""
+
+
+class OperatorSession(SQLModel, table=True):
+    """A signed-in console session: only the SHA-256 of its cookie is kept, with its CSRF token and end."""
+
+    __tablename__ = "operator_session"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    operator_id: int = Field(foreign_key="operator.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column(index=True))
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined]
     for model in (
         Person, SocialSecurityCard, Guardianship, ECard, ActivationTicket, AuditEvent,
         RegistrationRequest, KioskCredential, Throttle, RegistryTally,
+        KioskHeartbeat, KioskOrder, TechnicianAccount, OperatorAccount, OperatorSession,
     )
 ]
 """The registry's tables, in an order that creates referenced tables first."""

@@ -20,6 +20,7 @@ from kiosk.registry.port import (
     TicketStatus,
 )
 from registry_service.deps import KioskRegistry, answer, blocking
+from registry_service.metrics import REFUSALS
 from registry_service.problems import KIOSK_PROBLEMS
 from registry_service.wire import (
     MAX_ID,
@@ -72,8 +73,11 @@ async def register(
 
     A retry with the same Idempotency-Key gets the same e-card ("replayed") and a fresh ticket.
     """
-    return answer(Registration, await blocking(request, port.register, body.card.presented(), body.child_rid,
-                                               idempotency_key))
+    registration = await blocking(request, port.register, body.card.presented(), body.child_rid, idempotency_key)
+    if registration.outcome == "refused":
+        for code in registration.codes:
+            REFUSALS.labels(code).inc()
+    return answer(Registration, registration)
 
 
 @router.post("/ecards/{ecard_id}/tickets", response_model=Registration)

@@ -73,7 +73,7 @@ class RunningService:
 def service_settings(database_url: str, data_dir: Path) -> ServiceSettings:
     return load_service_settings(environ={}, overrides={
         "database_url": database_url, "data_dir": str(data_dir), "port": 0, "credential_cache_seconds": 0,
-        "activation_url_base": URL_BASE, "pool_size": 10,
+        "activation_url_base": URL_BASE, "pool_size": 10, "console_refresh_seconds": 0.3,
     })
 
 

@@ -1,0 +1,90 @@
+"""The operator console in Debian's headless chromium (selenium): sign in, two kiosks heartbeating over HTTP turn green,
+one stops and goes amber then red without a reload, the other is taken out of service by the form and put back."""
+from __future__ import annotations
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.service.heartbeat_fuzzer import PATH, valid_beat
+
+OPERATOR, PASSWORD = "ops-1", "correct horse battery"
+pytestmark = pytest.mark.parametrize("running_service", [
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("service-sqlite"))], indirect=True)
+
+
+def state_of(browser: webdriver.Chrome, kiosk: str) -> str | None:
+    # Read in the page itself: the refresh swaps the list's elements, so a held element would go stale.
+    return browser.execute_script(f"var k=document.getElementById('kiosk-{kiosk}');return k?k.dataset.state:null")
+
+
+def wait_for_state(browser: webdriver.Chrome, kiosk: str, state: str) -> None:
+    WebDriverWait(browser, 10).until(lambda b: state_of(b, kiosk) == state,
+                                     message=f"{kiosk} did not turn {state} (is {state_of(browser, kiosk)})")
+
+
+def outcome(browser: webdriver.Chrome) -> str:
+    return WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "outcome")).get_attribute("data-outcome")
+
+
+def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(running_service, browser) -> None:
+    running_service.service.operators.add(OPERATOR, PASSWORD)
+    a = running_service.client(running_service.kiosk("HALL-A"))
+    b = running_service.client(running_service.kiosk("HALL-B"))
+    clock, interval = running_service.clock, running_service.settings.heartbeat_seconds
+
+    def beat(kiosk, **changes) -> dict:
+        answer = kiosk.post(PATH, json=valid_beat(**changes))
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    try:
+        browser.get(running_service.base_url + "/console")
+        WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "operator-id"))
+        assert browser.find_element(By.TAG_NAME, "h1").text == "自助终端运行监控"
+        browser.find_element(By.ID, "operator-id").send_keys(OPERATOR)
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "sign-in").click()
+        wait_for_state(browser, "HALL-A", "red")  # listed, never heard from
+        assert "从未收到心跳" in browser.find_element(By.ID, "kiosk-HALL-A").text
+        page = browser.execute_script("return performance.getEntriesByType('navigation')[0].name")
+
+        beat(a), beat(b)
+        wait_for_state(browser, "HALL-A", "green")
+        wait_for_state(browser, "HALL-B", "green")
+        clock.advance(2 * interval + 1)  # HALL-A stops; HALL-B goes on
+        beat(b)
+        wait_for_state(browser, "HALL-A", "amber")
+        assert "心跳中断" in browser.find_element(By.ID, "kiosk-HALL-A").text and state_of(browser, "HALL-B") == "green"
+        clock.advance(2 * interval)
+        etag = beat(b)["technicians"]["etag"]
+        wait_for_state(browser, "HALL-A", "red")
+        assert browser.execute_script("return performance.getEntriesByType('navigation')[0].name") == page  # no reload
+
+        browser.find_element(By.ID, "kiosk-HALL-B").click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "take-out"))
+        browser.find_element(By.ID, "message-zh").send_keys("本机维护中，请到 A 号机办理。")
+        browser.find_element(By.ID, "message-en").send_keys("Under maintenance: please use kiosk A.")
+        browser.find_element(By.ID, "take-out").click()
+        assert outcome(browser) == "taken_out"
+        order = beat(b, technicians_etag=etag)["out_of_service"]
+        assert order["message_zh"] == "本机维护中，请到 A 号机办理。"
+        assert order["message_en"] == "Under maintenance: please use kiosk A."
+        beat(b, state="out_of_service", out_of_service_reasons=["operator"], technicians_etag=etag)
+        browser.find_element(By.ID, "put-back").click()
+        assert outcome(browser) == "put_back_done"
+        assert beat(b, technicians_etag=etag)["out_of_service"] is None
+
+        browser.get(running_service.base_url + "/console?lang=en")
+        wait_for_state(browser, "HALL-B", "green")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Kiosk fleet"
+        assert "heartbeats missed" in browser.find_element(By.ID, "kiosk-HALL-A").text
+        kinds = [e.kind for e in running_service.service.registry.audit_events(["console_out_of_service",
+                                                                                 "console_in_service"])]
+        assert kinds == ["console_in_service", "console_out_of_service"]
+    finally:
+        a.close()
+        b.close()
+        browser.delete_all_cookies()  # the next test of the module signs in afresh
+        browser.get("about:blank")

@@ -23,27 +23,51 @@ def _stat(pid: int) -> tuple[int, int, int, int, int] | None:
     return int(fields[1]), int(fields[11]), int(fields[12]), int(fields[13]), int(fields[14])
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of `root` and every descendant (live, or ended and reaped) so far."""
+def _processes() -> dict[int, tuple[int, int, int, int, int]]:
     stats: dict[int, tuple[int, int, int, int, int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             stat = _stat(int(entry))
             if stat is not None:
                 stats[int(entry)] = stat
-    if root not in stats:
-        return 0.0
+    return stats
+
+
+def _descendants(root: int, stats: dict[int, tuple[int, int, int, int, int]]) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, stat in stats.items():
         children.setdefault(stat[0], []).append(pid)
-    _, utime, stime, cutime, cstime = stats[root]
-    ticks = utime + stime + cutime + cstime
-    pending = list(children.get(root, ()))
+    found, pending = [], list(children.get(root, ()))
     while pending:
         pid = pending.pop()
-        ticks += stats[pid][1] + stats[pid][2]
+        found.append(pid)
         pending.extend(children.get(pid, ()))
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of `root` and every descendant (live, or ended and reaped) so far."""
+    stats = _processes()
+    if root not in stats:
+        return 0.0
+    _, utime, stime, cutime, cstime = stats[root]
+    ticks = utime + stime + cutime + cstime + sum(stats[pid][1] + stats[pid][2] for pid in _descendants(root, stats))
     return ticks / TICK
+
+
+def tree_main_threads_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of the main threads of `root` and its live descendants (for uvicorn: the event
+    loops, where every request is parsed, routed and answered; the rest of a worker's CPU is its thread pool's)."""
+    stats = _processes()
+    total = 0
+    for pid in [root, *_descendants(root, stats)] if root in stats else []:
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 def postmaster_pid(data_dir: Path) -> int:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from bench.common import progress
 from bench.load import Clients, window
-from bench.proc import machine_cpu_seconds, postmaster_pid, tree_cpu_seconds
+from bench.proc import machine_cpu_seconds, postmaster_pid, tree_cpu_seconds, tree_main_threads_cpu_seconds
 from bench.registry_fill import Shape, fill
 
 URL_BASE = "http://127.0.0.1/a"
@@ -108,6 +108,7 @@ class Snapshot:
     def __init__(self, service_pid: int, postmaster: int, client_pids: list[int]) -> None:
         self.at = time.monotonic()
         self.service = tree_cpu_seconds(service_pid)
+        self.service_loops = tree_main_threads_cpu_seconds(service_pid)
         self.postgres = tree_cpu_seconds(postmaster)
         self.clients = sum(tree_cpu_seconds(pid) for pid in client_pids)
         self.machine, self.machine_total = machine_cpu_seconds()
@@ -116,7 +117,8 @@ class Snapshot:
 def cpu_between(a: Snapshot, b: Snapshot) -> dict:
     cores = (b.machine_total - a.machine_total) / (b.at - a.at)
     ours = (b.service - a.service) + (b.postgres - a.postgres) + (b.clients - a.clients)
-    return {"service_s": b.service - a.service, "postgres_s": b.postgres - a.postgres, "clients_s": b.clients - a.clients,
+    return {"service_s": b.service - a.service, "service_loops_s": b.service_loops - a.service_loops,
+            "postgres_s": b.postgres - a.postgres, "clients_s": b.clients - a.clients,
             "machine_busy_s": b.machine - a.machine, "others_s": max(0.0, (b.machine - a.machine) - ours),
             "cores": round(cores, 2)}
 
@@ -142,9 +144,9 @@ def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Na
             load_first = os.getloadavg()[0]
             time.sleep(args.seconds)
             last = Snapshot(process.pid, registry.postmaster, clients.pids)
+            side = extra(first.at, last.at) if extra is not None else None
             records = clients.stop()
             clients = None
-            side = extra(first.at, last.at) if extra is not None else None
         seen = window(records, first.at, last.at)
         registry.next_child += args.clients * max(r.children_used for r in records) + args.clients
         took = last.at - first.at
@@ -153,7 +155,9 @@ def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Na
         per = (lambda s: s / count * 1000 if count else None)  # noqa: E731
         result = {"workers": workers, "kiosks": len(keys), "clients": args.clients, "seconds": took,
                   "registrations_per_s": count / took, **seen, "cpu": cpu,
-                  "cpu_ms_per_registration": {"service": per(cpu["service_s"]), "postgres": per(cpu["postgres_s"]),
+                  "cpu_ms_per_registration": {"service": per(cpu["service_s"]),
+                                              "service_event_loops": per(cpu["service_loops_s"]),
+                                              "postgres": per(cpu["postgres_s"]),
                                               "clients": per(cpu["clients_s"])},
                   "load_average": [round(load_first, 1), round(os.getloadavg()[0], 1)]}
         if side is not None:
@@ -273,7 +277,8 @@ def run_line(run: dict) -> str:
     lat = run["latency_ms"]["registration"]
     fmt = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
     return (f"{run['registrations_per_s']:.1f} registrations/s, registration p50 {fmt(lat.get('p50'))} / p99 "
-            f"{fmt(lat.get('p99'))} ms, CPU ms/registration: service {fmt(cpu['service'])}, PostgreSQL "
+            f"{fmt(lat.get('p99'))} ms, CPU ms/registration: service {fmt(cpu['service'])} (event loop "
+            f"{fmt(cpu['service_event_loops'])}), PostgreSQL "
             f"{fmt(cpu['postgres'])}, clients {fmt(cpu['clients'])}; errors {run['errors']}; "
             f"others' CPU {run['cpu']['others_s']:.1f} s; load {run['load_average']}")
 
@@ -287,7 +292,7 @@ def summary(results: dict) -> dict:
         med = lambda values: statistics.median(values) if values else None  # noqa: E731
         ratios = [r["registrations_per_s"] / benches[r["round"]]["tps"] for r in runs if r["round"] in benches]
         cpu = {k: med([r["cpu_ms_per_registration"][k] for r in runs if r["cpu_ms_per_registration"][k] is not None])
-               for k in ("service", "postgres", "clients")}
+               for k in ("service", "service_event_loops", "postgres", "clients")}
         out[workers] = {"registrations_per_s": med([r["registrations_per_s"] for r in runs]), "ratio": med(ratios),
                         "ratios": ratios, "cpu_ms_per_registration": cpu}
     if results["pgbench"]:
@@ -336,7 +341,8 @@ def render(results: dict) -> str:
         ratio = f"{f['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in f['ratios'])})" if f["ratio"] is not None else "n/a"
         lines.append(f"    {workers} worker(s): {f['registrations_per_s']:.1f} registrations/s, ratio to pgbench {ratio}")
         if None not in c.values():
-            lines.append(f"      CPU ms per registration: service {c['service']:.1f}, PostgreSQL {c['postgres']:.1f}, "
+            lines.append(f"      CPU ms per registration: service {c['service']:.1f} (of which its event loop "
+                         f"{c['service_event_loops']:.1f}, the rest its thread pool), PostgreSQL {c['postgres']:.1f}, "
                          f"clients {c['clients']:.1f}")
         if "cpu_ratio_server_side" in f:
             lines.append(f"      service CPU per registration / PostgreSQL CPU per TPC-B transaction: "

@@ -20,6 +20,7 @@ import os
 import signal
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -103,7 +104,7 @@ def fleet_process(base: str, credentials: list[str], interval: float, ready, sto
             due += interval
 
     async def fleet() -> None:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=60)
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
             start = time.monotonic()
             tasks = [asyncio.create_task(kiosk(client, i, c, start)) for i, c in enumerate(credentials)]
@@ -154,13 +155,15 @@ def heartbeating(base: str, credentials: list[str], interval: float) -> Iterator
         })
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, server=None) -> int:
+    """`server`: a running PostgresServer to use (the tests pass theirs); else a private one."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     results: dict = {"kiosks": args.kiosks, "heartbeat_kiosks": args.heartbeat_kiosks, "interval": args.interval,
                      "workers": args.workers, "clients": args.clients, "cpus": os.cpu_count(), "runs": []}
     with contextlib.ExitStack() as stack:
-        registry = Registry(stack, args.people, args.kiosks)
+        registry = Registry(stack, args.people, args.kiosks, server)
         stack.callback(registry.close)
         progress(f"{args.heartbeat_kiosks} more kiosk credentials for the fleet")
         fleet_keys = registry.more_keys(args.heartbeat_kiosks, "FLEET")

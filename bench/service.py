@@ -11,6 +11,7 @@ from __future__ import annotations
 # figures per registration and per TPC-B transaction say what each costs whatever the machine's load.
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -33,6 +35,7 @@ from bench.proc import machine_cpu_seconds, postmaster_pid, tree_cpu_seconds, tr
 from bench.registry_fill import Shape, fill
 
 URL_BASE = "http://127.0.0.1/a"
+_DATABASES = itertools.count(1)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,6 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, comma-separated (default 1,2)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--pgbench-seconds", type=int, default=15, help="pgbench's run per round (default 15 s)")
+    parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench's scale factor (default 10)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -70,22 +74,26 @@ def duplicates(url: str) -> int:
 class Registry:
     """The private PostgreSQL server with the filled registry and the kiosks' credentials."""
 
-    def __init__(self, stack: ExitStack, people: int, kiosks: int, kiosk_prefix: str = "BENCH") -> None:
+    def __init__(self, stack: ExitStack, people: int, kiosks: int, server=None) -> None:
+        """`server`: a running PostgresServer to use (the tests'); else a private one is started (and stopped)."""
         from kiosk.ports import SystemClock
         from kiosk.registry.database import Database
         from kiosk.registry.schema import upgrade
         from registry_service.credentials import Credentials
         from tests.postgres_server import PostgresServer
 
-        progress("starting a private PostgreSQL server")
-        self.server = stack.enter_context(PostgresServer())
-        self.url = self.server.create_database("registry")
+        if server is None:
+            progress("starting a private PostgreSQL server")
+            server = stack.enter_context(PostgresServer())
+        self.server = server
+        self.name = f"bench_{os.getpid()}_{next(_DATABASES)}"
+        self.url = self.server.create_database(self.name)
         database = Database.open(self.url)
         upgrade(database)
         progress(f"filling the registry with {people} people")
         fill(database, people)
         self.credentials = Credentials(database, SystemClock(), 0)
-        self.keys = [self.credentials.add(f"{kiosk_prefix}-{i:03d}") for i in range(kiosks)]
+        self.keys = [self.credentials.add(f"BENCH-{i:03d}") for i in range(kiosks)]
         self.database = database
         self.shape = Shape(people)
         self.people = people
@@ -176,24 +184,26 @@ def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Na
         log.close()
 
 
-def pgbench_init(server) -> list[str] | None:
+def pgbench_init(server, scale: int = 10) -> list[str] | None:
     from tests.postgres_server import SUPERUSER
 
     tool = server.bindir / "pgbench"
     if not tool.exists():
         progress("pgbench is missing (Debian: apt-get install postgresql-contrib): no ratio")
         return None
-    server.create_database("pgbench")
+    name = f"pgbench_{os.getpid()}_{next(_DATABASES)}"
+    server.create_database(name)
     command = [str(tool), "-h", "127.0.0.1", "-p", str(server.port), "-U", SUPERUSER]
-    subprocess.run([*command, "-i", "-q", "-s", "10", "pgbench"], check=True, capture_output=True)
-    return command
+    subprocess.run([*command, "-i", "-q", "-s", str(scale), name], check=True, capture_output=True)
+    return [*command, "--", name]
 
 
 def pgbench(command: list[str], postmaster: int, clients: int, seconds: int) -> dict:
     """pgbench TPC-B with `clients` clients: tps, and PostgreSQL's and pgbench's CPU per transaction."""
     pg0, (busy0, _), t0 = tree_cpu_seconds(postmaster), machine_cpu_seconds(), time.monotonic()
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([*command, "-c", str(clients), "-j", "2", "-T", str(seconds), "pgbench"],
+        *options, _, name = command
+        process = subprocess.Popen([*options, "-c", str(clients), "-j", "2", "-T", str(seconds), name],
                                    stdout=out, stderr=subprocess.STDOUT, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -241,14 +251,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, server=None) -> int:
+    """`server`: a running PostgresServer to use (the tests pass theirs); else a private one."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     results: dict = {"kiosks": args.kiosks, "clients": args.clients, "cpus": os.cpu_count(), "runs": [], "pgbench": []}
     with ExitStack() as stack:
-        registry = Registry(stack, args.people, args.kiosks)
+        registry = Registry(stack, args.people, args.kiosks, server)
         stack.callback(registry.close)
-        command = pgbench_init(registry.server)
+        command = pgbench_init(registry.server, args.pgbench_scale)
         for round_ in range(1, args.rounds + 1):
             for workers in args.workers:
                 progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} client processes against "

@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pgbench-seconds", type=int, default=15, help="pgbench's run per round (default 15 s)")
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench's scale factor (default 10)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
+    parser.add_argument("--compare", metavar="DIR",
+                        help="also run the service from the checkout in DIR (e.g. `git worktree add DIR main`) in "
+                             "every round, interleaved, against the same database: before/after figures")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
     return args
@@ -132,14 +135,14 @@ def cpu_between(a: Snapshot, b: Snapshot) -> dict:
 
 
 def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Namespace,
-            during=None) -> dict:
+            during=None, source: str | None = None) -> dict:
     """One timed run of the kiosks against a freshly started service with `workers` uvicorn workers.
 
     `during`: a context manager factory given the service's base URL, entered before the kiosks start
     (the fleet benchmark's heartbeats); what it yields is called at the end of the window for its figures.
     """
     pool = max(10, len(keys) // workers)
-    process, base, log = start_service(registry.url, workers, pool)
+    process, base, log = start_service(registry.url, workers, pool, source)
     clients = None
     try:
         with ExitStack() as stack:
@@ -220,15 +223,17 @@ def pgbench(command: list[str], postmaster: int, clients: int, seconds: int) -> 
             "others_s": max(0.0, (busy1 - busy0) - (pg1 - pg0) - mine)}
 
 
-def start_service(url: str, workers: int, pool_size: int):
-    """The service as its own process; returns (process, base URL, its log file)."""
+def start_service(url: str, workers: int, pool_size: int, source: str | None = None):
+    """The service as its own process (this checkout's, or the one in `source`); returns (process, base URL, its log)."""
     port = free_port()
     env = {**os.environ, "ECARD_REGISTRY_DATABASE_URL": url, "ECARD_REGISTRY_PORT": str(port),
            "ECARD_REGISTRY_HOST": "127.0.0.1", "ECARD_REGISTRY_WORKERS": str(workers),
            "ECARD_REGISTRY_POOL_SIZE": str(pool_size), "ECARD_REGISTRY_ACTIVATION_URL_BASE": URL_BASE,
            "ECARD_REGISTRY_LOG_LEVEL": "WARNING"}
     log = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen([sys.executable, "-m", "registry_service", "serve"], env=env,
+    if source is not None:
+        env["PYTHONPATH"] = source
+    process = subprocess.Popen([sys.executable, "-m", "registry_service", "serve"], env=env, cwd=source,
                                stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -263,12 +268,14 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
         command = pgbench_init(registry.server, args.pgbench_scale)
         for round_ in range(1, args.rounds + 1):
             for workers in args.workers:
-                progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} client processes against "
-                         f"{workers} uvicorn worker(s) for {args.seconds:g} s")
-                run = measure(registry, workers, registry.keys, args)
-                run["round"] = round_
-                results["runs"].append(run)
-                progress("  " + run_line(run))
+                for source in [None, args.compare] if args.compare else [None]:
+                    which = f" (the service from {source})" if source else ""
+                    progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} client processes against "
+                             f"{workers} uvicorn worker(s){which} for {args.seconds:g} s")
+                    run = measure(registry, workers, registry.keys, args, source=source)
+                    run.update(round=round_, service=source or "this checkout")
+                    results["runs"].append(run)
+                    progress("  " + run_line(run))
             if command is not None:
                 progress(f"round {round_}: pgbench TPC-B, {args.kiosks} clients, {args.pgbench_seconds} s")
                 bench = pgbench(command, registry.postmaster, args.kiosks, args.pgbench_seconds)
@@ -299,8 +306,9 @@ def summary(results: dict) -> dict:
     """Medians over the rounds, per worker count: registrations/s, ratio, CPU costs and the CPU-only ratios."""
     benches = {b["round"]: b for b in results["pgbench"]}
     out: dict = {}
-    for workers in sorted({r["workers"] for r in results["runs"]}):
-        runs = [r for r in results["runs"] if r["workers"] == workers]
+    for key in sorted({(r.get("service", "this checkout") != "this checkout", r["workers"]) for r in results["runs"]}):
+        runs = [r for r in results["runs"] if (r.get("service", "this checkout") != "this checkout", r["workers"]) == key]
+        workers = f"{key[1]} worker(s)" + (f", the service from {runs[0]['service']}" if key[0] else "")
         med = lambda values: statistics.median(values) if values else None  # noqa: E731
         ratios = [r["registrations_per_s"] / benches[r["round"]]["tps"] for r in runs if r["round"] in benches]
         cpu = {k: med([r["cpu_ms_per_registration"][k] for r in runs if r["cpu_ms_per_registration"][k] is not None])
@@ -329,7 +337,8 @@ def render(results: dict) -> str:
              f"HTTP, PostgreSQL on this machine ({results['cpus']} CPUs, shared)"]
     benches = {b["round"]: b for b in results["pgbench"]}
     for run in results["runs"]:
-        lines.append(f"  round {run['round']}, {run['workers']} worker(s), {run['seconds']:.1f} s: " + run_line(run))
+        which = "" if run.get("service", "this checkout") == "this checkout" else f", the service from {run['service']}"
+        lines.append(f"  round {run['round']}, {run['workers']} worker(s){which}, {run['seconds']:.1f} s: " + run_line(run))
         for route, figures in run["latency_ms"].items():
             if figures["n"]:
                 lines.append(f"      {route:<15} n={figures['n']:<6} p50 {figures['p50']:7.1f} ms   p99 {figures['p99']:7.1f} ms")
@@ -351,7 +360,7 @@ def render(results: dict) -> str:
             continue
         c = f["cpu_ms_per_registration"]
         ratio = f"{f['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in f['ratios'])})" if f["ratio"] is not None else "n/a"
-        lines.append(f"    {workers} worker(s): {f['registrations_per_s']:.1f} registrations/s, ratio to pgbench {ratio}")
+        lines.append(f"    {workers}: {f['registrations_per_s']:.1f} registrations/s, ratio to pgbench {ratio}")
         if None not in c.values():
             lines.append(f"      CPU ms per registration: service {c['service']:.1f} (of which its event loop "
                          f"{c['service_event_loops']:.1f}, the rest its thread pool), PostgreSQL {c['postgres']:.1f}, "

@@ -14,13 +14,13 @@ from registry_service.service import Service
 
 T = TypeVar("T")
 
-# Measured with `python -m bench.service` (py-spy on the uvicorn process): most of a request's CPU was
-# FastAPI's and anyio's, not ours. So:
+# Per request, the service pays FastAPI's own work (routing, dependencies, validation, the answer) on the
+# event loop, and the database work on a thread. To keep the first small (`python -m bench.service`
+# prints both, from /proc):
 # - The dependencies are `async def`, and the kiosk's is one dependency, not three (each one more is a
 #   round of FastAPI's dependency solving on every request).
-# - Blocking work (the database) goes to the service's thread pool through asyncio's run_in_executor,
-#   not anyio's to_thread (whose capacity limiter, cancel scope and context copy cost several times
-#   more on the event loop, the one thread every request passes through).
+# - Blocking work goes to the service's thread pool through asyncio's run_in_executor, not anyio's
+#   to_thread (its capacity limiter, cancel scope and sniffio look-ups run on the event loop each time).
 # - An answer is serialised once, by the route's pydantic TypeAdapter straight to JSON bytes; with a
 #   `response_model` FastAPI would validate the value again and then serialise it. The route keeps its
 #   `response_model` for the OpenAPI document.

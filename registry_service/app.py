@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
 import anyio.to_thread
@@ -33,12 +34,17 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Sync routes run in anyio's thread pool (40 threads by default): as many as the database pool can
-        # serve at once (pool_size kept + as many at a peak), so a thread never waits for a connection.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = max(40, 2 * state.settings.pool_size)
+        # Blocking work runs on threads: as many as the database pool can serve at once (pool_size kept +
+        # as many at a peak), so a thread never waits for a connection. The kiosk and phone routes use
+        # the service's own pool (registry_service.deps.blocking); plain `def` routes (the phone page)
+        # run in anyio's, sized alike.
+        threads = max(40, 2 * state.settings.pool_size)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        app.state.executor = ThreadPoolExecutor(threads, thread_name_prefix="registry")
         try:
             yield
         finally:
+            app.state.executor.shutdown(wait=True)
             if owned:
                 state.close()
 

@@ -10,11 +10,13 @@ import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from kiosk.registry.phone import PhoneAnswer, PhoneDesk, PhoneLimits, PollAnswer, PreviewAnswer
-from registry_service.deps import KioskId, ServiceDep
+from registry_service import deps
+from registry_service.deps import KioskId, ServiceDep, blocking
 from registry_service.problems import KIOSK_PROBLEMS
 from registry_service.wire import MAX_ID, Text
 
@@ -63,19 +65,21 @@ def _jsonable(body: object) -> object:
 @router.post("/phone/activations", responses={403: {"description": "access_denied"}, 404: {"description": "invalid_code"},
                                               409: {"description": "already_used"}, 410: {"description": "expired_token"},
                                               429: {"description": "slow_down (Retry-After)"}})
-def activate(body: PhoneActivation, request: Request, state: ServiceDep) -> JSONResponse:
+async def activate(body: PhoneActivation, request: Request, state: ServiceDep) -> JSONResponse:
     """Activate the e-card behind a QR or typed code, for the app's user: only the guardian it was issued to succeeds."""
-    return answer(desk(state).activate(body.presented, body.phone_user_rid, client_of(request)))
+    return answer(await blocking(request, desk(state).activate, body.presented, body.phone_user_rid, client_of(request)))
 
 
 @router.post("/phone/tickets", responses={404: {"description": "invalid_code"}, 429: {"description": "slow_down"}})
-def look_up(body: PresentedTicket, request: Request, state: ServiceDep) -> JSONResponse:
+async def look_up(body: PresentedTicket, request: Request, state: ServiceDep) -> JSONResponse:
     """The ticket behind a QR or code, for the confirm page: the child's masked name, the kiosk, the expiry."""
-    return answer(desk(state).preview(body.presented, client_of(request)))
+    return answer(await blocking(request, desk(state).preview, body.presented, client_of(request)))
 
 
 @router.get("/kiosk/tickets/{ticket_id}/poll", response_model=PollAnswer, responses=KIOSK_PROBLEMS)
-def poll(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], kiosk: KioskId, state: ServiceDep) -> PollAnswer:
+async def poll(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], kiosk: KioskId, request: Request) -> Response:
     """The kiosk's poll of its ticket, RFC 8628 style: authorization_pending, slow_down (the interval 5 s longer
     from then on), expired_token, access_denied (locked by strangers' tries); no error once activated."""
-    return desk(state).poll(ticket_id, state.policy.poll_interval_seconds, kiosk)
+    state = request.app.state.service
+    answered = await blocking(request, desk(state).poll, ticket_id, state.policy.poll_interval_seconds, kiosk)
+    return deps.answer(PollAnswer, answered)

@@ -106,7 +106,14 @@ class Container:
                 raise Failed(f"systemd-nspawn ended ({self.process.returncode}): {self.log_tail()}")
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
             pids = children.read_text().split() if children.exists() else []
-            return int(pids[0]) if pids else None
+            # nspawn forks helpers too: the leader is the child that became systemd.
+            for pid in pids:
+                try:
+                    if Path(f"/proc/{pid}/comm").read_text().strip() == "systemd":
+                        return int(pid)
+                except OSError:
+                    continue
+            return None
 
         self.leader, _ = wait_for("the container's PID 1", leader, 30, 0.05)
         wait_for("the container's systemd bus", lambda: True if self.run(

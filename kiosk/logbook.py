@@ -146,5 +146,8 @@ def configure_logging(data_dir: Path, level: str, journal: Path | None = None) -
         journal_handler.addFilter(MaskingFilter())
         root.addHandler(journal_handler)
     root.setLevel(level)
+    # The registry client's every request is an httpx INFO line: with the registry service, a health
+    # check every 2 s would fill the journal and push the rotating file's real events out within a day.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.captureWarnings(True)
     return path

@@ -55,6 +55,18 @@ def test_a_log_line_reaches_the_journal_and_the_file_masked_the_same_way(tmp_pat
     assert fields["PRIORITY"] == "4" and fields["SYSLOG_IDENTIFIER"] == "ecard-kiosk" and fields["LOGGER"] == "kiosk.session"
 
 
+def test_the_registry_client_s_requests_are_not_logged_but_its_warnings_are(tmp_path, journal):
+    log_file = configure_logging(tmp_path / "data", "INFO", journal=tmp_path / "journal.sock")
+    logging.getLogger("httpx").info('HTTP Request: GET http://127.0.0.1:8080/v1/kiosk/health "HTTP/1.1 200 OK"')
+    logging.getLogger("httpx").warning("the registry's certificate expires soon")
+    fields = _fields(journal.recv(65536))  # the first datagram is the warning: the request line never went
+    assert fields["MESSAGE"] == "httpx: the registry's certificate expires soon"
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = log_file.read_text(encoding="utf-8")
+    assert "certificate expires soon" in written and "HTTP Request" not in written
+
+
 def test_a_message_without_newline_goes_as_a_key_value_line():
     assert journal_datagram({"MESSAGE": "hello", "PRIORITY": "6"}) == b"MESSAGE=hello\nPRIORITY=6\n"
 

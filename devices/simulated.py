@@ -5,6 +5,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Callable, Iterator
 
 from devices.apdu import ApduResponder
@@ -193,8 +194,9 @@ class SimulatedBench:
             psam_master_key: personalises the 3.00 cards (see `VirtualCard.from_profile`).
         """
         self._reader = reader
-        self._profiles = {name: p for name, p in profiles.items() if p.kind == "card"}
-        self._master_key = psam_master_key
+        self._source: Path | None = None
+        self._loaded: tuple[dict[str, CardProfile], bytes | None] | None = (
+            {name: p for name, p in profiles.items() if p.kind == "card"}, psam_master_key)
         self._cards: dict[str, VirtualCard] = {}
         self._lock = threading.Lock()
         # The guardian's phone presenting a QR code's URL or user code: the embedded registry's `activate`,
@@ -202,9 +204,41 @@ class SimulatedBench:
         # given by the composition root (see `scan`).
         self.phone: Callable[[str], PhoneScan] | None = None
 
+    @classmethod
+    def from_directory(cls, reader: SimulatedReader, directory: Path) -> SimulatedBench:
+        """A bench whose profiles are the `*.toml` files in `directory`, read at the first use (or `load`), not now;
+        the 3.00 cards are personalised with the first PSAM profile's master key."""
+        bench = cls(reader, {}, None)
+        bench._source, bench._loaded = directory, None
+        return bench
+
+    def load(self) -> None:
+        """Read the profiles now if they were not yet (a kiosk does it after its first screen).
+
+        Raises:
+            ValueError: naming the file and the key of the first bad profile.
+        """
+        self._profiles_and_key()
+
+    def _profiles_and_key(self) -> tuple[dict[str, CardProfile], bytes | None]:
+        with self._lock:
+            if self._loaded is None:
+                from devices.profiles import load_profiles, psam_master_key
+
+                assert self._source is not None
+                profiles = load_profiles(self._source)
+                self._loaded = ({name: p for name, p in profiles.items() if p.kind == "card"}, psam_master_key(profiles))
+            return self._loaded
+
+    @property
+    def _profiles(self) -> dict[str, CardProfile]:
+        return self._profiles_and_key()[0]
+
     def choices(self) -> list[CardProfile]:
         """Returns:
             The card profiles, in name order.
+        Raises:
+            ValueError: for a bad profile file, when they are read now (`from_directory`).
         """
         return [self._profiles[name] for name in sorted(self._profiles)]
 
@@ -214,9 +248,10 @@ class SimulatedBench:
         Raises:
             KeyError: when there is no card profile `name`.
         """
+        profiles, master_key = self._profiles_and_key()
         with self._lock:
             if name not in self._cards:
-                self._cards[name] = VirtualCard.from_profile(self._profiles[name], self._master_key)
+                self._cards[name] = VirtualCard.from_profile(profiles[name], master_key)
             return self._cards[name]
 
     def reset(self, name: str) -> None:

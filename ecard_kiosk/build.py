@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, cast
 
-from ecard_kiosk.card_side import CardSide, build_card_side
+from ecard_kiosk.card_side import CardSide, build_card_side, load_bench
 from ecard_kiosk.errors import StartupError
 from ecard_kiosk.opening import BackgroundOpening, DeferredPort, PendingRegistry
 from ecard_kiosk.services import connect_opened, open_registry_lazily
@@ -81,6 +81,8 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
     if not settings.region_file.exists():
         raise StartupError(f"setting 'region': no rule file {settings.region_file}")
     side = build_card_side(settings)
+    if not deferred or not settings.registry_is_local:
+        load_bench(side.bench)  # a deferred kiosk's opening reads the tester's card profiles after its first screen
     # The rules are read now, even for a deferred kiosk: the welcome screen states their age limit.
     # A rule file that does not load leaves the kiosk out of service until the monitor finds it usable.
     region = initial_region(settings.region_file)

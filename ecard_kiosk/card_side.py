@@ -30,28 +30,49 @@ def build_card_side(settings: Settings) -> CardSide:
 
 
 def build_simulated_side(settings: Settings) -> CardSide:
-    """A simulated reader with virtual cards from the profiles, and a virtual PSAM in its own slot."""
-    from devices.profiles import load_profiles, psam_master_key
+    """A simulated reader with virtual cards from the profiles, and a virtual PSAM in its own slot.
+
+    Only the PSAM's profile is read here; the tester's bench reads the card profiles at its first use
+    (`load_bench`: a kiosk does it after its first screen, which needs none of them).
+    """
+    from devices.profiles import load_profile
     from devices.psam import VirtualPsam, psam_key_holder_factory
     from devices.simulated import SimulatedBench, SimulatedReader
 
-    try:
-        profiles = load_profiles(settings.card_profiles_dir)
-    except (ValueError, OSError) as exc:
-        raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
+    directory = settings.card_profiles_dir
+    if not directory.is_dir():
+        raise StartupError(f"setting 'card_profiles_dir': {directory}: no such directory of card profiles")
     from devices.pinpad import VirtualPinPad
 
     reader = SimulatedReader("Simulated reader 00", VirtualPinPad() if settings.simulated_pin_pad else None)
     psam_reader: SimulatedReader | None = None
     key_holder_factory: Callable[[], KeyHolder | None] = lambda: None  # noqa: E731
     if settings.simulated_psam:
-        profile = profiles.get(settings.simulated_psam)
+        path = directory / f"{settings.simulated_psam}.toml"
+        try:
+            profile = load_profile(path) if path.is_file() else None
+        except (ValueError, OSError) as exc:
+            raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
         if profile is None or profile.kind != "psam":
             raise StartupError(f"setting 'simulated_psam': no PSAM profile named {settings.simulated_psam!r}")
         psam_reader = SimulatedReader("Simulated PSAM slot 01")
         psam_reader.insert(VirtualPsam.from_profile(profile))
         key_holder_factory = psam_key_holder_factory(psam_reader)
-    return CardSide(reader, key_holder_factory, SimulatedBench(reader, profiles, psam_master_key(profiles)), psam_reader)
+    return CardSide(reader, key_holder_factory, SimulatedBench.from_directory(reader, directory), psam_reader)
+
+
+def load_bench(bench: "SimulatedBench | None") -> None:
+    """Read the tester's card profiles now (if there is a bench and they were not read yet).
+
+    Raises:
+        StartupError: for a profile that does not load, as for any setting the kiosk cannot work with.
+    """
+    if bench is None:
+        return
+    try:
+        bench.load()
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"setting 'card_profiles_dir': {exc}") from None
 
 
 def build_pcsc_side(settings: Settings) -> CardSide:

@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Iterator
 
 from ecard_kiosk.build import build_app, build_kiosk
+from ecard_kiosk.card_side import load_bench
 from ecard_kiosk.cli import overrides_from, settings_from
 from ecard_kiosk.errors import StartupError
 from ecard_kiosk.services import open_registry, start_services, stop_reader, stop_services
@@ -53,6 +54,7 @@ def _run_kiosk(args: argparse.Namespace) -> int:
     if args.card:
         if kiosk.bench is None:
             raise StartupError("--card works with the simulated reader only")
+        load_bench(kiosk.bench)
         names = [choice.name for choice in kiosk.bench.choices()]
         if args.card not in names:
             raise StartupError(f"--card: no virtual card profile {args.card!r}; profiles: {', '.join(names)}")

@@ -184,11 +184,14 @@ class BackgroundOpening:
     def _open(self) -> None:
         from ecard_kiosk.services import connect_opened, open_registry_unprepared, prepare_registry, start_reader
 
+        from ecard_kiosk.card_side import load_bench
         from kiosk.session import load_event_code
 
         kiosk = self._kiosk
-        # First what the guardian's first key or card needs (the session's events and work), then the registry.
+        # First what the guardian's first key or card needs (the session's events and work, the tester's
+        # cards), then the registry. A card profile that does not load stops the kiosk (StartupError).
         load_event_code()
+        load_bench(kiosk.bench)
         registry = open_registry_unprepared(kiosk.settings, self._clock)
         # From now on calls go to the registry itself: while its database server does not answer
         # (making the tables below waits for it), they fail as calls to a database that is down do.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,6 +118,19 @@ def test_a_database_url_found_unusable_after_the_first_screen_stops_the_kiosk_wi
         kiosk.wait_for(message("welcome.heading", "zh"), timeout=30)
         assert kiosk.wait_exit(timeout=30) == 2
         assert "kiosk: the database at nosuchdatabase://kiosk cannot be used" in kiosk.text
+        assert "Traceback" not in kiosk.text
+
+
+def test_a_card_profile_found_broken_after_the_first_screen_stops_the_kiosk_with_one_line(tmp_path):
+    # The tester's card profiles are read after the first screen (only the PSAM's before it).
+    cards = tmp_path / "cards"
+    shutil.copytree(ROOT / "config" / "cards", cards)
+    (cards / "li-na-2.00.toml").write_text("kind = 'card'\natr = 'not hex'\n", encoding="utf-8")
+    with Terminal([sys.executable, "kiosk.py"], env=_kiosk_environment(tmp_path, card_profiles_dir=str(cards)),
+                  cwd=ROOT) as kiosk:
+        kiosk.wait_for(message("welcome.heading", "zh"), timeout=30)
+        assert kiosk.wait_exit(timeout=30) == 2
+        assert "kiosk: setting 'card_profiles_dir':" in kiosk.text and "li-na-2.00.toml" in kiosk.text
         assert "Traceback" not in kiosk.text
 
 

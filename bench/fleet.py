@@ -11,7 +11,8 @@ from __future__ import annotations
 # heartbeat i * interval / N seconds after the fleet starts and then one every interval (a fixed
 # schedule, not a sleep after each answer; a late kiosk sends its next one at once, never a burst), so the
 # service sees N / interval heartbeats a second from the start. Each heartbeat is the contract's body
-# (/work/coord/HEARTBEAT.md), with the technician etag of the kiosk's last answer. The cost: 1 - registrations/s with the fleet / registrations/s without.
+# (/work/coord/HEARTBEAT.md), with the technician etag of the kiosk's last answer. The cost:
+# 1 - registrations/s with the fleet / registrations/s without.
 
 import argparse
 import asyncio

@@ -5,11 +5,14 @@ from __future__ import annotations
 # the registry filled, the service as its own process) with --heartbeat-kiosks more credentials. Runs
 # alternate: the --kiosks registering kiosks alone (A), then the same with the heartbeating fleet (B),
 # A, B, ... (--rounds), each against a freshly started service, so that other load on the machine falls
-# on both alike. The fleet is one more process (asyncio, one httpx.AsyncClient): kiosk i sends its first
+# on both alike. The fleet is --fleet-processes more processes (asyncio, one httpx.AsyncClient each; one
+# process for 500 kiosks fell behind on a loaded machine, and httpcore's pool then costs more per request the
+# more requests wait in it, until it collapsed to 3 beats/s): kiosk i sends its first
 # heartbeat i * interval / N seconds after the fleet starts and then one every interval (a fixed
-# schedule, not a sleep after each answer), so the service sees N / interval heartbeats a second from
-# the start. Each heartbeat is the contract's body (/work/coord/HEARTBEAT.md), with the technician etag
-# of the kiosk's last answer. The cost: 1 - registrations/s with the fleet / registrations/s without.
+# schedule, not a sleep after each answer; a late kiosk sends its next one at once, never a burst), so the
+# service sees N / interval heartbeats a second from the start. Each heartbeat is the contract's body
+# (/work/coord/HEARTBEAT.md), with the technician etag of the kiosk's last answer. The cost:
+# 1 - registrations/s with the fleet / registrations/s without.
 
 import argparse
 import asyncio
@@ -41,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_load_arguments(parser, seconds=60.0)
     parser.add_argument("--heartbeat-kiosks", type=int, default=500, help="heartbeating kiosks (default 500)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between a kiosk's heartbeats (default 15)")
+    parser.add_argument("--fleet-processes", type=int, default=4,
+                        help="processes the heartbeating kiosks are spread over (default 4)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of (without, with) the fleet (default 1)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
@@ -74,16 +79,19 @@ class Beats:
     first_errors: list[str] = field(default_factory=list)
 
 
-def fleet_process(base: str, credentials: list[str], interval: float, ready, stop, results) -> None:
-    """The body of the fleet process: every kiosk heartbeating on its schedule until `stop` is set."""
+def fleet_process(base: str, credentials: list[str], first: int, total: int, interval: float, ready, stop,
+                  results) -> None:
+    """The body of a fleet process: its kiosks (numbers first, first + step, ...) heartbeating on their schedules
+    until `stop` is set."""
     import httpx
 
     record = Beats()
+    step = total // len(credentials) if credentials else 1
 
     async def kiosk(client: httpx.AsyncClient, index: int, credential: str, start: float) -> None:
         headers = {"Authorization": f"Bearer {credential}"}
         etag: str | None = None
-        due = start + index * interval / len(credentials)
+        due = start + index * interval / total
         while True:
             await asyncio.sleep(max(0.0, due - time.monotonic()))  # the kiosk's next beat is due then
             sent = time.monotonic()
@@ -101,13 +109,13 @@ def fleet_process(base: str, credentials: list[str], interval: float, ready, sto
                 if len(record.first_errors) < 3:
                     record.first_errors.append(f"{type(exc).__name__}: {exc}"[:200])
             record.beats.append((sent, time.monotonic() - sent, status))
-            due += interval
+            due = max(due + interval, time.monotonic())  # late: the next one at once, never a burst to catch up
 
     async def fleet() -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=60)
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
             start = time.monotonic()
-            tasks = [asyncio.create_task(kiosk(client, i, c, start)) for i, c in enumerate(credentials)]
+            tasks = [asyncio.create_task(kiosk(client, first + k * step, c, start)) for k, c in enumerate(credentials)]
             ready.set()
             while not stop.is_set():
                 await asyncio.sleep(0.2)  # a multiprocessing Event has nothing an event loop can await
@@ -120,36 +128,47 @@ def fleet_process(base: str, credentials: list[str], interval: float, ready, sto
 
 
 @contextlib.contextmanager
-def heartbeating(base: str, credentials: list[str], interval: float) -> Iterator:
-    """The fleet process for one run; yields a function of the timed window giving the heartbeat figures."""
+def heartbeating(base: str, credentials: list[str], interval: float, processes: int) -> Iterator:
+    """The fleet processes for one run; yields a function of the timed window giving the heartbeat figures."""
     context = multiprocessing.get_context("spawn")
-    ready, stop, results = context.Event(), context.Event(), context.Queue()
-    process = context.Process(target=fleet_process, args=(base, credentials, interval, ready, stop, results), daemon=True)
-    process.start()
-    while not ready.wait(0.5):
-        if not process.is_alive():
-            raise SystemExit("the fleet process did not start")
+    stop, results = context.Event(), context.Queue()
+    processes = max(1, min(processes, len(credentials)))
+    total = processes * (len(credentials) // processes)  # kiosk k of process p is number p + k * processes
+    started = []
+    for index in range(processes):
+        ready = context.Event()
+        mine = credentials[index:total:processes]
+        process = context.Process(target=fleet_process, args=(base, mine, index, total, interval, ready, stop, results),
+                                  daemon=True)
+        process.start()
+        started.append((process, ready))
+    for process, ready in started:
+        while not ready.wait(0.5):
+            if not process.is_alive():
+                raise SystemExit("a fleet process did not start")
+    pids = [process.pid for process, _ in started]
     cpu: dict[str, float] = {}
     seen: dict = {}
 
     def figures(t0: float, t1: float) -> dict:
-        cpu["at_t1"] = tree_cpu_seconds(process.pid)  # the window's end: the fleet is still beating
+        cpu["at_t1"] = sum(tree_cpu_seconds(pid) for pid in pids)  # the window's end: the fleet is still beating
         seen.update(window=(t0, t1))
         return seen
 
     try:
-        cpu["at_start"] = tree_cpu_seconds(process.pid)
+        cpu["at_start"] = sum(tree_cpu_seconds(pid) for pid in pids)
         yield figures
     finally:
         stop.set()
-        record: Beats = results.get(timeout=interval + 60)
-        process.join(interval + 60)
+        records: list[Beats] = [results.get(timeout=interval + 60) for _ in started]
+        for process, _ in started:
+            process.join(interval + 60)
         t0, t1 = seen.get("window", (0.0, float("inf")))
-        inside = [b for b in record.beats if t0 <= b[0] <= t1]
+        inside = [b for r in records for b in r.beats if t0 <= b[0] <= t1]
         answered = [b for b in inside if b[2] == 200]
         seen.update({
             "heartbeats": len(inside), "heartbeats_per_s": len(inside) / (t1 - t0) if t1 > t0 else 0.0,
-            "failed": len(inside) - len(answered), "first_errors": record.first_errors,
+            "failed": len(inside) - len(answered), "first_errors": [e for r in records for e in r.first_errors][:3],
             "latency_ms": percentiles([b[1] for b in answered]),
             "fleet_cpu_s": cpu.get("at_t1", 0.0) - cpu["at_start"],
         })
@@ -171,7 +190,8 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
             for beating in (False, True):
                 what = f"with {args.heartbeat_kiosks} kiosks heartbeating every {args.interval:g} s" if beating else "alone"
                 progress(f"round {round_}: {args.kiosks} registering kiosks {what}, {args.seconds:g} s")
-                during = (lambda base: heartbeating(base, fleet_keys, args.interval)) if beating else None
+                during = ((lambda base: heartbeating(base, fleet_keys, args.interval, args.fleet_processes))
+                          if beating else None)
                 run = measure(registry, args.workers, registry.keys, args, during=during)
                 run.update(round=round_, heartbeats=beating)
                 results["runs"].append(run)

@@ -31,7 +31,7 @@ def test_the_registry_service_benchmark_registers_and_prints_its_ratio(
 def test_the_fleet_benchmark_heartbeats_beside_the_registrations(
         capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer) -> None:
     assert fleet.main(["--kiosks", "2", "--clients", "1", "--seconds", "1.5", "--warmup", "0.3", "--people", "2000",
-                       "--heartbeat-kiosks", "6", "--interval", "0.5", "--json"], server=postgres_server) == 0
+                       "--heartbeat-kiosks", "6", "--fleet-processes", "2", "--interval", "0.5", "--json"], server=postgres_server) == 0
     figures = _figures(capsys)
     alone, beating = figures["runs"]
     assert not alone["heartbeats"] and beating["heartbeats"]

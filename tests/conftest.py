@@ -14,12 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto`: half again as many workers as CPUs (3 on the 2-core CI machine). With one worker a core, a
-    third of the CPU time went unused (68 % on 2 cores): workers wait on subprocesses (pip, uvicorn, chromium,
-    pcscd, PostgreSQL) and on Textual's idle checks. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    """`-n auto`: two workers a CPU (4 on the 2-core CI machine). The suite keeps a CPU busy about a third of its
+    time (/usr/bin/time: 68 % of one CPU with 2 workers on 2 cores): workers wait on subprocesses (pip, uvicorn,
+    chromium, pcscd, PostgreSQL, kiosk.py), real-time timers and Textual's idle checks, and the others fill
+    that. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set (=2 gives the old count)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
-    return max(2, (os.cpu_count() or 1) * 3 // 2)
+    return 2 * (os.cpu_count() or 1)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items

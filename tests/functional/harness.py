@@ -51,7 +51,10 @@ class Journey:
         def screen_up():
             screen = self.app.screen
             view = self.session.view
-            if view.step is step and isinstance(screen, screen_class(view)) and screen.view.step is step:
+            # The screen shows the session's view of now, not an earlier one of the same step (a card pulled
+            # mid-read goes WELCOME -> READING -> WELCOME: the first welcome screen is not the one to return).
+            if (view.step is step and isinstance(screen, screen_class(view)) and screen.view.step is step
+                    and screen.view == view):
                 return screen
             return None
 

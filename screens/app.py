@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from kiosk.session import InlineRunner, KioskSession, SessionView
 from screens.base import StepScreen
+from screens.button_styles import use_quiet_button_init
 from screens.line_breaking import use_kiosk_line_breaking
 from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
@@ -92,6 +93,7 @@ class KioskApp(App, inherit_bindings=False):
                 Backspace and Esc typed at the kiosk are its keys (a real pad's PIN never passes through here).
         """
         use_kiosk_line_breaking()  # Chinese wraps by character, punctuation kept off the wrong line end
+        use_quiet_button_init()  # a new button is styled once, when mounted (bench/keys.py)
         super().__init__()
         self.maintenance = maintenance
         self.simulated_pin_pad = simulated_pin_pad
@@ -123,7 +125,7 @@ class KioskApp(App, inherit_bindings=False):
         self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
         self._view = self.session.view  # the session may have moved since __init__ (a card already in)
         self._apply_display(self._view)
-        self.push_screen(screen_for(self._view))
+        self.push_screen(self._step_screen(self._view))
         # The session's work runs in thread workers from now on (a card in before the app was up is read now).
         self.effect_runner = WorkerRunner(self)
         self.session.use_runner(self.effect_runner)
@@ -194,7 +196,19 @@ class KioskApp(App, inherit_bindings=False):
         if isinstance(current, StepScreen) and view.step in current.steps and type(current) is screen_class(view):
             await current.apply(view)
         else:
-            await self.switch_screen(screen_for(view))
+            await self.switch_screen(self._step_screen(view))
+
+    def _step_screen(self, view: SessionView) -> StepScreen:
+        """A new screen for `view`, with the size classes Textual gives a screen on its first resize (-short or
+        -tall) already on: set then, they would restyle every widget of the new screen once more (bench/keys.py)."""
+        screen = screen_for(view)
+        height = self.size.height
+        classes = {name: False for _, name in self.VERTICAL_BREAKPOINTS}
+        reached = [(threshold, name) for threshold, name in self.VERTICAL_BREAKPOINTS if height >= threshold]
+        if reached:
+            classes[max(reached)[1]] = True
+        screen.update_classes(classes, update=False)
+        return screen
 
     def _apply_display(self, view: SessionView) -> None:
         self.set_class(view.large_text, "large-text")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -38,6 +39,14 @@ class StepScreen(Screen):
     def __init__(self, view: SessionView) -> None:
         super().__init__(classes=f"step-{view.step.value}")
         self.view = view
+        self._shown = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Shown for the first time, every widget was styled as it was mounted: Textual's resume would match them all
+        # against the stylesheet once more (bench/keys.py). Later resumes (help or the idle warning closed) refresh.
+        if not self._shown:
+            self._shown = True
+            event.refresh_styles = False
 
     @property
     def kiosk(self) -> "KioskApp":

@@ -195,8 +195,7 @@ def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceR
     from ecard_kiosk.card_side import psam_state, reader_state
     from kiosk.automation import kiosk_version
     from kiosk.fleet import HeartbeatSender, settings_fingerprint
-    from kiosk.maintenance.reports import SECRET_SETTINGS
-    from kiosk.settings import CREDENTIAL_KEYS
+    from kiosk.settings import CREDENTIAL_KEYS, SECRET_SETTINGS
 
     version = kiosk_version()
     return HeartbeatSender(

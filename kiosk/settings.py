@@ -14,6 +14,9 @@ from kiosk.setting_rules import (Choice, Flag, FolderPath, Integer, Number, Rule
 ENV_PREFIX = "KIOSK_"
 CREDENTIAL_KEYS = ("database_url", "technicians")
 """Secret settings a systemd unit may pass as credentials: $CREDENTIALS_DIRECTORY/<key> (LoadCredential=)."""
+SECRET_SETTINGS = frozenset({"technicians"})
+"""Settings whose values are never shown (the maintenance console's Settings page) nor sent (the heartbeat's fingerprint
+leaves them out, with the credentials)."""
 
 IDLE_STEPS = ("insert_card", "holder", "pin", "child_id", "child_confirm", "eligible", "not_eligible", "error")
 """The steps that wait for the guardian, each with an idle timeout."""

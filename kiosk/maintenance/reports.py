@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from kiosk.errors import CATALOGUE, KioskError
 from kiosk.masking import scrub
+from kiosk.settings import SECRET_SETTINGS
 from kiosk.registry import AuditRecord, RegistryCounts, StorageInfo
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 LOG_LINES = 300
 """How many of the newest log lines the Logs page shows."""
-SECRET_SETTINGS = frozenset({"technicians"})
 _URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@/\s]*@")
 
 

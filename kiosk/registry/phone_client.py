@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-import httpx
-
 from kiosk.errors import KioskError
 
 if TYPE_CHECKING:
+    import httpx
+
     from kiosk.registry.phone import PhoneAnswer
 
 ACTIVATIONS_PATH = "/v1/phone/activations"
@@ -26,7 +26,10 @@ def activate_over_http(
     Raises:
         KioskError: SERVICE_UNREACHABLE (no answer), SERVICE_BAD_ANSWER (an answer that is not the service's).
     """
-    # The answer's type lives with the registry's phone code (SQL): loaded at the first call, not with a service kiosk.
+    # httpx, and the answer's type with the registry's phone code (SQL), load at the first call: a service kiosk's
+    # tester panel makes a ServicePhone before its first screen, which loads neither.
+    import httpx
+
     from kiosk.registry.phone import PhoneAnswer
 
     body = {"presented": presented, "phone_user_rid": phone_user_rid}

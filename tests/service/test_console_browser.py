@@ -19,6 +19,16 @@ def state_of(browser: webdriver.Chrome, kiosk: str) -> str | None:
     return browser.execute_script(f"var k=document.getElementById('kiosk-{kiosk}');return k?k.dataset.state:null")
 
 
+def text_of(browser: webdriver.Chrome, element_id: str) -> str:
+    # Read in the page too, for the same reason: an element found, then swapped by the refresh, is stale.
+    return browser.execute_script(f"var e=document.getElementById('{element_id}');return e?e.innerText:''")
+
+
+def open_kiosk(browser: webdriver.Chrome, kiosk: str) -> None:
+    """Follow the kiosk's link in the list (in the page, so a refresh between finding and clicking cannot go stale)."""
+    browser.execute_script(f"document.getElementById('kiosk-{kiosk}').click()")
+
+
 def wait_for_state(browser: webdriver.Chrome, kiosk: str, state: str) -> None:
     WebDriverWait(browser, 10).until(lambda b: state_of(b, kiosk) == state,
                                      message=f"{kiosk} did not turn {state} (is {state_of(browser, kiosk)})")
@@ -47,7 +57,7 @@ def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(ru
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "sign-in").click()
         wait_for_state(browser, "HALL-A", "red")  # listed, never heard from
-        assert "从未收到心跳" in browser.find_element(By.ID, "kiosk-HALL-A").text
+        assert "从未收到心跳" in text_of(browser, "kiosk-HALL-A")
         page = browser.execute_script("return performance.getEntriesByType('navigation')[0].name")
 
         beat(a), beat(b)
@@ -56,13 +66,13 @@ def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(ru
         clock.advance(2 * interval + 1)  # HALL-A stops; HALL-B goes on
         beat(b)
         wait_for_state(browser, "HALL-A", "amber")
-        assert "心跳中断" in browser.find_element(By.ID, "kiosk-HALL-A").text and state_of(browser, "HALL-B") == "green"
+        assert "心跳中断" in text_of(browser, "kiosk-HALL-A") and state_of(browser, "HALL-B") == "green"
         clock.advance(2 * interval)
         etag = beat(b)["technicians"]["etag"]
         wait_for_state(browser, "HALL-A", "red")
         assert browser.execute_script("return performance.getEntriesByType('navigation')[0].name") == page  # no reload
 
-        browser.find_element(By.ID, "kiosk-HALL-B").click()
+        open_kiosk(browser, "HALL-B")
         WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "take-out"))
         browser.find_element(By.ID, "message-zh").send_keys("本机维护中，请到 A 号机办理。")
         browser.find_element(By.ID, "message-en").send_keys("Under maintenance: please use kiosk A.")
@@ -79,7 +89,7 @@ def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(ru
         browser.get(running_service.base_url + "/console?lang=en")
         wait_for_state(browser, "HALL-B", "green")
         assert browser.find_element(By.TAG_NAME, "h1").text == "Kiosk fleet"
-        assert "heartbeats missed" in browser.find_element(By.ID, "kiosk-HALL-A").text
+        assert "heartbeats missed" in text_of(browser, "kiosk-HALL-A")
         kinds = [e.kind for e in running_service.service.registry.audit_events(["console_out_of_service",
                                                                                  "console_in_service"])]
         assert kinds == ["console_in_service", "console_out_of_service"]

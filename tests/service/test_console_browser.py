@@ -34,8 +34,12 @@ def wait_for_state(browser: webdriver.Chrome, kiosk: str, state: str) -> None:
                                      message=f"{kiosk} did not turn {state} (is {state_of(browser, kiosk)})")
 
 
-def outcome(browser: webdriver.Chrome) -> str:
-    return WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "outcome")).get_attribute("data-outcome")
+def wait_outcome(browser: webdriver.Chrome, expected: str) -> None:
+    """Wait for the page a form led to to say `expected`: until it has loaded, #outcome may still be the page
+    before's (stale once the new one replaces it, or saying the last outcome)."""
+    def says(b: webdriver.Chrome) -> bool:
+        return b.execute_script("var o=document.getElementById('outcome');return o?o.dataset.outcome:null") == expected
+    WebDriverWait(browser, 10).until(says, message=f"the console never said {expected}")
 
 
 def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(running_service, browser) -> None:
@@ -77,13 +81,13 @@ def test_the_console_follows_two_kiosks_and_sends_one_out_of_service_and_back(ru
         browser.find_element(By.ID, "message-zh").send_keys("本机维护中，请到 A 号机办理。")
         browser.find_element(By.ID, "message-en").send_keys("Under maintenance: please use kiosk A.")
         browser.find_element(By.ID, "take-out").click()
-        assert outcome(browser) == "taken_out"
+        wait_outcome(browser, "taken_out")
         order = beat(b, technicians_etag=etag)["out_of_service"]
         assert order["message_zh"] == "本机维护中，请到 A 号机办理。"
         assert order["message_en"] == "Under maintenance: please use kiosk A."
         beat(b, state="out_of_service", out_of_service_reasons=["operator"], technicians_etag=etag)
         browser.find_element(By.ID, "put-back").click()
-        assert outcome(browser) == "put_back_done"
+        wait_outcome(browser, "put_back_done")
         assert beat(b, technicians_etag=etag)["out_of_service"] is None
 
         browser.get(running_service.base_url + "/console?lang=en")

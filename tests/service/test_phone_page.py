@@ -39,7 +39,9 @@ def after_the_page_turns(browser: webdriver.Chrome, element_id: str, shows) -> N
 
 
 def outcome(browser: webdriver.Chrome) -> str:
-    return WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "outcome")).get_attribute("data-outcome")
+    # Read in one go and retried: found while the page turns, the element may go stale before its attribute is read.
+    return WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: b.find_element(By.ID, "outcome").get_attribute("data-outcome"))
 
 
 def test_the_guardian_signs_in_on_the_phone_page_and_confirms(running_service, browser, ticket) -> None:

@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -34,7 +34,8 @@ def page_url(running_service, qr_url: str) -> str:
 
 def after_the_page_turns(browser: webdriver.Chrome, element_id: str, shows) -> None:
     """Wait until the element `element_id` of the next page `shows(text)` (the old page's element may go stale meanwhile)."""
-    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+    # chromium may also answer "node does not belong to the document" (a WebDriverException) while the page turns.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
         lambda b: shows(b.find_element(By.ID, element_id).text))
 
 

@@ -78,6 +78,37 @@ def service_settings(database_url: str, data_dir: Path) -> ServiceSettings:
     })
 
 
+class StoppableService:
+    """The registry service on SQLite, on one port for the module: stopped and started again as an operator would."""
+
+    def __init__(self, folder: Path) -> None:
+        url = f"sqlite:///{folder / 'registry.sqlite3'}"
+        database = Database.open(url)
+        try:
+            upgrade(database)
+        finally:
+            database.dispose()
+        self.settings = service_settings(url, folder)
+        self.clock = ServiceClock(NOW)
+        self.service = Service.open(self.settings, self.clock)
+        self.thread: ServiceThread | None = ServiceThread(create_app(self.settings, service=self.service)).start()
+        self.port = self.thread.port
+        self.base_url = self.thread.base_url
+
+    def stop(self) -> None:
+        assert self.thread is not None
+        self.thread.stop()
+        self.thread = None
+
+    def start(self) -> None:
+        self.thread = ServiceThread(create_app(self.settings, service=self.service), port=self.port).start()
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+        self.service.close()
+
+
 @dataclass
 class _Started:
     thread: ServiceThread

@@ -21,17 +21,13 @@ from kiosk.fleet import OPERATOR
 from kiosk.maintenance import LoginOutcome
 from kiosk.maintenance.passwords import hash_pin
 from kiosk.ports import ManualClock
-from kiosk.registry.database import Database
-from kiosk.registry.schema import upgrade
 from kiosk.session import Step
 from registry_service.app import create_app
-from registry_service.service import Service
 from screens.maintenance.login import TechnicianLogin
 from tests.functional.harness import Journey
 from tests.functional.screen_image import screen_text
-from tests.service.conftest import NOW, ServiceClock, reset_registry, service_settings
+from tests.service.conftest import NOW, StoppableService, reset_registry
 from tests.service.heartbeat_standin import HeartbeatStandIn
-from tests.service.uvicorn_thread import ServiceThread
 
 
 
@@ -45,43 +41,22 @@ ORDER = {"message_zh": "设备检修，请到 3 号窗口办理。", "message_en
          "since": "2026-12-02T10:00:00Z"}
 
 
-class Backend:
+class Backend(StoppableService):
     """The registry service on SQLite, on two uvicorns over one Service: `base_url` its own routes only,
     `standin.base_url` the same with the stand-in heartbeat route in front."""
 
     def __init__(self, folder: Path) -> None:
-        url = f"sqlite:///{folder / 'registry.sqlite3'}"
-        database = Database.open(url)
-        try:
-            upgrade(database)
-        finally:
-            database.dispose()
-        self.settings = service_settings(url, folder)
-        self.clock = ServiceClock(NOW)
-        self.service = Service.open(self.settings, self.clock)
+        super().__init__(folder)
         self.standin = HeartbeatStandIn(create_app(self.settings, service=self.service))
-        self.thread: ServiceThread | None = ServiceThread(create_app(self.settings, service=self.service)).start()
-        self.port = self.thread.port
-        self.base_url = self.thread.base_url
 
     def credential(self) -> str:
         credential = self.service.credentials.add(KIOSK_ID)
         self.standin.credentials.add(credential)
         return credential
 
-    def stop(self) -> None:
-        assert self.thread is not None
-        self.thread.stop()
-        self.thread = None
-
-    def start(self) -> None:
-        self.thread = ServiceThread(create_app(self.settings, service=self.service), port=self.port).start()
-
     def close(self) -> None:
         self.standin.stop()
-        if self.thread is not None:
-            self.thread.stop()
-        self.service.close()
+        super().close()
 
 
 @pytest.fixture(scope="module")

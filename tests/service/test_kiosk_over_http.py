@@ -13,15 +13,10 @@ import sqlalchemy as sa
 
 from ecard_kiosk import build_app, build_kiosk
 from kiosk.ports import ManualClock
-from kiosk.registry.schema import upgrade
-from kiosk.registry.database import Database
 from kiosk.session import Step
-from registry_service.app import create_app
-from registry_service.service import Service
 from tests.functional.harness import Journey
 from tests.functional.screen_image import decode_qr_on_screen, screen_text
-from tests.service.conftest import NOW, ServiceClock, reset_registry, service_settings
-from tests.service.uvicorn_thread import ServiceThread
+from tests.service.conftest import NOW, StoppableService as Server, reset_registry
 
 pytestmark = pytest.mark.xdist_group("kiosk-over-http")  # its own uvicorn: a worker of its own
 
@@ -29,37 +24,6 @@ ZHANG_WEI = "430102198803150016"
 ZHANG_XIAOYU = "430102201906010029"  # 张小雨, child of 张伟: eligible
 LI_NA = "43010219900708004X"  # another guardian (of other children)
 KIOSK_ID = "HALL-7"  # the credential's kiosk; the kiosk's own kiosk_id setting says KIOSK-DEMO-01
-
-
-class Server:
-    """The registry service on SQLite, on one port for the module: stopped and started again as an operator would."""
-
-    def __init__(self, folder: Path) -> None:
-        url = f"sqlite:///{folder / 'registry.sqlite3'}"
-        database = Database.open(url)
-        try:
-            upgrade(database)
-        finally:
-            database.dispose()
-        self.settings = service_settings(url, folder)
-        self.clock = ServiceClock(NOW)
-        self.service = Service.open(self.settings, self.clock)
-        self.thread: ServiceThread | None = ServiceThread(create_app(self.settings, service=self.service)).start()
-        self.port = self.thread.port
-        self.base_url = self.thread.base_url
-
-    def stop(self) -> None:
-        assert self.thread is not None
-        self.thread.stop()
-        self.thread = None
-
-    def start(self) -> None:
-        self.thread = ServiceThread(create_app(self.settings, service=self.service), port=self.port).start()
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.thread.stop()
-        self.service.close()
 
 
 @pytest.fixture(scope="module")

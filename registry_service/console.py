@@ -110,6 +110,17 @@ def _csrf_ok(signed_in: SignedIn, csrf: str) -> bool:
     return bool(csrf) and secrets.compare_digest(signed_in.csrf.encode(), csrf.encode())
 
 
+def _form_operator(state: Service, request: Request, csrf: str) -> SignedIn | Response:
+    """The operator who posted a console form, or the answer to give instead: to the sign-in page without a live
+    session, the 403 page when the form's CSRF token is not the session's."""
+    signed_in = _signed_in(state, request)
+    if signed_in is None:
+        return _to_sign_in()
+    if not _csrf_ok(signed_in, csrf):
+        return _refused_csrf(request, _lang(request, None))
+    return signed_in
+
+
 def _audit(state: Service, who: str, kind: str, detail: str = "", kiosk_id: str = "") -> None:
     state.registry.audit(kind, f"operator={who} {detail}".strip(), kiosk_id=kiosk_id)
 
@@ -166,11 +177,9 @@ def sign_in(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_l
 
 @router.post("/sign-out")
 def sign_out(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    signed_in = _signed_in(state, request)
-    if signed_in is None:
-        return _to_sign_in()
-    if not _csrf_ok(signed_in, csrf):
-        return _refused_csrf(request, _lang(request, None))
+    signed_in = _form_operator(state, request, csrf)
+    if isinstance(signed_in, Response):
+        return signed_in
     state.operators.sign_out(request.cookies.get(SESSION_COOKIE, ""))
     _audit(state, signed_in.operator_id, "console_sign_out")
     response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
@@ -305,12 +314,10 @@ def _message_ok(text: str) -> bool:
 def take_out(kiosk_id: KioskPath, request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_length=100)] = "",
              message_zh: Annotated[str, Form(max_length=2000)] = "",
              message_en: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    signed_in = _signed_in(state, request)
-    if signed_in is None:
-        return _to_sign_in()
+    signed_in = _form_operator(state, request, csrf)
+    if isinstance(signed_in, Response):
+        return signed_in
     lang = _lang(request, None)
-    if not _csrf_ok(signed_in, csrf):
-        return _refused_csrf(request, lang)
     if not state.fleet.statuses(kiosk_id):
         return _page(request, lang, _note(words(lang)["no_such_kiosk"], "no_such_kiosk", True), status=404,
                      signed_in=signed_in)
@@ -328,11 +335,9 @@ def take_out(kiosk_id: KioskPath, request: Request, state: ServiceDep, csrf: Ann
 @router.post("/kiosks/{kiosk_id}/in-service", response_class=HTMLResponse)
 def put_back(kiosk_id: KioskPath, request: Request, state: ServiceDep,
              csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    signed_in = _signed_in(state, request)
-    if signed_in is None:
-        return _to_sign_in()
-    if not _csrf_ok(signed_in, csrf):
-        return _refused_csrf(request, _lang(request, None))
+    signed_in = _form_operator(state, request, csrf)
+    if isinstance(signed_in, Response):
+        return signed_in
     lifted = state.fleet.put_back(kiosk_id)
     if lifted:
         _audit(state, signed_in.operator_id, "console_in_service", kiosk_id=kiosk_id)
@@ -372,11 +377,9 @@ def activations_page(request: Request, state: ServiceDep, lang: Annotated[str | 
 @router.post("/activations/{ecard_id}/cancel")
 def cancel_activation(ecard_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, state: ServiceDep,
                       csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    signed_in = _signed_in(state, request)
-    if signed_in is None:
-        return _to_sign_in()
-    if not _csrf_ok(signed_in, csrf):
-        return _refused_csrf(request, _lang(request, None))
+    signed_in = _form_operator(state, request, csrf)
+    if isinstance(signed_in, Response):
+        return signed_in
     cancelled = state.registry.cancel_pending(ecard_id, f"by operator {signed_in.operator_id} (console)")
     if cancelled:
         _audit(state, signed_in.operator_id, "console_cancel_activation", f"ecard={ecard_id}")
@@ -386,12 +389,10 @@ def cancel_activation(ecard_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: 
 
 @router.post("/purge", response_class=HTMLResponse)
 def purge(request: Request, state: ServiceDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    signed_in = _signed_in(state, request)
-    if signed_in is None:
-        return _to_sign_in()
+    signed_in = _form_operator(state, request, csrf)
+    if isinstance(signed_in, Response):
+        return signed_in
     lang = _lang(request, None)
-    if not _csrf_ok(signed_in, csrf):
-        return _refused_csrf(request, lang)
     count = state.registry.purge_expired()
     _audit(state, signed_in.operator_id, "console_purge_expired", f"purged={count}")
     w = words(lang)

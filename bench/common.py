@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: the composition root, throwaway settings, the demo journeys, statistics."""
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import sys
@@ -65,3 +66,12 @@ def summary(samples_s: list[float]) -> dict:
 
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def report(table: str, results: dict, as_json: bool) -> None:
+    """Print a benchmark's figures: the table, or (--json) the results as JSON with the table on stderr."""
+    if as_json:
+        print(table, file=sys.stderr)
+        print(json.dumps(results, indent=1, default=str))
+    else:
+        print(table)

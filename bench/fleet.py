@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import os
 import signal
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
-from bench.common import progress
+from bench.common import progress, report
 from bench.load import percentiles
 from bench.proc import tree_cpu_seconds
 from bench.service import Registry, add_load_arguments, duplicates, measure
@@ -197,12 +196,7 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
                 results["runs"].append(run)
                 progress("  " + run_line(run))
         results["duplicates"] = duplicates(registry.url)
-    table = render(results)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(results, indent=1, default=str))
-    else:
-        print(table)
+    report(render(results), results, args.json)
     return 0
 
 

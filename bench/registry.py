@@ -7,7 +7,6 @@ from __future__ import annotations
 # maintenance pages call (a transaction each, connection included), median of --repeat runs.
 
 import argparse
-import json
 import signal
 import statistics
 import sys
@@ -18,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from bench.common import progress, summary
+from bench.common import progress, report, summary
 from bench.registry_cost import registration_cost
 from bench.registry_fill import NOW, Shape, card_number, child_rid, fill, guardian_rid
 
@@ -74,12 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"sqlite:///{folder / 'cost.sqlite3'}" if backend == "sqlite" else
                 server.create_database("registry_cost"), args.registrations)  # type: ignore[union-attr]
             results["backends"][backend] = figures
-    table = render(results)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(results, indent=2, default=str))
-    else:
-        print(table)
+    report(render(results), results, args.json)
     return 0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import re
 import signal
@@ -24,12 +23,11 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from bench.common import progress
+from bench.common import progress, report
 from bench.load import Clients, window
 from bench.proc import machine_cpu_seconds, postmaster_pid, tree_cpu_seconds, tree_main_threads_cpu_seconds
 from bench.registry_fill import Shape, fill
@@ -282,12 +280,7 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
                 bench["round"] = round_
                 results["pgbench"].append(bench)
         results["duplicates"] = duplicates(registry.url)
-    table = render(results)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(results, indent=1, default=str))
-    else:
-        print(table)
+    report(render(results), results, args.json)
     return 0
 
 

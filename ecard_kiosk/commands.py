@@ -120,30 +120,13 @@ def _say_error(exc: KioskError, lang: str) -> None:
     print(f"{entry.code}: {entry.text.get(lang)}{gap}{entry.next_step.get(lang)}", file=sys.stderr)
 
 
-_PHONE_REFUSALS = {
-    "en": {
-        "access_denied": "you are not the guardian this code was issued to (or it is locked)",
-        "expired_token": "the code has run out or was replaced: ask the kiosk for a new one",
-        "already_used": "the e-card is already active",
-        "invalid_code": "no ticket has this code",
-        "slow_down": "too many wrong codes: try again in {seconds} s",
-    },
-    "zh": {
-        "access_denied": "您不是该二维码的监护人（或已锁定）",
-        "expired_token": "二维码已失效，请在自助机重新获取",
-        "already_used": "电子社保卡已激活",
-        "invalid_code": "无此激活码",
-        "slow_down": "尝试次数过多，请 {seconds} 秒后再试",
-    },
-}
-
-
 def _activate_as(args: argparse.Namespace, presented: str, lang: str) -> int:
     """The phone bound to its user: in-process on the kiosk's registry, or over HTTP to --service."""
     from kiosk.messages import message
     from kiosk.ports import SystemClock
     from kiosk.registry.phone import PhoneDesk
     from kiosk.registry.phone_client import activate_over_http
+    from kiosk.registry.phone_words import OUTCOME_KEYS, answer_outcome
 
     if not args.phone_user:
         raise StartupError("--service needs --as <resident ID>: the service activates for a signed-in guardian only")
@@ -160,7 +143,8 @@ def _activate_as(args: argparse.Namespace, presented: str, lang: str) -> int:
         _say_error(exc, lang)
         return 1
     if not answer.ok:
-        refusal = _PHONE_REFUSALS[lang][answer.outcome].format(seconds=answer.retry_after_seconds)
+        shown = answer_outcome(answer)
+        refusal = message(OUTCOME_KEYS[shown], lang, seconds=answer.retry_after_seconds)
         print(f"{answer.outcome}: {refusal}", file=sys.stderr)
         return 1
     print(_ACTIVATED[lang].format(heading=message("activated.heading", lang), ecard=answer.ecard_id,

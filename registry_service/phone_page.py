@@ -23,6 +23,7 @@ from kiosk import CONFIG_DIR
 from kiosk.i18n import N_, message
 from kiosk.masking import mask_name
 from kiosk.registry.phone import PhoneAnswer, PreviewAnswer
+from kiosk.registry.phone_words import OUTCOME_KEYS, answer_outcome
 from registry_service.deps import ServiceDep
 from registry_service.phone import client_of, desk
 
@@ -46,14 +47,6 @@ WORDS = {
     "title": N_("phone.title"),
 }
 """The page's own words (its title, labels and buttons): catalogue keys, as N_ declares them for the check."""
-OUTCOME_KEYS = {
-    "activated": N_("phone.outcome.activated"), "access_denied": N_("phone.outcome.access_denied"),
-    "locked": N_("phone.outcome.locked"), "expired_token": N_("phone.outcome.expired_token"),
-    "already_used": N_("phone.outcome.already_used"), "invalid_code": N_("phone.outcome.invalid_code"),
-    "slow_down": N_("phone.outcome.slow_down"), "csrf": N_("phone.outcome.csrf"),
-    "no_identity": N_("phone.outcome.no_identity"),
-}
-"""The page's outcome notes (`data-outcome`) and their catalogue keys (kiosk/locale, the kiosk's own catalogue)."""
 _STYLE = """body{font-family:sans-serif;margin:0;padding:1rem;max-width:32rem;margin:auto;font-size:1.15rem}
 h1{font-size:1.5rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.4rem 1rem}dt{color:#555}
 button,select,input{font-size:1.2rem;width:100%;min-height:3rem;margin:.4rem 0;box-sizing:border-box}
@@ -139,9 +132,7 @@ def _refusal_of(answer: PreviewAnswer | PhoneAnswer) -> str | None:
         assert answer.preview is not None
         return {"pending": None, "activated": "already_used", "expired": "expired_token", "revoked": "expired_token",
                 "locked": "locked"}[answer.preview.state]
-    if answer.outcome == "access_denied" and answer.tries_left == 0:
-        return "locked" if answer.ticket_id is not None else "access_denied"
-    return answer.outcome
+    return answer_outcome(answer)
 
 
 def _hidden(lang: str, csrf: str) -> str:

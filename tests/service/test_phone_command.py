@@ -19,7 +19,10 @@ def test_activate_as_the_guardian_through_the_service(running_service, capsys) -
         ticket = kiosk.register(ZHANG_CARD, ZHANG_XIAOYU, "phone-cli-0001").ticket
         assert ticket is not None
         assert main(["activate", "--language", "en", "--as", LI_NA, "--service", running_service.base_url, ticket.url]) == 1
-        assert capsys.readouterr().err.startswith("access_denied: you are not the guardian")
+        assert capsys.readouterr().err == (
+            "access_denied: You are not the guardian who registered this child's e-card: it cannot be activated.\n")
+        assert main(["activate", "--language", "zh", "--as", LI_NA, "--service", running_service.base_url, ticket.url]) == 1
+        assert capsys.readouterr().err == "access_denied: 您不是为该儿童办理电子社保卡的监护人，不能激活。\n"
         code = ticket.user_code.replace("-", " - ")
         assert main(["activate", "--language", "en", "--as", ZHANG_WEI, "--service", running_service.base_url, *code.split()]) == 0
         assert "activated: e-card" in capsys.readouterr().out

@@ -31,7 +31,7 @@ from typing import Iterator
 from bench.common import progress, report
 from bench.load import percentiles
 from bench.proc import tree_cpu_seconds
-from bench.service import Registry, add_load_arguments, duplicates, measure
+from bench.service import Registry, add_load_arguments, duplicates, measure, settle_load_arguments
 
 HEARTBEAT_PATH = "/v1/kiosk/heartbeat"
 AIM = 0.10
@@ -40,7 +40,7 @@ AIM = 0.10
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
-    add_load_arguments(parser, seconds=60.0)
+    add_load_arguments(parser, seconds=60.0, client="httpx")
     parser.add_argument("--heartbeat-kiosks", type=int, default=500, help="heartbeating kiosks (default 500)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between a kiosk's heartbeats (default 15)")
     parser.add_argument("--fleet-processes", type=int, default=4,
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of (without, with) the fleet (default 1)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
-    return parser.parse_args(argv)
+    return settle_load_arguments(parser.parse_args(argv))
 
 
 def heartbeat_body(index: int, uptime: float, etag: str | None) -> dict:

@@ -1,4 +1,5 @@
-"""Provides the simulated kiosks of the service benchmarks: whole registrations over HTTP, spread over client processes."""
+"""Provides the simulated kiosks of the service benchmarks: whole registrations over HTTP, spread over client processes
+(the kiosks' own HTTP adapter in threads, or the lean asyncio kiosks of bench/http_kiosks.py)."""
 from __future__ import annotations
 
 # Each client process (multiprocessing, spawn) runs its share of the kiosks as threads, each kiosk with
@@ -118,7 +119,12 @@ def client_process(plan: Plan, ready, go, stop, results) -> None:
 class Clients:
     """The client processes for one run: started (kiosks connected and waiting), then `go()`, then `stop()`."""
 
-    def __init__(self, base: str, credentials: list[str], people: int, children: range, processes: int) -> None:
+    def __init__(self, base: str, credentials: list[str], people: int, children: range, processes: int,
+                 client: str = "raw") -> None:
+        """`client`: "raw", the lean asyncio kiosks (bench/http_kiosks.py), or "httpx", the kiosks' own HTTP adapter."""
+        from bench import http_kiosks
+
+        target = {"raw": http_kiosks.client_process, "httpx": client_process}[client]
         context = multiprocessing.get_context("spawn")
         processes = max(1, min(processes, len(credentials)))
         self._go = context.Event()
@@ -130,7 +136,7 @@ class Clients:
             plan = Plan(base, tuple(credentials[index::processes]), people, children.start + index,
                         processes, children.stop)
             ready = context.Event()
-            process = context.Process(target=client_process, args=(plan, ready, self._go, self._stop, self._results),
+            process = context.Process(target=target, args=(plan, ready, self._go, self._stop, self._results),
                                       daemon=True)
             process.start()
             self._ready.append(ready)

@@ -47,18 +47,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", metavar="DIR",
                         help="also run the service from the checkout in DIR (e.g. `git worktree add DIR main`) in "
                              "every round, interleaved, against the same database: before/after figures")
-    args = parser.parse_args(argv)
+    args = settle_load_arguments(parser.parse_args(argv))
     args.workers = [int(w) for w in args.workers.split(",")]
     return args
 
 
-def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 15.0) -> None:
+def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 15.0, client: str = "raw") -> None:
+    """The simulated kiosks' options; `settle_load_arguments` completes them once parsed."""
     parser.add_argument("--kiosks", type=int, default=50, help="concurrent simulated kiosks (default 50)")
-    parser.add_argument("--clients", type=int, default=4, help="client processes the kiosks are spread over (default 4)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default=client,
+                        help="the kiosks' HTTP: raw, lean asyncio keep-alive connections in one process "
+                             "(bench/http_kiosks.py), or httpx, the kiosk's own adapter (ServiceRegistry) in threads "
+                             f"(default {client})")
+    parser.add_argument("--clients", type=int, default=None,
+                        help="client processes the kiosks are spread over (default 1 for raw, 4 for httpx)")
     parser.add_argument("--seconds", type=float, default=seconds, help=f"timed seconds per run (default {seconds:g})")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the timing starts (default 2)")
     parser.add_argument("--people", type=int, default=100000,
                         help="people in the registry (default 100000: 10000 children without an e-card to register)")
+
+
+def settle_load_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """The defaults that depend on another option: --clients on --client."""
+    if args.clients is None:
+        args.clients = 1 if args.client == "raw" else 4
+    return args
 
 
 def duplicates(url: str) -> int:
@@ -145,7 +158,7 @@ def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Na
     try:
         with ExitStack() as stack:
             extra = stack.enter_context(during(base)) if during is not None else None
-            clients = Clients(base, keys, registry.people, registry.children_left(), args.clients)
+            clients = Clients(base, keys, registry.people, registry.children_left(), args.clients, args.client)
             clients.wait_ready()
             clients.go()
             time.sleep(args.warmup)  # load before the window: connections made, caches warm
@@ -259,7 +272,7 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
     args = parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    results: dict = {"kiosks": args.kiosks, "clients": args.clients, "cpus": os.cpu_count(), "runs": [], "pgbench": []}
+    results: dict = {"kiosks": args.kiosks, "clients": args.clients, "client": args.client, "cpus": os.cpu_count(), "runs": [], "pgbench": []}
     with ExitStack() as stack:
         registry = Registry(stack, args.people, args.kiosks, server)
         stack.callback(registry.close)
@@ -268,7 +281,7 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
             for workers in args.workers:
                 for source in [None, args.compare] if args.compare else [None]:
                     which = f" (the service from {source})" if source else ""
-                    progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} client processes against "
+                    progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} {args.client} client process(es) against "
                              f"{workers} uvicorn worker(s){which} for {args.seconds:g} s")
                     run = measure(registry, workers, registry.keys, args, source=source)
                     run.update(round=round_, service=source or "this checkout")
@@ -326,8 +339,8 @@ def summary(results: dict) -> dict:
 
 
 def render(results: dict) -> str:
-    lines = [f"Registry service: {results['kiosks']} simulated kiosks in {results['clients']} client processes over "
-             f"HTTP, PostgreSQL on this machine ({results['cpus']} CPUs, shared)"]
+    lines = [f"Registry service: {results['kiosks']} simulated kiosks in {results['clients']} client process(es) "
+             f"({results['client']} HTTP), PostgreSQL on this machine ({results['cpus']} CPUs, shared)"]
     benches = {b["round"]: b for b in results["pgbench"]}
     for run in results["runs"]:
         which = "" if run.get("service", "this checkout") == "this checkout" else f", the service from {run['service']}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 # Lock order as in kiosk.registry.activation (e-card, then tickets); a wrong try updates only the
 # ticket row and a throttle row, and an activation takes no throttle row, so the two never wait in a cycle.
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -192,19 +193,20 @@ def poll(
     Raises:
         KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged), or it is another kiosk's.
     """
-    row = session.get(TicketRow, ticket_id)
+    key = f"{_POLL_KEY}{ticket_id}"
+    connection = session.connection()  # Core: the ticket and its pace in one round trip, no ORM objects
+    row = connection.execute(_poll_look(), {"ticket": ticket_id, "key": key}).first()
     if row is None or (kiosk_id is not None and row.kiosk_id != kiosk_id):
         raise KioskError("ACTIVATION_UNKNOWN", f"ticket {ticket_id}")
-    key = f"{_POLL_KEY}{ticket_id}"
-    pace = session.exec(select(Throttle).where(Throttle.key == key)).first()
-    slow_downs = pace.hits if pace is not None else 0
+    slow_downs = row.hits if row.hits is not None else 0
     interval = interval_seconds + slow_downs * limits.slow_down_step_seconds
-    too_fast = pace is not None and (now - pace.window_start).total_seconds() < interval * limits.poll_tolerance
+    too_fast = row.window_start is not None and (now - row.window_start).total_seconds() < interval * limits.poll_tolerance
     found = _row_state(row, now)
     if too_fast and found == "pending":
         slow_downs += 1
         interval += limits.slow_down_step_seconds
-    _upsert(session, key, now, slow_downs)
+    connection.execute(_pace_upsert(session.get_bind().dialect.name),
+                       {"key": key, "window_start": now, "hits": slow_downs})
     state: activation.TicketState = "revoked" if found == "locked" else found
     error: PollError | None = {
         "pending": "slow_down" if too_fast else "authorization_pending", "activated": None,
@@ -214,6 +216,29 @@ def poll(
 
 
 # ---------------------------------------------------------------------------------------------- the parts
+@functools.lru_cache(maxsize=None)
+def _poll_look() -> sa.Select:
+    """The polled ticket with its pace row (if any), built once; values bound per call."""
+    ticket = TicketRow.__table__  # type: ignore[attr-defined]
+    pace = Throttle.__table__  # type: ignore[attr-defined]
+    return (
+        sa.select(ticket.c.kiosk_id, ticket.c.used_at, ticket.c.revoked, ticket.c.expires_at, ticket.c.locked_at,
+                  pace.c.hits, pace.c.window_start)
+        .select_from(ticket.outerjoin(pace, pace.c.key == sa.bindparam("key")))
+        .where(ticket.c.id == sa.bindparam("ticket"))
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _pace_upsert(dialect: str) -> sa.Insert:
+    """INSERT .. ON CONFLICT of a poll's pace row, built once: the first poll of a ticket and the later ones alike,
+    in one round trip."""
+    table = Throttle.__table__  # type: ignore[attr-defined]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_update(index_elements=["key"], set_={
+        "window_start": insert.excluded.window_start, "hits": insert.excluded.hits})
+
+
 def _find(session: Session, presented: str, now: datetime) -> TicketRow | None:
     key = activation_key(presented)
     if key is None:
@@ -224,7 +249,7 @@ def _find(session: Session, presented: str, now: datetime) -> TicketRow | None:
     return next((r for r in rows if _row_state(r, now) == "pending"), rows[0] if rows else None)
 
 
-def _row_state(row: TicketRow, now: datetime) -> PreviewState:
+def _row_state(row: TicketRow | sa.Row, now: datetime) -> PreviewState:
     if row.locked_at is not None:
         return "locked"
     if row.used_at is not None:
@@ -305,15 +330,6 @@ def _count_wrong(session: Session, now: datetime, client: str, limits: PhoneLimi
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def _upsert(session: Session, key: str, window_start: datetime, hits: int) -> int:
-    # INSERT .. ON CONFLICT: the first poll of a ticket and the later ones alike, in one round trip.
-    table = Throttle.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table).values(key=key, window_start=window_start, hits=hits)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["key"], set_={"window_start": window_start, "hits": hits}))
-    return hits
 
 
 class PhoneDesk:

@@ -142,7 +142,7 @@ def status(session: Session, now: datetime, ticket_id: int, kiosk_id: str | None
     return _state_of(row, now), row.expires_at
 
 
-def _state_of(row: TicketRow, now: datetime) -> TicketState:
+def _state_of(row: TicketRow | sa.Row, now: datetime) -> TicketState:
     if row.used_at is not None:
         return "activated"
     if row.revoked:
@@ -172,33 +172,70 @@ def activate(session: Session, now: datetime, presented: str, kiosk_id: str) -> 
     return use(session, now, candidate, kiosk_id)
 
 
-def use(session: Session, now: datetime, candidate: TicketRow, kiosk_id: str) -> ActivationResult:
+def use(session: Session, now: datetime, candidate: TicketRow | sa.Row, kiosk_id: str) -> ActivationResult:
     """Use a ticket row that was found pending (activate, and the phone's bound activation, found it).
 
+    `candidate`: the ticket as found (its `id` and `ecard_id` are what count; it is read again under the lock).
     Raises:
         KioskError: ACTIVATION_USED, ACTIVATION_EXPIRED: it changed since it was read (another app, a newer QR).
     """
     # The e-card first (the order issuing takes): of many apps racing with one ticket, one goes on,
     # the others find it used when they get the lock; a concurrent issue waits or is waited for.
-    ecard = lock_ecard(session, candidate.ecard_id)
-    session.refresh(candidate)  # as it stands now that the e-card is ours
-    _refuse_unless_pending(candidate, now)
-    if ecard is None or ecard.state is not ECardState.PENDING:
-        state_now = ecard.state.value if ecard is not None else "gone"
-        raise KioskError("ACTIVATION_USED" if state_now == "active" else "ACTIVATION_EXPIRED",
-                         f"e-card {candidate.ecard_id} is {state_now}")
-    session.exec(  # type: ignore[call-overload]
-        sa.update(ECard).where(ECard.id == ecard.id).values(state=ECardState.ACTIVE, activated_at=now)
+    # Core statements built once: the ORM's identity map and unit of work cost more CPU than the five round trips.
+    connection = session.connection()
+    statements = _use_statements()
+    ecard = connection.execute(statements.lock_ecard, {"ecard": candidate.ecard_id}).first()
+    pending = ecard is not None and ECardState(ecard.state) is ECardState.PENDING
+    # The ticket as it stands now that the e-card is ours: used here only if it is still pending.
+    if not pending or connection.execute(statements.use_ticket, {"ticket": candidate.id, "now": now}).first() is None:
+        current = connection.execute(statements.ticket, {"ticket": candidate.id}).first()
+        if current is not None:
+            _refuse_unless_pending(current, now)
+        if not pending:
+            state_now = ECardState(ecard.state).value if ecard is not None else "gone"
+            raise KioskError("ACTIVATION_USED" if state_now == "active" else "ACTIVATION_EXPIRED",
+                             f"e-card {candidate.ecard_id} is {state_now}")
+        raise KioskError("ACTIVATION_EXPIRED", f"ticket {candidate.id} gone")
+    connection.execute(statements.activate_ecard, {"ecard": candidate.ecard_id, "now": now})
+    connection.execute(statements.audit, {"at": now, "kind": "ecard_activated", "kiosk_id": kiosk_id,
+                                          "detail": f"ecard={candidate.ecard_id} ticket={candidate.id}"})
+    assert candidate.id is not None
+    return ActivationResult(ticket_id=candidate.id, ecard_id=candidate.ecard_id, child_resident_id=ecard.child_resident_id,
+                            activated_at=now)
+
+
+@dataclass(frozen=True)
+class _UseStatements:
+    lock_ecard: sa.Select
+    use_ticket: sa.Update
+    ticket: sa.Select
+    activate_ecard: sa.Update
+    audit: sa.Insert
+
+
+@functools.lru_cache(maxsize=None)
+def _use_statements() -> _UseStatements:
+    """The statements of `use`, built once (building them costs more than running them); values bound per call."""
+    ecard = ECard.__table__  # type: ignore[attr-defined]
+    ticket = TicketRow.__table__  # type: ignore[attr-defined]
+    person = Person.__table__  # type: ignore[attr-defined]
+    now = sa.bindparam("now", type_=ticket.c.used_at.type)
+    return _UseStatements(
+        lock_ecard=sa.select(ecard.c.state, person.c.resident_id.label("child_resident_id"))
+        .select_from(ecard.join(person, person.c.id == ecard.c.child_id))
+        .where(ecard.c.id == sa.bindparam("ecard")).with_for_update(of=ecard),
+        use_ticket=sa.update(ticket)
+        .where(ticket.c.id == sa.bindparam("ticket"), sa.text(LIVE_TICKET), ticket.c.expires_at > now)
+        .values(used_at=now).returning(ticket.c.id),
+        ticket=sa.select(ticket.c.id, ticket.c.used_at, ticket.c.revoked, ticket.c.expires_at)
+        .where(ticket.c.id == sa.bindparam("ticket")),
+        activate_ecard=sa.update(ecard).where(ecard.c.id == sa.bindparam("ecard"))
+        .values(state=ECardState.ACTIVE.value, activated_at=now),
+        audit=sa.insert(AuditEvent.__table__),  # type: ignore[attr-defined]
     )
-    session.exec(sa.update(TicketRow).where(TicketRow.id == candidate.id).values(used_at=now))  # type: ignore[call-overload]
-    child_id = session.exec(select(Person.resident_id).where(Person.id == ecard.child_id)).one()
-    session.add(AuditEvent(at=now, kind="ecard_activated", detail=f"ecard={ecard.id} ticket={candidate.id}",
-                           kiosk_id=kiosk_id))
-    assert candidate.id is not None and ecard.id is not None
-    return ActivationResult(ticket_id=candidate.id, ecard_id=ecard.id, child_resident_id=child_id, activated_at=now)
 
 
-def _refuse_unless_pending(row: TicketRow, now: datetime) -> None:
+def _refuse_unless_pending(row: TicketRow | sa.Row, now: datetime) -> None:
     found = _state_of(row, now)
     if found == "activated":
         raise KioskError("ACTIVATION_USED", f"ticket {row.id}")

@@ -259,27 +259,36 @@ def _row_state(row: TicketRow | sa.Row, now: datetime) -> PreviewState:
     return "expired" if row.expires_at <= now else "pending"
 
 
-def _find_with_guardian(session: Session, key: ActivationKey | None, now: datetime) -> tuple[TicketRow, str | None] | None:
+def _find_with_guardian(session: Session, key: ActivationKey | None, now: datetime) -> tuple[sa.Row, str | None] | None:
     """The ticket (as _find chooses it) and the resident ID of its guardian, in one query.
 
     The guardian is the one the ticket was issued to; a last release's ticket (none recorded): the e-card's applicant.
     """
     if key is None:
         return None
-    column = TicketRow.token_hash if key.kind == "token" else TicketRow.user_code_hash
-    guardian = sa.func.coalesce(TicketRow.guardian_id, ECard.applicant_id)
-    rows = session.exec(  # type: ignore[call-overload]
-        select(TicketRow, Person.resident_id)
-        .join(ECard, ECard.id == TicketRow.ecard_id)
-        .outerjoin(Person, Person.id == guardian)
-        .where(column == key.digest).order_by(TicketRow.id.desc())  # type: ignore[union-attr]
-    ).all()
+    rows = session.connection().execute(_guardian_look(key.kind), {"digest": key.digest}).all()
     if not rows:
         return None
-    return next((r for r in rows if _row_state(r[0], now) == "pending"), rows[0])
+    return next(((r, r.guardian_rid) for r in rows if _row_state(r, now) == "pending"), (rows[0], rows[0].guardian_rid))
 
 
-def _wrong_identity(session: Session, now: datetime, row: TicketRow, client: str, limits: PhoneLimits) -> PhoneAnswer:
+@functools.lru_cache(maxsize=None)
+def _guardian_look(kind: str) -> sa.Select:
+    """_find_with_guardian's SELECT for a token or a user code, built once (Core rows, no ORM objects)."""
+    ticket = TicketRow.__table__  # type: ignore[attr-defined]
+    ecard = ECard.__table__  # type: ignore[attr-defined]
+    person = Person.__table__  # type: ignore[attr-defined]
+    column = ticket.c.token_hash if kind == "token" else ticket.c.user_code_hash
+    guardian = sa.func.coalesce(ticket.c.guardian_id, ecard.c.applicant_id)
+    return (
+        sa.select(ticket.c.id, ticket.c.ecard_id, ticket.c.kiosk_id, ticket.c.used_at, ticket.c.revoked,
+                  ticket.c.expires_at, ticket.c.locked_at, person.c.resident_id.label("guardian_rid"))
+        .select_from(ticket.join(ecard, ecard.c.id == ticket.c.ecard_id).outerjoin(person, person.c.id == guardian))
+        .where(column == sa.bindparam("digest")).order_by(ticket.c.id.desc())
+    )
+
+
+def _wrong_identity(session: Session, now: datetime, row: TicketRow | sa.Row, client: str, limits: PhoneLimits) -> PhoneAnswer:
     locks = TicketRow.wrong_tries + 1 >= limits.wrong_tries_per_ticket
     tries = session.execute(
         sa.update(TicketRow).where(TicketRow.id == row.id)  # type: ignore[arg-type]

@@ -107,10 +107,19 @@ def lock_people(session: Session, *resident_ids: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: the writing transaction holds the whole file already (BEGIN IMMEDIATE)
-    session.execute(
-        sa.select(Person.id).where(Person.resident_id.in_([normal_rid(r) for r in resident_ids]))  # type: ignore[attr-defined]
-        .order_by(Person.id).with_for_update()
-    ).all()
+    values = {f"rid{i}": normal_rid(r) for i, r in enumerate(resident_ids)}
+    session.connection().execute(_lock_query(len(values)), values).all()
+
+
+@functools.lru_cache(maxsize=None)
+def _lock_query(count: int) -> sa.Select:
+    """lock_people's SELECT .. FOR UPDATE for `count` ID numbers, built once (one bound value each, not an
+    expanding IN whose SQL is made again at every call)."""
+    person = Person.__table__  # type: ignore[attr-defined]
+    return (
+        sa.select(person.c.id).where(person.c.resident_id.in_([sa.bindparam(f"rid{i}") for i in range(count)]))
+        .order_by(person.c.id).with_for_update()
+    )
 
 
 def look(

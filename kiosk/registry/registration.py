@@ -10,6 +10,7 @@ from __future__ import annotations
 # (kiosk.eligibility, the region's file) decide. Each function runs inside one writing transaction
 # of the caller's (Registry) and returns the port's plain values.
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -88,23 +89,47 @@ def register(session: Session, desk: Desk, card: PresentedCard, child_text: str,
     connection = session.connection()  # Core from here: the ORM's unit of work costs more CPU than the writes
     try:
         ecard_id = connection.execute(
-            sa.insert(ECard.__table__).returning(ECard.__table__.c.id),  # type: ignore[attr-defined]
+            _ecard_insert(),
             {"child_id": looked.child_id, "applicant_id": looked.guardian_id, "state": ECardState.PENDING.value,
              "level": 1, "created_at": desk.now, "kiosk_id": desk.kiosk_id, "tickets_issued": 1},
         ).scalar_one()
     except IntegrityError:
         raise RegistrationRaced() from None
     ticket = activation.add_ticket(session, desk.now, ecard_id, desk.policy, desk.kiosk_id, looked.guardian_id)
-    connection.execute(sa.insert(RegistrationRequest.__table__), {  # type: ignore[attr-defined]
+    connection.execute(_request_insert(), {
         "kiosk_id": desk.kiosk_id, "idempotency_key": key, "guardian_id": looked.guardian_id,
         "child_id": looked.child_id, "ecard_id": ecard_id, "created_at": desk.now})
-    connection.execute(sa.insert(AuditEvent.__table__), [  # type: ignore[attr-defined]
-        {"at": desk.now, "kind": "ecard_registered", "kiosk_id": desk.kiosk_id,
-         "detail": f"ecard={ecard_id} child={mask_id(child_rid)} guardian={mask_id(guardian_rid)}"},
-        {"at": desk.now, "kind": "ticket_issued", "kiosk_id": desk.kiosk_id,
-         "detail": f"ecard={ecard_id} ticket={ticket.ticket_id}"},
-    ])
+    connection.execute(_registered_audit(), {
+        "at": desk.now, "kiosk_id": desk.kiosk_id,
+        "registered": f"ecard={ecard_id} child={mask_id(child_rid)} guardian={mask_id(guardian_rid)}",
+        "issued": f"ecard={ecard_id} ticket={ticket.ticket_id}"})
     return Registration("registered", ecard_id, issued(ticket, desk.policy))
+
+
+@functools.lru_cache(maxsize=None)
+def _ecard_insert() -> sa.Insert:
+    """The pending e-card's INSERT .. RETURNING its id, built once."""
+    table = ECard.__table__  # type: ignore[attr-defined]
+    return sa.insert(table).returning(table.c.id)
+
+
+@functools.lru_cache(maxsize=None)
+def _request_insert() -> sa.Insert:
+    """The idempotency key's INSERT, built once."""
+    return sa.insert(RegistrationRequest.__table__)  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=None)
+def _registered_audit() -> sa.Insert:
+    """A registration's two audit events (ecard_registered, ticket_issued) as one INSERT of two rows, built once
+    (a driver-side executemany costs more than the statement)."""
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    at = sa.bindparam("at", type_=table.c.at.type)
+    kiosk = sa.bindparam("kiosk_id", type_=table.c.kiosk_id.type)
+    return sa.insert(table).values([
+        {"at": at, "kind": "ecard_registered", "kiosk_id": kiosk, "detail": sa.bindparam("registered")},
+        {"at": at, "kind": "ticket_issued", "kiosk_id": kiosk, "detail": sa.bindparam("issued")},
+    ])
 
 
 def _replay(session: Session, desk: Desk, looked: Looked) -> Registration:

@@ -34,11 +34,14 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Blocking work runs on threads: as many as the database pool can serve at once (pool_size kept +
-        # as many at a peak), so a thread never waits for a connection. The kiosk and phone routes use
-        # the service's own pool (registry_service.deps.blocking); plain `def` routes (the phone page)
-        # run in anyio's, sized alike.
-        threads = max(40, 2 * state.settings.pool_size)
+        # Blocking work runs on threads: a few per core (settings.resolved_threads), never more than the
+        # database pool can serve at once (pool_size kept + as many at a peak), so a thread never waits
+        # for a connection. Many more threads than cores (it was 40 and up) only made them take turns at
+        # the GIL and PostgreSQL's backends at the cores: on 2 cores, 8 threads served more registrations
+        # a second than 100, with less CPU per registration in the service and in PostgreSQL
+        # (python -m bench.service). The kiosk and phone routes use the service's own pool
+        # (registry_service.deps.blocking); plain `def` routes (the phone page) run in anyio's, sized alike.
+        threads = state.settings.resolved_threads
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         app.state.executor = ThreadPoolExecutor(threads, thread_name_prefix="registry")
         try:

@@ -41,6 +41,7 @@ class ServiceSettings:
     port: int = _setting(Integer(ge=0, le=65535))
     workers: int = _setting(Integer(ge=1, le=64))
     pool_size: int = _setting(Integer(ge=1, le=500))
+    threads: int = _setting(Integer(ge=0, le=1000))
     credential_cache_seconds: float = _setting(Number(ge=0, le=60))
     log_level: str = _setting(Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
     heartbeat_seconds: int = _setting(Integer(ge=5, le=600))
@@ -53,6 +54,11 @@ class ServiceSettings:
     @classmethod
     def keys(cls) -> tuple[str, ...]:
         return tuple(item.name for item in dataclasses.fields(cls))
+
+    @property
+    def resolved_threads(self) -> int:
+        """The threads per worker for the database work: `threads`, or (0) four per CPU core, at most 2 × pool_size."""
+        return self.threads or max(1, min(4 * (os.cpu_count() or 1), 2 * self.pool_size))
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
@@ -56,9 +57,17 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
     return app
 
 
+# FastAPI's own OpenTelemetry (FastAPI 0.16x): the service configures no provider (its figures are /metrics),
+# yet every request asked the global providers, and the environment, whether one was set.
+_NO_NATIVE_TELEMETRY = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {}
+)
+
+
 def application(lifespan=None) -> FastAPI:  # lifespan: an async context manager factory, as FastAPI takes it
     """The routes and error answers, with no state yet (create_app adds it; the OpenAPI document needs none)."""
-    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan,
+    app = FastAPI(title=TITLE, version=API_VERSION, lifespan=lifespan, **_NO_NATIVE_TELEMETRY,
                   description="The child e-card registry for kiosks: every route of /v1/kiosk takes the kiosk's own "
                               "credential (Authorization: Bearer), which also names the kiosk; errors are RFC 9457 "
                               "problem documents with a stable `code`.")

@@ -159,6 +159,23 @@ class Database:
                     transaction.commit()
 
     @contextlib.contextmanager
+    def one_statement(self, action: str) -> Iterator[sa.Connection]:
+        """A Core connection for a read that is one statement: on PostgreSQL in autocommit, where a statement is
+        its own transaction and snapshot already (no BEGIN and COMMIT round trips around it); on SQLite the
+        read transaction of `connection`.
+
+        Raises:
+            KioskError: DATABASE_UNAVAILABLE for any database failure.
+        """
+        if self.dialect != "postgresql":
+            with self.connection(action) as connection:
+                yield connection
+            return
+        with unavailable_as_kiosk_error(action):
+            with self.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextlib.contextmanager
     def one_connection(self, action: str, *, writes: bool = False) -> Iterator[sa.Connection]:
         """One connection for many short transactions of its own (`with connection.begin():`), such as a
         purge's batches: SQLite's page cache then stays warm from one to the next.

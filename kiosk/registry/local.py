@@ -53,8 +53,8 @@ class LocalRegistry:
         return self._registry.card_status(card_number)
 
     def child_facts(self, guardian_rid: str, child_rid: str) -> ChildFacts:
-        with self._registry.database.transaction("child_facts") as session:
-            looked = look(session, guardian_rid, child_rid)
+        with self._registry.database.one_statement("child_facts") as connection:
+            looked = look(connection, guardian_rid, child_rid)
         assert looked is not None
         return ChildFacts(
             known=looked.child_known,

@@ -123,7 +123,7 @@ def _lock_query(count: int) -> sa.Select:
 
 
 def look(
-    session: Session,
+    session: Session | sa.Connection,
     guardian_rid: str,
     child_rid: str | None = None,
     *,
@@ -132,7 +132,8 @@ def look(
     request: tuple[str, str] | None = None,
     lock_ecard: bool = False,
 ) -> Looked | None:
-    """Look at the guardian and the child named by `child_rid`, or the child of e-card `ecard_id`.
+    """Look at the guardian and the child named by `child_rid`, or the child of e-card `ecard_id` (one statement,
+    in the caller's transaction: a Session's, or a Core connection's).
 
     Args:
         card_number: the guardian's card, whose status to give (UNKNOWN when not given).
@@ -149,7 +150,8 @@ def look(
         values["ecard"] = ecard_id
     if request is not None:
         values["kiosk"], values["key"] = request
-    row = session.connection().execute(query, values).first()
+    connection = session.connection() if isinstance(session, Session) else session
+    row = connection.execute(query, values).first()
     if row is None:
         return None
     status = CardStatus.UNKNOWN

@@ -5,9 +5,11 @@ from __future__ import annotations
 # the registry filled, the service as its own process) with --heartbeat-kiosks more credentials. Runs
 # alternate: the --kiosks registering kiosks alone (A), then the same with the heartbeating fleet (B),
 # A, B, ... (--rounds), each against a freshly started service, so that other load on the machine falls
-# on both alike. The fleet is --fleet-processes more processes (asyncio, one httpx.AsyncClient each; one
-# process for 500 kiosks fell behind on a loaded machine, and httpcore's pool then costs more per request the
-# more requests wait in it, until it collapsed to 3 beats/s): kiosk i sends its first
+# on both alike. The fleet is one more process (--fleet-processes: more), one uvloop event loop whose kiosks
+# share raw HTTP/1.1 keep-alive connections (bench.fleet.Connections): a heartbeat costs the simulator a
+# JSON body and a write and read on a socket, not an HTTP client library's machinery (httpx cost 3.9 ms of
+# CPU a heartbeat, 4 processes of it 6% of the 2-core machine, taken from the service it measures; the
+# simulator's own CPU is printed, so what remains is the service's cost). Kiosk i sends its first
 # heartbeat i * interval / N seconds after the fleet starts and then one every interval (a fixed
 # schedule, not a sleep after each answer; a late kiosk sends its next one at once, never a burst), so the
 # service sees N / interval heartbeats a second from the start. Each heartbeat is the contract's body
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import os
 import signal
@@ -24,6 +27,7 @@ import statistics
 import sys
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
@@ -43,8 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_load_arguments(parser, seconds=60.0, client="httpx")
     parser.add_argument("--heartbeat-kiosks", type=int, default=500, help="heartbeating kiosks (default 500)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between a kiosk's heartbeats (default 15)")
-    parser.add_argument("--fleet-processes", type=int, default=4,
-                        help="processes the heartbeating kiosks are spread over (default 4)")
+    parser.add_argument("--fleet-processes", type=int, default=1,
+                        help="processes the heartbeating kiosks are spread over (default 1: one asyncio process)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of (without, with) the fleet (default 1)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
@@ -78,51 +82,132 @@ class Beats:
     first_errors: list[str] = field(default_factory=list)
 
 
+class AnswerError(Exception):
+    """The service's answer is not one HTTP/1.1 answer with a Content-Length (or the connection closed)."""
+
+
+class Connections:
+    """Raw HTTP/1.1 keep-alive connections to the service, shared by the fleet's kiosks: an idle one is reused (the
+    last one used first), else one more is opened. One idle for IDLE_SECONDS is closed before the service's keep-alive
+    timeout (30 s) could close it under a request."""
+
+    IDLE_SECONDS = 20.0
+
+    def __init__(self, base: str) -> None:
+        parsed = urllib.parse.urlsplit(base)
+        self._host, self._port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        self._head = (f"POST {HEARTBEAT_PATH} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
+                      "Content-Type: application/json\r\nAuthorization: Bearer ").encode("ascii")
+        self._idle: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+
+    async def post(self, credential: bytes, body: bytes) -> tuple[int, bytes]:
+        """POST the heartbeat `body` (JSON) with the kiosk's credential: (status, answer body).
+
+        Raises:
+            OSError, AnswerError, asyncio.IncompleteReadError: the connection failed (it is closed).
+        """
+        reader, writer = self._take() or await self._open()
+        try:
+            writer.write(b"".join((self._head, credential, b"\r\nContent-Length: ", str(len(body)).encode(),
+                                   b"\r\n\r\n", body)))
+            status, answer, keep = await _answer(reader)
+        except BaseException:
+            writer.close()
+            raise
+        if keep:
+            self._idle.append((time.monotonic(), reader, writer))
+        else:
+            writer.close()
+        return status, answer
+
+    def _take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        now = time.monotonic()
+        while self._idle:
+            used, reader, writer = self._idle.pop()
+            if now - used < self.IDLE_SECONDS and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self.opened += 1
+        return await asyncio.open_connection(self._host, self._port)
+
+    def close(self) -> None:
+        for _, _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, keep the connection) of one HTTP/1.1 answer."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head[:-4].split(b"\r\n")
+    parts = status_line.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise AnswerError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
+    length, keep = None, parts[0] == b"HTTP/1.1"
+    for line in lines:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            keep = value.strip().lower() != b"close"
+    if length is None:
+        raise AnswerError("an answer without Content-Length")
+    return int(parts[1]), await reader.readexactly(length), keep
+
+
 def fleet_process(base: str, credentials: list[str], first: int, total: int, interval: float, ready, stop,
                   results) -> None:
     """The body of a fleet process: its kiosks (numbers first, first + step, ...) heartbeating on their schedules
-    until `stop` is set."""
-    import httpx
+    until `stop` is set, on one uvloop event loop over shared keep-alive connections."""
+    import uvloop
 
     record = Beats()
     step = total // len(credentials) if credentials else 1
 
-    async def kiosk(client: httpx.AsyncClient, index: int, credential: str, start: float) -> None:
-        headers = {"Authorization": f"Bearer {credential}"}
+    def failed(text: str) -> None:
+        if len(record.first_errors) < 3:
+            record.first_errors.append(text[:200])
+
+    async def kiosk(connections: Connections, index: int, credential: str, start: float) -> None:
+        secret = credential.encode("ascii")
         etag: str | None = None
         due = start + index * interval / total
         while True:
             await asyncio.sleep(max(0.0, due - time.monotonic()))  # the kiosk's next beat is due then
             sent = time.monotonic()
+            body = json.dumps(heartbeat_body(index, sent - start, etag), separators=(",", ":")).encode()
             try:
-                response = await client.post(HEARTBEAT_PATH, json=heartbeat_body(index, sent - start, etag),
-                                             headers=headers)
-                status = response.status_code
+                status, answer = await asyncio.wait_for(connections.post(secret, body), 30)
                 if status == 200:
-                    technicians = response.json().get("technicians")
+                    technicians = json.loads(answer).get("technicians")
                     etag = technicians["etag"] if technicians else etag
-                elif len(record.first_errors) < 3:
-                    record.first_errors.append(f"HTTP {status}: {response.text[:200]}")
-            except httpx.HTTPError as exc:
+                else:
+                    failed(f"HTTP {status}: {answer[:200].decode('utf-8', 'replace')}")
+            except (OSError, AnswerError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    asyncio.TimeoutError, ValueError) as exc:
                 status = 0
-                if len(record.first_errors) < 3:
-                    record.first_errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                failed(f"{type(exc).__name__}: {exc}")
             record.beats.append((sent, time.monotonic() - sent, status))
             due = max(due + interval, time.monotonic())  # late: the next one at once, never a burst to catch up
 
     async def fleet() -> None:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=60)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-            start = time.monotonic()
-            tasks = [asyncio.create_task(kiosk(client, first + k * step, c, start)) for k, c in enumerate(credentials)]
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.2)  # a multiprocessing Event has nothing an event loop can await
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        connections = Connections(base)
+        start = time.monotonic()
+        tasks = [asyncio.create_task(kiosk(connections, first + k * step, c, start)) for k, c in enumerate(credentials)]
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.2)  # a multiprocessing Event has nothing an event loop can await
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        connections.close()
 
-    asyncio.run(fleet())
+    uvloop.run(fleet())
     results.put(record)
 
 
@@ -210,7 +295,8 @@ def run_line(run: dict) -> str:
     if side:
         line += (f"; heartbeats {side['heartbeats']} ({side['heartbeats_per_s']:.1f}/s), p50 "
                  f"{side['latency_ms'].get('p50', 0):.0f} / p99 {side['latency_ms'].get('p99', 0):.0f} ms, failed "
-                 f"{side['failed']}, fleet client CPU {side['fleet_cpu_s']:.1f} s")
+                 f"{side['failed']}, fleet simulator CPU {side['fleet_cpu_s']:.1f} s "
+                 f"({side['fleet_cpu_s'] / max(1, side['heartbeats']) * 1000:.2f} ms a heartbeat)")
     return line
 
 

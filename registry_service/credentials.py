@@ -123,7 +123,7 @@ class Credentials:
         Raises:
             CredentialRefused: missing or malformed (no database needed to tell).
         """
-        digest = self._digest(authorization)
+        digest = self.digest(authorization)
         cached = self._live.get(digest) if self._cache_seconds > 0 else None
         return cached[0] if cached is not None and cached[1] > time.monotonic() else None
 
@@ -149,13 +149,10 @@ class Credentials:
         known = self.known(authorization)
         if known is not None:
             return known
-        digest = self._digest(authorization)
+        digest = self.digest(authorization)
         row = connection.execute(self._lookup, {"digest": digest}).first()
-        if row is None:
-            raise CredentialRefused("unknown", "this credential is not one the registry issued")
-        if row.revoked_at is not None:
-            raise CredentialRefused("revoked", f"the credential of kiosk {row.kiosk_id} was revoked at "
-                                               f"{row.revoked_at:%Y-%m-%d %H:%M} UTC: {row.revoked_reason}")
+        if row is None or row.revoked_at is not None:
+            raise _refusal(row)
         if self._cache_seconds > 0:
             with self._lock:
                 if len(self._live) > 10_000:
@@ -163,8 +160,20 @@ class Credentials:
                 self._live[digest] = (row.kiosk_id, time.monotonic() + self._cache_seconds)
         return row.kiosk_id
 
+    def refuse(self, connection: sa.Connection, digest: str) -> CredentialRefused:
+        """Why the credential of `digest` named no live kiosk in a statement of the caller's (the heartbeat's
+        upsert joined to the live credential): unknown, or revoked (when, and the operator's reason). A secret is
+        never issued twice, so one that matched no live credential cannot have become live since."""
+        return _refusal(connection.execute(self._lookup, {"digest": digest}).first())
+
     @staticmethod
-    def _digest(authorization: str | None) -> str:
+    def digest(authorization: str | None) -> str:
+        """The SHA-256 (hex) of the credential an `Authorization: Bearer <credential>` header carries: what the
+        database keeps, worked out without it.
+
+        Raises:
+            CredentialRefused: missing or malformed.
+        """
         if not authorization:
             raise CredentialRefused("missing", "no Authorization header: send 'Authorization: Bearer <credential>'")
         scheme, _, secret = authorization.strip().partition(" ")
@@ -172,3 +181,11 @@ class Credentials:
         if scheme.lower() != "bearer" or not secret or len(secret) > 200 or not secret.isascii():
             raise CredentialRefused("malformed", "the Authorization header is not 'Bearer <credential>'")
         return secret_hash(secret)
+
+
+def _refusal(row: sa.Row | None) -> CredentialRefused:
+    """The refusal of a credential whose row is `row` (None: not one the registry issued)."""
+    if row is None or row.revoked_at is None:
+        return CredentialRefused("unknown", "this credential is not one the registry issued")
+    return CredentialRefused("revoked", f"the credential of kiosk {row.kiosk_id} was revoked at "
+                                        f"{row.revoked_at:%Y-%m-%d %H:%M} UTC: {row.revoked_reason}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.errors import KioskError
@@ -42,6 +43,20 @@ def etag_of(accounts: dict[str, str]) -> str:
 
 def live_accounts(connection: sa.Connection) -> dict[str, str]:
     return {row.technician_id: row.pin_hash for row in connection.execute(LIVE_ACCOUNTS)}
+
+
+def live_list_json(dialect: str) -> sa.ScalarSelect:
+    """The live accounts as the text of one JSON object, ID -> PIN hash by ID ("{}": none), for a statement that
+    reads them beside other work (the heartbeat's): PostgreSQL's string_agg of to_json pairs, SQLite's
+    json_group_object. Its etag is `etag_of` of the object it parses to."""
+    if dialect == "postgresql":
+        pair = sa.func.concat(sa.cast(sa.func.to_json(_TABLE.c.technician_id), sa.Text), ":",
+                              sa.cast(sa.func.to_json(_TABLE.c.pin_hash), sa.Text))
+        pairs = sa.func.string_agg(pair, postgresql.aggregate_order_by(sa.literal(","), _TABLE.c.technician_id))
+        return sa.select(sa.func.concat("{", sa.func.coalesce(pairs, ""), "}")).where(
+            sa.text(LIVE_TECHNICIAN)).scalar_subquery()
+    ordered = LIVE_ACCOUNTS.subquery("live")
+    return sa.select(sa.func.json_group_object(ordered.c.technician_id, ordered.c.pin_hash)).scalar_subquery()
 
 
 class Technicians:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from kiosk.maintenance.passwords import parse_pin_hash
 from kiosk.registry.models import KioskHeartbeat
+from registry_service.technicians import etag_of, live_accounts
 from tests.service.heartbeat_fuzzer import PATH, run, valid_beat
 from tests.unit.core.conftest import NOW
 
@@ -42,6 +43,35 @@ def test_no_credential_or_a_revoked_one_is_refused_401(running_service) -> None:
     assert refused.status_code == 401 and refused.json()["reason"] == "revoked"
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert running_service.service.fleet.statuses() == []
+
+
+def test_an_unknown_or_malformed_credential_is_refused_401_and_keeps_nothing(running_service) -> None:
+    live = running_service.kiosk("HALL-8")
+    with running_service.client(live[::-1]) as stranger:
+        unknown = stranger.post(PATH, json=valid_beat())
+    assert unknown.status_code == 401 and unknown.json()["reason"] == "unknown"
+    with running_service.client() as confused:
+        malformed = confused.post(PATH, json=valid_beat(), headers={"Authorization": f"Basic {live}"})
+    assert malformed.status_code == 401 and malformed.json()["reason"] == "malformed"
+    running_service.service.credentials.revoke("HALL-8", "box stolen")
+    with running_service.client(live) as revoked:
+        refused = revoked.post(PATH, json=valid_beat())
+    assert refused.status_code == 401 and refused.json()["reason"] == "revoked" and "box stolen" in refused.json()["detail"]
+    assert [(s.kiosk_id, s.received_at) for s in running_service.service.fleet.statuses()] == []
+
+
+def test_the_heartbeats_technician_etag_is_the_one_etag_of_computes(running_service) -> None:
+    technicians = running_service.service.technicians
+    for technician_id in ("T1", "t1", "T-1", "T_1", "a", "Z9"):  # IDs whose order differs by collation
+        technicians.add(technician_id, "246810")
+    technicians.revoke("a")
+    with running_service.client(running_service.kiosk("HALL-10")) as kiosk:
+        listed = kiosk.post(PATH, json=valid_beat()).json()["technicians"]
+        with running_service.service.database.connection("look") as connection:
+            accounts = live_accounts(connection)
+        assert listed == {"etag": etag_of(accounts), "accounts": accounts}
+        assert technicians.current() == (listed["etag"], accounts)
+        assert kiosk.post(PATH, json=valid_beat(technicians_etag=listed["etag"])).json()["technicians"] is None
 
 
 def test_a_body_with_anything_beyond_the_contract_is_refused_422(running_service) -> None:

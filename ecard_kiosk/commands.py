@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import sys
 import threading
 from types import ModuleType
@@ -71,7 +72,10 @@ def _run_kiosk(args: argparse.Namespace) -> int:
         start_services(kiosk, on_failure=unusable)
         watch_app(app, notifier, kiosk.session)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
 
-    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen)
+    from screens.stylesheet_cache import cache_folder
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen,
+                    stylesheet_folder=cache_folder(os.environ))
     try:
         app.run()
     finally:

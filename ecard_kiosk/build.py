@@ -195,20 +195,28 @@ def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceR
                     maintenance: "MaintenanceMode") -> "HeartbeatSender":
     """The heartbeat to the registry service: this kiosk's version, settings fingerprint, reader and PSAM states."""
     from ecard_kiosk.card_side import psam_state, reader_state
-    from kiosk.automation import kiosk_version
     from kiosk.fleet import HeartbeatSender, settings_fingerprint
     from kiosk.settings import CREDENTIAL_KEYS, SECRET_SETTINGS
 
-    version = kiosk_version()
+    # Both are made for the first heartbeat, after the first screen: importlib.metadata and hashlib wait till then.
     return HeartbeatSender(
         session, port,
-        version=version if version[:1].isdigit() else "0+unknown",  # a bare checkout: still a version the service takes
-        fingerprint=settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
+        version=heartbeat_version,
+        fingerprint=lambda: settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
         interval_seconds=settings.heartbeat_seconds,
         door=maintenance.door,
         reader_state=lambda: reader_state(side.reader),
         psam_state=lambda: psam_state(side),
     )
+
+
+def heartbeat_version() -> str:
+    """The version the heartbeat reports: the installed package's ("0+unknown" from a bare checkout, still a version
+    the service takes)."""
+    from kiosk.automation import kiosk_version
+
+    version = kiosk_version()
+    return version if version[:1].isdigit() else "0+unknown"
 
 
 def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | ManagedByService",

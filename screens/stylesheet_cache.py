@@ -86,7 +86,7 @@ class StoredStylesheet:
     def _key(self, app: "App") -> tuple:
         if self._fingerprint is None:
             self._fingerprint = _libraries_fingerprint()
-        variables = tuple(sorted(app.stylesheet._variables.items()))
+        variables = tuple(sorted(app.get_css_variables().items()))  # what the app's stylesheet was made with
         return (sys.version, variables, self._fingerprint)
 
     def load(self, app: "App") -> int:

@@ -38,7 +38,7 @@ def _card_tools() -> Iterator[ModuleType]:
 def command_run(args: argparse.Namespace) -> int:
     # No garbage collection until the first screen is up: start-up makes objects that almost all live on (modules,
     # classes, styles, widgets), so the collector's passes over them there would free next to nothing and only hold
-    # the screen back. It runs as usual from the first screen on.
+    # the screen back. It runs as usual from the first screen on (over what is made from then on: see first_screen).
     gc.disable()
     try:
         return _run_kiosk(args)
@@ -68,6 +68,11 @@ def _run_kiosk(args: argparse.Namespace) -> int:
     notifier = Notifier.from_environment()
 
     def first_screen() -> None:
+        # What start-up made is moved out of the collector's way (gc.freeze) before it runs again: its first pass
+        # would otherwise scan all of it (tens of thousands of objects, tens of ms holding the GIL) just as the first
+        # frame is on its way to the terminal (Textual's writer thread waits for the GIL), to free almost nothing.
+        # The few cycles start-up left behind stay; what is made from here on is collected as usual.
+        gc.freeze()
         gc.enable()
         start_services(kiosk, on_failure=unusable)
         watch_app(app, notifier, kiosk.session)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)

@@ -1,16 +1,15 @@
 """Provides activation tickets: QR token, typable user code, their hashes, and reading what the app sends."""
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from kiosk.masking import mask_id
-
-# hashlib and secrets are imported where a ticket is made or looked up: a kiosk on the registry service loads this
-# module (through the registry's port) before its first screen, which makes no ticket.
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 """RFC 8628 section 6.1: consonants only, so no words and nothing to mistake for a digit."""
@@ -64,23 +63,17 @@ class ActivationKey:
 
 def new_token() -> str:
     """A fresh QR token: 16 random bytes, base64url without padding (22 characters)."""
-    import secrets
-
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def new_user_code() -> str:
     """A fresh user code, 8 characters of USER_CODE_ALPHABET shown as XXXX-XXXX."""
-    import secrets
-
     code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
     return f"{code[:4]}-{code[4:]}"
 
 
 def digest(secret: str) -> str:
     """The SHA-256 hex digest under which a token or normalised user code is stored."""
-    import hashlib
-
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 

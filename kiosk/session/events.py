@@ -2,6 +2,7 @@
 and the answers of the work it asked for (stamped with the visit and the work they belong to)."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -80,8 +81,6 @@ class AnotherChild(GuardianEvent):
 
 def new_registration_key() -> str:
     """An idempotency key for one registration (the registry's 8-64 visible ASCII characters)."""
-    import secrets  # here: the out-of-service screen a kiosk on the registry service starts on makes no request ID
-
     return "reg-" + secrets.token_urlsafe(18)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from kiosk.ports import AtrFacts
+from kiosk.reader_diagnostics import AtrFacts
 
 # ISO/IEC 7816-3 table 7 and 8: clock rate conversion Fi and baud rate adjustment Di (None: RFU).
 _FI = (372, 372, 558, 744, 1116, 1488, 1860, None, None, 512, 768, 1024, 1536, 2048, None, None)

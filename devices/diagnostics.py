@@ -1,4 +1,4 @@
-"""Provides the maintenance console's reader diagnostics (kiosk.ports.ReaderDiagnostics) for the simulated and the PC/SC readers:
+"""Provides the maintenance console's reader diagnostics (kiosk.reader_diagnostics.ReaderDiagnostics) for the simulated and the PC/SC readers:
 slots and ATRs, the PSAM check, the card self-test, one raw APDU, and timestamped reader events."""
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from devices.apdu import ApduChannel, CommandApdu
-from devices.atr import parse_atr
 from devices.codec import decode_an, decode_cn, decode_cn_date
 from devices.psam import KeyHolder, PsamKeyHolder
 from devices.reader import CardConnection, CardReader, ReaderEvent
 from devices.sscard import EF05, EF06, ITEMS, SocialSecurityCard
 from kiosk.errors import KioskError
 from kiosk.masking import mask_card_number, mask_id, mask_name
-from kiosk.ports import (
-    ApduExchange,
-    CardSelfTest,
-    Clock,
-    PsamStatus,
-    ReaderEventRecord,
-    ReaderSlotStatus,
-    SelfTestItem,
-)
+from kiosk.ports import Clock
 
+# The console's values (kiosk.reader_diagnostics) and the ATR decoder (devices.atr) load with the console's first
+# question: the diagnostics are made before the kiosk's first screen, which asks them nothing.
 if TYPE_CHECKING:
+    from kiosk.reader_diagnostics import (
+        ApduExchange,
+        CardSelfTest,
+        PsamStatus,
+        ReaderEventRecord,
+        ReaderSlotStatus,
+        SelfTestItem,
+    )
     from devices.pcsc import PcscReader
     from devices.simulated import SimulatedReader
 
@@ -98,6 +99,8 @@ class ReaderDiagnosticsBase:
         self._record(event.reader, event.kind.value, event.atr)
 
     def _record(self, reader: str, kind: str, atr: bytes = b"") -> None:
+        from kiosk.reader_diagnostics import ReaderEventRecord
+
         with self._events_lock:
             self._events.appendleft(ReaderEventRecord(self._clock.now(), reader, kind, atr))
 
@@ -119,6 +122,8 @@ class ReaderDiagnosticsBase:
 
     # The PSAM --------------------------------------------------------------------------
     def psam(self) -> PsamStatus:
+        from kiosk.reader_diagnostics import PsamStatus
+
         if self._psam is None:
             return PsamStatus(configured=False, present=False, working=False)
         self._drop_kept(self._psam)
@@ -143,6 +148,8 @@ class ReaderDiagnosticsBase:
 
     # The card self-test ----------------------------------------------------------------
     def self_test(self) -> CardSelfTest:
+        from kiosk.reader_diagnostics import CardSelfTest, SelfTestItem
+
         self._drop_kept(self._guardian)
         started = time.perf_counter()
         try:
@@ -200,6 +207,8 @@ class ReaderDiagnosticsBase:
 
     @staticmethod
     def _test_item(card: SocialSecurityCard, tag: int) -> SelfTestItem:
+        from kiosk.reader_diagnostics import SelfTestItem
+
         file = "EF05" if ITEMS[tag].file_id == EF05 else "EF06"
         try:
             value = card.read_item(tag, required=False)
@@ -218,6 +227,8 @@ class ReaderDiagnosticsBase:
 
     # One APDU --------------------------------------------------------------------------
     def send_apdu(self, slot: str, command: bytes) -> ApduExchange:
+        from kiosk.reader_diagnostics import ApduExchange
+
         CommandApdu.from_bytes(command)  # ValueError for anything that is not a short APDU
         reader = self._reader_for(slot)
         with self._kept_lock:
@@ -272,6 +283,9 @@ class SimulatedDiagnostics(ReaderDiagnosticsBase):
         self._simulated = [(guardian, "guardian")] + ([(psam, "psam")] if psam is not None else [])
 
     def slots(self) -> list[ReaderSlotStatus]:
+        from devices.atr import parse_atr
+        from kiosk.reader_diagnostics import ReaderSlotStatus
+
         result = []
         for number, (reader, role) in enumerate(self._simulated):
             card = reader.card
@@ -305,7 +319,9 @@ class PcscDiagnostics(ReaderDiagnosticsBase):
         self._previous: dict[str, bytes | None] | None = None
 
     def slots(self) -> list[ReaderSlotStatus]:
+        from devices.atr import parse_atr
         from devices.pcsc import list_readers
+        from kiosk.reader_diagnostics import ReaderSlotStatus
 
         readers = list_readers()
         guardian = next((r.name for r in readers if self._pcsc_guardian.matches(r.name)), None)

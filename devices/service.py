@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from devices.apdu import PIN_APDU_LIMIT, READ_APDU_LIMIT, ApduChannel
-from devices.psam import KeyHolder
 from devices.reader import CardReader
-from devices.sscard import SocialSecurityCard
 from kiosk.domain import GuardianCard, PinResult, is_pin_format
 from kiosk.errors import KioskError
+
+# The card's commands (devices.sscard, with the resident ID and area code checks) load with the first card read:
+# the service is made before the kiosk's first screen, which reads no card.
+if TYPE_CHECKING:
+    from devices.psam import KeyHolder
+    from devices.sscard import SocialSecurityCard
 
 
 class ReaderCardService:
@@ -37,6 +41,8 @@ class ReaderCardService:
     def read_card(self) -> GuardianCard:
         self.release()
         connection = self._reader.connect()
+        from devices.sscard import SocialSecurityCard
+
         card = SocialSecurityCard(ApduChannel(connection))
         try:
             # READ_APDU_LIMIT: no card keeps a read going (endless 61xx, 6Cxx on every command, ...).

@@ -6,15 +6,18 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from devices.apdu import ApduResponder
 from devices.codec import decode_cn_date
 from devices.pinpad import PinPadVerify, VirtualPinPad
 from devices.profiles import CardProfile
+
+if TYPE_CHECKING:
+    # The virtual cards (and the card file layout) load with the first card made: the bench reads its profiles after
+    # the kiosk's first screen.
+    from devices.virtual_card import VirtualCard
 from devices.reader import CardConnection, CardReader, ReaderEvent, ReaderEventKind
-from devices.sscard import EF05
-from devices.virtual_card import VirtualCard
 from kiosk.errors import KioskError
 from kiosk.ports import PhoneScan
 
@@ -251,6 +254,8 @@ class SimulatedBench:
         profiles, master_key = self._profiles_and_key()
         with self._lock:
             if name not in self._cards:
+                from devices.virtual_card import VirtualCard
+
                 self._cards[name] = VirtualCard.from_profile(profiles[name], master_key)
             return self._cards[name]
 
@@ -270,6 +275,8 @@ class SimulatedBench:
         """Returns:
             How the card of profile `name` is now (built on first use).
         """
+        from devices.sscard import EF05
+
         card = self.card(name)
         raw_expiry = card.item(EF05, 0x06)
         try:

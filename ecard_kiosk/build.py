@@ -11,6 +11,8 @@ from ecard_kiosk.services import connect_opened, open_registry_lazily
 from kiosk.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from devices.reader import CardReader
     from devices.simulated import SimulatedBench
     from kiosk.fleet import HeartbeatSender
@@ -193,20 +195,28 @@ def build_heartbeat(settings: Settings, session: "KioskSession", port: "ServiceR
                     maintenance: "MaintenanceMode") -> "HeartbeatSender":
     """The heartbeat to the registry service: this kiosk's version, settings fingerprint, reader and PSAM states."""
     from ecard_kiosk.card_side import psam_state, reader_state
-    from kiosk.automation import kiosk_version
     from kiosk.fleet import HeartbeatSender, settings_fingerprint
     from kiosk.settings import CREDENTIAL_KEYS, SECRET_SETTINGS
 
-    version = kiosk_version()
+    # Both are made for the first heartbeat, after the first screen: importlib.metadata and hashlib wait till then.
     return HeartbeatSender(
         session, port,
-        version=version if version[:1].isdigit() else "0+unknown",  # a bare checkout: still a version the service takes
-        fingerprint=settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
+        version=heartbeat_version,
+        fingerprint=lambda: settings_fingerprint(settings.as_dict(), frozenset(CREDENTIAL_KEYS) | SECRET_SETTINGS),
         interval_seconds=settings.heartbeat_seconds,
         door=maintenance.door,
         reader_state=lambda: reader_state(side.reader),
         psam_state=lambda: psam_state(side),
     )
+
+
+def heartbeat_version() -> str:
+    """The version the heartbeat reports: the installed package's ("0+unknown" from a bare checkout, still a version
+    the service takes)."""
+    from kiosk.automation import kiosk_version
+
+    version = kiosk_version()
+    return version if version[:1].isdigit() else "0+unknown"
 
 
 def build_maintenance(settings: Settings, session: "KioskSession", registry: "Registry | ManagedByService",
@@ -252,12 +262,15 @@ def attach_voice(settings: Settings, session: "KioskSession") -> "VoicePrompter 
     return prompter
 
 
-def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[], None] | None" = None) -> "KioskApp":
+def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[], None] | None" = None,
+              stylesheet_folder: "Path | None" = None) -> "KioskApp":
     """The Textual app for a built kiosk; the same factory serves the CLI and the tests.
 
     Args:
         on_first_screen: called once the first screen is on the terminal (the CLI starts the
             services there: see ecard_kiosk.opening).
+        stylesheet_folder: keep the parsed stylesheet in this folder between starts (screens.stylesheet_cache);
+            None: parse it at every start.
     """
     from screens.app import KioskApp
 
@@ -271,6 +284,10 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         maintenance=kiosk.maintenance,
         simulated_pin_pad=kiosk.bench.pin_pad if kiosk.bench is not None else None,
     )
+    if stylesheet_folder is not None:
+        from screens.stylesheet_cache import use_stored_stylesheet
+
+        use_stored_stylesheet(app, stylesheet_folder)
     if on_first_screen is not None:
         # Queued before the app runs: Textual delivers it once the app is up, then it waits for the
         # first refresh, so the first screen is on the terminal before anything else starts.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import sys
 import threading
 from types import ModuleType
@@ -37,7 +38,7 @@ def _card_tools() -> Iterator[ModuleType]:
 def command_run(args: argparse.Namespace) -> int:
     # No garbage collection until the first screen is up: start-up makes objects that almost all live on (modules,
     # classes, styles, widgets), so the collector's passes over them there would free next to nothing and only hold
-    # the screen back. It runs as usual from the first screen on.
+    # the screen back. It runs as usual from the first screen on (over what is made from then on: see first_screen).
     gc.disable()
     try:
         return _run_kiosk(args)
@@ -67,11 +68,19 @@ def _run_kiosk(args: argparse.Namespace) -> int:
     notifier = Notifier.from_environment()
 
     def first_screen() -> None:
+        # What start-up made is moved out of the collector's way (gc.freeze) before it runs again: its first pass
+        # would otherwise scan all of it (tens of thousands of objects, tens of ms holding the GIL) just as the first
+        # frame is on its way to the terminal (Textual's writer thread waits for the GIL), to free almost nothing.
+        # The few cycles start-up left behind stay; what is made from here on is collected as usual.
+        gc.freeze()
         gc.enable()
         start_services(kiosk, on_failure=unusable)
         watch_app(app, notifier, kiosk.session)  # READY=1 now, then WATCHDOG=1 from the app's loop (under systemd only)
 
-    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen)
+    from screens.stylesheet_cache import cache_folder
+
+    app = build_app(kiosk, windowed=args.windowed, on_first_screen=first_screen,
+                    stylesheet_folder=cache_folder(os.environ))
     try:
         app.run()
     finally:

@@ -2,12 +2,13 @@
 
 The data ships inside the installed packages (`config/` as the package `kiosk.config`, the gettext
 catalogues under `kiosk/locale/`), so a kiosk installed from its wheel finds it as well as a
-checkout does (`pip install -e .`); it is looked up through importlib.resources, never from the
-folder a module happens to sit in.
+checkout does (`pip install -e .`); it is looked up through the import system (the package's spec,
+as importlib.resources finds it), never from the folder a module happens to sit in. (importlib.resources
+itself is not used: it brings zipfile and more on the kiosk's way to its first screen.)
 """
 from __future__ import annotations
 
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 CONFIG_PACKAGE = "kiosk.config"
@@ -20,12 +21,16 @@ def package_folder(package: str) -> Path:
         ImportError: when the package is not installed, or not as files on disk (a zip import).
     """
     try:
-        folder = files(package)
+        spec = find_spec(package)
     except ModuleNotFoundError:
+        spec = None
+    if spec is None:
         raise ImportError(f"the package {package} is not installed: run `bash .ci/setup` (pip install -e .) "
-                          "in a checkout, or install the kiosk's wheel") from None
-    if not isinstance(folder, Path):
-        raise ImportError(f"the package {package} must be installed as files on disk, not as {type(folder).__name__}")
+                          "in a checkout, or install the kiosk's wheel")
+    locations = list(spec.submodule_search_locations or ())
+    folder = Path(locations[0]) if len(locations) == 1 else None
+    if folder is None or not folder.is_dir():
+        raise ImportError(f"{package} must be a package installed as files on disk, not {locations or spec.origin}")
     return folder
 
 

@@ -10,7 +10,6 @@ registry is "local" has no service to report to and sends none. Wire format: /wo
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -61,6 +60,8 @@ _BETWEEN_VISITS = (None, Step.WELCOME, Step.OUT_OF_SERVICE, Step.TAKE_CARD)
 def settings_fingerprint(settings: Mapping[str, Any], secret_keys: tuple[str, ...] | frozenset[str]) -> str:
     """sha256 (hex) of the effective settings without the secret ones: two kiosks configured alike share it."""
     public = {key: value for key, value in settings.items() if key not in secret_keys}
+    import hashlib  # here, not at the top: the kiosk's first screen needs no OpenSSL
+
     text = json.dumps(public, sort_keys=True, default=str, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
@@ -272,8 +273,8 @@ class HeartbeatSender:
         session: KioskSession,
         link: HeartbeatLink,
         *,
-        version: str,
-        fingerprint: str,
+        version: str | Callable[[], str],
+        fingerprint: str | Callable[[], str],
         interval_seconds: float,
         door: TechnicianDoor | None = None,
         reader_state: Callable[[], str] = lambda: "no_card",
@@ -283,7 +284,8 @@ class HeartbeatSender:
     ) -> None:
         """Args:
             link: the service's heartbeat route.
-            version, fingerprint: the software's version and settings_fingerprint().
+            version, fingerprint: the software's version and settings_fingerprint(), or what makes them: called once,
+                for the first heartbeat (reading the installed package's version is no work for the first screen).
             door: the maintenance door the technician list goes to; None: lists are not used.
             reader_state, psam_state: "ok"/"no_reader"/"no_card"/"error" and "ok"/"absent"/"not_needed"/"error"
                 (called on the heartbeat's thread; may do quick reader I/O).
@@ -291,8 +293,9 @@ class HeartbeatSender:
         """
         self._session = session
         self._link = link
-        self._version = version[:40]
-        self._fingerprint = fingerprint
+        self._version_source = version
+        self._fingerprint_source = fingerprint
+        self._identity: tuple[str, str] | None = None
         self._door = door
         self._reader_state = reader_state
         self._psam_state = psam_state
@@ -316,6 +319,14 @@ class HeartbeatSender:
         session.subscribe(self._on_view)
 
     # ----------------------------------------------------------------- what goes out
+    def _version_and_fingerprint(self) -> tuple[str, str]:
+        with self._lock:
+            if self._identity is None:
+                version, fingerprint = self._version_source, self._fingerprint_source
+                self._identity = ((version if isinstance(version, str) else version())[:40],
+                                  fingerprint if isinstance(fingerprint, str) else fingerprint())
+            return self._identity
+
     def report(self) -> dict[str, Any]:
         """The heartbeat's body as it stands now (HEARTBEAT.md): states, codes and counts, no personal data."""
         view = self._session.view
@@ -334,11 +345,12 @@ class HeartbeatSender:
                     groups.append(group)
         reader = "no_reader" if "READER_UNAVAILABLE" in reasons else _safely(self._reader_state)
         today, errors = self.today.report()
+        version, fingerprint = self._version_and_fingerprint()
         with self._lock:
             etag = self._etag
         return {
-            "version": self._version,
-            "settings_fingerprint": self._fingerprint,
+            "version": version,
+            "settings_fingerprint": fingerprint,
             "uptime_seconds": max(0, int((self._clock.now() - self._started).total_seconds())),
             "state": state,
             "out_of_service_reasons": groups,

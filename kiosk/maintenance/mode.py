@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     # is made before the kiosk's first screen, which needs none of them.
     from kiosk.maintenance import reports
     from kiosk.maintenance.managed import ManagedByService
-    from kiosk.ports import (
+    from kiosk.ports import Clock
+    from kiosk.reader_diagnostics import (
         ApduExchange,
         CardSelfTest,
-        Clock,
         PsamStatus,
         ReaderDiagnostics,
         ReaderEventRecord,

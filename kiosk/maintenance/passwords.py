@@ -1,11 +1,11 @@
 """Provides technician PIN hashes: the two stored formats (scrypt, PBKDF2-SHA256), making one, checking one in constant time."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 from dataclasses import dataclass
+
+# hashlib, hmac and secrets are imported where a PIN is hashed or checked: the technician door is built before the
+# kiosk's first screen, and nothing there hashes a PIN (hashlib loads OpenSSL).
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -38,6 +38,8 @@ class PinHash:
 
     def derive(self, pin: str) -> bytes:
         """The key this hash's scheme and parameters derive from `pin` (slow on purpose)."""
+        import hashlib
+
         secret = pin.encode("utf-8")
         if self.scheme == "scrypt":
             return hashlib.scrypt(secret, salt=self.salt, n=self.n, r=self.r, p=self.p,
@@ -46,6 +48,8 @@ class PinHash:
 
     def matches(self, pin: str) -> bool:
         """True when `pin` derives this hash's key (compared in constant time)."""
+        import hmac
+
         return hmac.compare_digest(self.derive(pin), self.key)
 
 
@@ -85,6 +89,12 @@ def _hex(text: str, what: str) -> bytes:
     return value
 
 
+def _fresh_salt() -> bytes:
+    import secrets
+
+    return secrets.token_bytes(SALT_BYTES)
+
+
 def hash_pin(pin: str, scheme: str = "scrypt", salt: bytes | None = None) -> str:
     """Make the stored form of a technician PIN (a fresh random salt unless given).
 
@@ -93,7 +103,7 @@ def hash_pin(pin: str, scheme: str = "scrypt", salt: bytes | None = None) -> str
     """
     if not PIN_PATTERN.match(pin):
         raise ValueError("a technician PIN is 5 to 12 digits")
-    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    salt = _fresh_salt() if salt is None else salt
     if scheme == "scrypt":
         parsed = PinHash("scrypt", salt, bytes(KEY_BYTES), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
         return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${parsed.derive(pin).hex()}"
@@ -129,7 +139,7 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
         raise ValueError(f"a password is {low} to {high} characters")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):
         raise ValueError("a password has no control characters")
-    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    salt = _fresh_salt() if salt is None else salt
     parsed = PinHash("scrypt", salt, bytes(KEY_BYTES), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${parsed.derive(password).hex()}"
 

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Select, Static
 
 from kiosk.messages import N_
-from kiosk.ports import ApduExchange, AtrFacts, CardSelfTest, PsamStatus, ReaderSlotStatus
+from kiosk.reader_diagnostics import ApduExchange, AtrFacts, CardSelfTest, PsamStatus, ReaderSlotStatus
 from screens.maintenance.page import ConsolePage, local_time
 
 ROLE_KEYS = {"guardian": N_("maint.readers.role.guardian"), "psam": N_("maint.readers.role.psam"),

@@ -30,15 +30,23 @@ print(json.dumps({"screen": type(first).__name__, "modules": sorted(sys.modules)
 """
 
 LIBRARIES_AFTER = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "httpx", "httpcore", "pydantic", "pydantic_core",
-                   "qrcode", "PIL", "cryptography", "babel", "smartcard")
-"""Libraries no first screen needs: the registry's, the service client's, the QR code's, the cipher's, pyscard."""
+                   "qrcode", "PIL", "cryptography", "babel", "smartcard", "importlib.metadata", "importlib.resources",
+                   "zipfile")
+"""Libraries no first screen needs: the registry's, the service client's, the QR code's, the cipher's, pyscard; the
+installed package's metadata (the heartbeat's version, read at its first beat) and importlib.resources (the embedded
+data's folder is found through the package's spec)."""
 OURS_AFTER = ("kiosk.registry.store", "kiosk.registry.database", "kiosk.registry.local", "kiosk.registry.service_client",
               "kiosk.maintenance.reports", "screens.pin", "screens.child_pick", "screens.activation", "screens.help",
               "screens.tester", "screens.timeout", "screens.maintenance.login", "screens.maintenance.console",
-              "screens.widgets.pin_pad", "screens.widgets.qr", "devices.commands", "devices.pcsc")
-"""The kiosk's own modules that load when first used: the registry's code, the other screens and widgets."""
-WELCOME_AFTER = ("kiosk.registry", "kiosk.session.events", "kiosk.session.effects", "kiosk.session.transition")
-"""What a kiosk on its embedded registry does not load for its welcome: the registry port, the session's event code."""
+              "screens.widgets.pin_pad", "screens.widgets.qr", "devices.commands", "devices.pcsc",
+              "kiosk.reader_diagnostics", "devices.atr", "devices.virtual_card", "kiosk.automation")
+"""The kiosk's own modules that load when first used: the registry's code, the other screens and widgets, the
+maintenance console's reader diagnostics and ATR decoder, the tester's virtual cards, the automation interface."""
+WELCOME_AFTER = ("kiosk.registry", "kiosk.session.events", "kiosk.session.effects", "kiosk.session.transition",
+                 "hashlib", "hmac", "secrets")
+"""What a kiosk on its embedded registry does not load for its welcome: the registry port, the session's event code,
+and the hashes (OpenSSL): no technician PIN is checked and no settings fingerprint taken before a guardian comes (a
+kiosk on the registry service has them with the registry's tickets module)."""
 
 
 def _first_screen(tmp_path: Path, **settings: str) -> tuple[str, set[str]]:

@@ -29,9 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED_PACKAGES = ("devices", "kiosk", "screens") + tuple(name for name in ("ecard_kiosk",) if (ROOT / name).is_dir())
 
 # Explicit exceptions: (file, the expression as the failure prints it) -> why it may stay.
-# Empty: every violation found (all in devices/pcsc/) was fixed. An entry that no longer occurs
-# fails the test, so that the list only ever holds what is still there.
-ALLOWED: dict[tuple[str, str], str] = {}
+# Every violation found in devices/pcsc/ was fixed. An entry that no longer occurs fails the test,
+# so that the list only ever holds what is still there.
+ALLOWED: dict[tuple[str, str], str] = {
+    ("screens/stylesheet_cache.py", "getattr(app.stylesheet, '_parse_cache', None)"):
+        "Textual's stylesheet has no public way in for rules parsed before; its parse cache (an LRUCache, used "
+        "through its public methods) is filled, and the module checks it is there (Textual's files are in the key)",
+}
 
 _PUBLIC_UNDERSCORE = frozenset({"_replace", "_asdict", "_fields", "_field_defaults", "_make"})  # namedtuple API
 _REFLECTION = frozenset({"getattr", "setattr", "hasattr", "delattr"})

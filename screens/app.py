@@ -12,9 +12,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from kiosk.session import InlineRunner, KioskSession, SessionView
+from kiosk.session import InlineRunner, KioskSession, SessionView, Step
 from screens.base import StepScreen
 from screens.button_styles import use_quiet_button_init
+from screens.collector import collect_between_visits
 from screens.line_breaking import use_kiosk_line_breaking
 from screens.registry import screen_class, screen_for
 from screens.runner import StartWork, WorkerRunner
@@ -108,6 +109,8 @@ class KioskApp(App, inherit_bindings=False):
         self.kiosk_mode = kiosk_mode
         self._view = session.view
         self._held_view: SessionView | None = None
+        self._kept_screens: dict[type[StepScreen], StepScreen] = {}
+        """The kept step screens (`StepScreen.KEPT`) made so far, each installed: made once, shown every visit."""
         if not kiosk_mode:
             self.bind("ctrl+q", "quit", description="Quit")
 
@@ -126,6 +129,7 @@ class KioskApp(App, inherit_bindings=False):
         self._view = self.session.view  # the session may have moved since __init__ (a card already in)
         self._apply_display(self._view)
         self.push_screen(self._step_screen(self._view))
+        self.call_after_refresh(collect_between_visits)  # start-up's objects out of the collector's way
         # The session's work runs in thread workers from now on (a card in before the app was up is read now).
         self.effect_runner = WorkerRunner(self)
         self.session.use_runner(self.effect_runner)
@@ -196,7 +200,30 @@ class KioskApp(App, inherit_bindings=False):
         if isinstance(current, StepScreen) and view.step in current.steps and type(current) is screen_class(view):
             await current.apply(view)
         else:
-            await self.switch_screen(self._step_screen(view))
+            await self.switch_screen(await self._screen_to_show(view))
+        if view.step in (Step.WELCOME, Step.OUT_OF_SERVICE):
+            await self._forget_visit(view)
+        if view.step is Step.WELCOME and previous.step is not Step.WELCOME:
+            self.call_after_refresh(collect_between_visits)  # a visit ended: its garbage goes, the welcome drawn first
+
+    async def _screen_to_show(self, view: SessionView) -> StepScreen:
+        """The screen for `view`: the kept one of its class showing it, or a new one (kept from now on if its class
+        says so)."""
+        kept = self._kept_screens.get(screen_class(view))
+        if kept is not None:
+            await kept.reuse(view)
+            return kept
+        screen = self._step_screen(view)
+        if screen.KEPT:
+            self.install_screen(screen, name=f"kept-{type(screen).__name__}")
+            self._kept_screens[type(screen)] = screen
+        return screen
+
+    async def _forget_visit(self, view: SessionView) -> None:
+        """No visit any more: the kept screens wipe what they showed of the last one."""
+        for screen in self._kept_screens.values():
+            if screen.holds_visit and screen is not self.screen and screen.is_mounted:
+                await screen.forget(view)
 
     def _step_screen(self, view: SessionView) -> StepScreen:
         """A new screen for `view`, with the size classes Textual gives a screen on its first resize (-short or

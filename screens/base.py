@@ -31,6 +31,9 @@ class StepScreen(Screen):
     """A screen that presents one step of the session; it holds no rule, only forwards input."""
 
     steps: ClassVar[tuple[Step, ...]] = ()
+    KEPT: ClassVar[bool] = False
+    """Made once per app and kept (installed) for the visits after: shown again, it is neither composed nor styled
+    anew (bench/keys.py). Its `reuse` shows a new visit's view, its `forget` wipes a visit off it when that ends."""
     AUTO_FOCUS = "#primary"
     BINDINGS: ClassVar = [
         Binding("f2", "app.toggle_language", "中文/English", show=False, priority=True),
@@ -40,11 +43,26 @@ class StepScreen(Screen):
         super().__init__(classes=f"step-{view.step.value}")
         self.view = view
         self._shown = False
+        self._reused = False
+        self.holds_visit = True
+        """A kept screen: False once it has forgotten the last visit (`forget`), True again when reused."""
+        self._styled_for: tuple[object, ...] | None = None
+
+    def _style_key(self) -> tuple[object, ...]:
+        """What the screen's styles depend on besides its widgets: the app's classes (large text, high contrast,
+        narrow), the screen's own (-short, -tall) and the theme."""
+        suspended = self.app.SUSPENDED_SCREEN_CLASS
+        return (frozenset(self.app.classes), frozenset(self.classes) - {suspended}, self.app.theme)
+
+    def _on_screen_suspend(self) -> None:
+        self._styled_for = self._style_key()
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Shown for the first time, every widget was styled as it was mounted: Textual's resume would match them all
-        # against the stylesheet once more (bench/keys.py). Later resumes (help or the idle warning closed) refresh.
-        if not self._shown:
+        # against the stylesheet once more (bench/keys.py). So for a kept screen shown again for a new visit, when
+        # nothing its styles depend on changed meanwhile. Other resumes (help or the idle warning closed) refresh.
+        reused, self._reused = self._reused, False
+        if not self._shown or (reused and self._styled_for == self._style_key()):
             self._shown = True
             event.refresh_styles = False
 
@@ -93,6 +111,19 @@ class StepScreen(Screen):
     def body(self) -> ComposeResult:
         """The step's own content."""
         yield from ()
+
+    async def reuse(self, view: SessionView) -> None:
+        """A kept screen (`KEPT`), about to be shown again: show `view`, a new visit's."""
+        self._reused = True
+        self.holds_visit = True
+        await self.apply(view)
+        self._focus_default()
+
+    async def forget(self, view: SessionView) -> None:
+        """A kept screen, not on show: the visit it showed has ended (`view` is the one after, with no visit in it).
+        Nothing the guardian typed or was shown may stay on it."""
+        self.holds_visit = False
+        await self.apply(view)
 
     async def apply(self, view: SessionView) -> None:
         """Show a newer picture of the same step (or the same step in another language)."""

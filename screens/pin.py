@@ -16,6 +16,7 @@ from screens.widgets.pin_pad import PinPadStatus, pad_key
 
 class PinScreen(KeyEntryScreen):
     steps = (Step.PIN,)
+    KEPT = True  # the step change after the holder's (issue 14): the keypad's twelve keys are not made anew each visit
     ENTRY_LENGTH = PIN_LENGTH  # the PIN is never shown (dots) nor logged, and cleared when sent
     AUTO_FOCUS = "#primary"
     BINDINGS = [Binding("escape", "cancel", "Exit")]
@@ -73,6 +74,15 @@ class PinScreen(KeyEntryScreen):
 
     def on_mount(self) -> None:
         self._show_pin_pad(self.view)
+
+    async def reuse(self, view: SessionView) -> None:
+        self.typed = ""
+        await self.query_one(Keypad).shuffle()  # a new visit, a new order (shuffled keypads only)
+        await super().reuse(view)
+
+    async def forget(self, view: SessionView) -> None:
+        self.typed = ""
+        await super().forget(view)  # the dots empty, no tries nor error of the card that went
 
     def on_key(self, event: events.Key) -> None:
         # While the simulated reader's pad waits, the keyboard stands in for its keys (a tester's hands on it);

@@ -75,7 +75,7 @@ class TesterPanel(ModalScreen[str | None]):
     #tester-side { width: 1fr; padding: 0 0 0 2; overflow-y: auto; }
     #tester-side > Static { width: 100%; padding: 0 0 1 0; }
     #card-state { text-style: bold; }
-    #tester-prompt { color: $warning; text-style: bold; }
+    #tester-prompt { width: 100%; color: $warning; text-style: bold; }
     #tester-prompt.-empty { display: none; }
     #pull-input { display: none; }
     #pull-input.-asking { display: block; }
@@ -142,10 +142,12 @@ class TesterPanel(ModalScreen[str | None]):
                     yield Static(id="card-state", markup=False)
                     yield Static(id="clock-state", markup=False)
                     yield Static(self.t("tester.applies"), id="tester-applies")
-                    yield Static(id="tester-prompt", classes="-empty", markup=False)
                     yield Input(id="pull-input", type="integer", max_length=4,
                                 placeholder=self.t("tester.pull_placeholder"))
                     yield Static(id="tester-status", markup=False)
+            # Under the list, over the buttons, not at the foot of the side column: what the panel asks (T, J, P,
+            # K) is in view at 80x24 too, where the side column shows only its first lines.
+            yield Static(id="tester-prompt", classes="-empty", markup=False)
             with Grid(id="tester-actions"):
                 for button_id, key in ACTION_BUTTONS:
                     button = Button(self.t(key), id=button_id, compact=True)

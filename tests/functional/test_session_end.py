@@ -92,3 +92,39 @@ async def test_not_even_the_tester_panel_leaves_the_program(start_kiosk):
         await journey.pilot.pause()
         assert journey.app.is_running
         assert journey.app.return_code is None
+
+
+def _shown_on(screen) -> str:
+    """Every word on a screen, shown or not (a kept screen off the terminal is not in `screen_text`)."""
+    from textual.widgets import Static
+
+    return "\n".join(str(static.content) for static in screen.query(Static))
+
+
+async def test_the_kept_pin_screen_holds_nothing_of_a_visit_once_it_ended(start_kiosk):
+    async with start_kiosk() as journey:
+        await journey.to_holder("zhang-wei-3.00")
+        await journey.pilot.press("enter")
+        pin = await journey.reach(Step.PIN)
+        await journey.until(lambda: pin.view.pin_tries_left is not None)
+        await journey.type("1234")
+        assert pin.typed == "1234" and "● ● ● ●" in _shown_on(pin)
+        tries_shown = pin.query_one("#pin-tries").content
+        await journey.remove()
+        await journey.reach(Step.WELCOME)
+        await journey.pilot.pause()
+        assert pin.is_mounted  # kept for the next visit, off the screen
+        assert pin.typed == "" and pin.view.holder is None and pin.view.pin_tries_left is None
+        words = _shown_on(pin)
+        assert "●" not in words and str(tries_shown) not in words
+        strings = list(strings_in(pin.view))
+        for item in PERSONAL:
+            assert not any(item in s for s in strings), item
+        # The next guardian's visit shows the same screen, with their card's tries and none of the digits before.
+        await journey.to_holder("yang-lei-last-try")
+        await journey.pilot.press("enter")
+        again = await journey.reach(Step.PIN)
+        assert again is pin
+        await journey.until(lambda: pin.view.pin_tries_left == 1)
+        assert pin.typed == "" and "●" not in _shown_on(pin)
+        assert pin.query_one("#pin-tries").has_class("warning-text")

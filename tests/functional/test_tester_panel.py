@@ -317,3 +317,12 @@ async def test_without_a_pin_pad_the_panel_has_no_pad_keys(start_kiosk):
         assert not panel.query("#pad-keys") and not panel.query("#pad-state")
         await journey.pilot.press("k")
         assert "no PIN pad" in shown(panel, "#tester-status")
+
+
+async def test_the_pad_prompt_is_in_view_whole_at_80x24(start_kiosk):
+    async with start_kiosk(size=(80, 24), simulated_pin_pad=True, language="zh") as journey:
+        await _pin_pad_waiting(journey)
+        await open_panel(journey)
+        await journey.pilot.press("k")
+        await journey.pilot.pause()
+        assert message("tester.ask_pad", "zh") in screen_text(journey.app)

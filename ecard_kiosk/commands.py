@@ -71,7 +71,8 @@ def _run_kiosk(args: argparse.Namespace) -> int:
         # What start-up made is moved out of the collector's way (gc.freeze) before it runs again: its first pass
         # would otherwise scan all of it (tens of thousands of objects, tens of ms holding the GIL) just as the first
         # frame is on its way to the terminal (Textual's writer thread waits for the GIL), to free almost nothing.
-        # The few cycles start-up left behind stay; what is made from here on is collected as usual.
+        # The few cycles start-up left behind go at the app's first pass between visits, once the screen is drawn
+        # (screens/collector.py: it thaws, collects everything, freezes again).
         gc.freeze()
         gc.enable()
         start_services(kiosk, on_failure=unusable)

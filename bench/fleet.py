@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of (without, with) the fleet (default 1)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
-    return settle_load_arguments(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    return settle_load_arguments(args, runs=2 * args.rounds)
 
 
 def heartbeat_body(index: int, uptime: float, etag: str | None) -> dict:

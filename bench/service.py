@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", metavar="DIR",
                         help="also run the service from the checkout in DIR (e.g. `git worktree add DIR main`) in "
                              "every round, interleaved, against the same database: before/after figures")
-    args = settle_load_arguments(parser.parse_args(argv))
+    args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
+    args = settle_load_arguments(args, runs=args.rounds * (len(args.workers) + len(args.workers) * bool(args.compare)))
     return args
 
 
@@ -63,14 +64,30 @@ def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 15.0, c
                         help="client processes the kiosks are spread over (default 1 for raw, 4 for httpx)")
     parser.add_argument("--seconds", type=float, default=seconds, help=f"timed seconds per run (default {seconds:g})")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the timing starts (default 2)")
-    parser.add_argument("--people", type=int, default=100000,
-                        help="people in the registry (default 100000: 10000 children without an e-card to register)")
+    parser.add_argument("--people", type=int, default=None,
+                        help="people in the registry, a tenth of them children without an e-card to register "
+                             f"(default: enough for every run at {FASTEST:g} registrations/s, at least {MIN_PEOPLE})")
 
 
-def settle_load_arguments(args: argparse.Namespace) -> argparse.Namespace:
-    """The defaults that depend on another option: --clients on --client."""
+FASTEST = 200.0
+"""Registrations per second above any seen on this 2-core machine (134 with 2 workers): what the default fill
+must last for."""
+MIN_PEOPLE = 100000
+
+
+def people_for(runs: int, seconds: float) -> int:
+    """People enough that `runs` runs of `seconds` each (warm-up included) at FASTEST never run out of children to
+    register (a tenth of a fill's people are children without an e-card), rounded up to 10000, at least MIN_PEOPLE."""
+    people = runs * seconds * FASTEST * 10
+    return max(MIN_PEOPLE, int(-(-people // 10000)) * 10000)
+
+
+def settle_load_arguments(args: argparse.Namespace, runs: int) -> argparse.Namespace:
+    """The defaults that depend on other options: --clients on --client, --people on the `runs` to make."""
     if args.clients is None:
         args.clients = 1 if args.client == "raw" else 4
+    if args.people is None:
+        args.people = people_for(runs, args.seconds + args.warmup)
     return args
 
 

@@ -155,6 +155,7 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
     """
     from ecard_kiosk.services import connect_service
     from kiosk.errors import KioskError
+    from kiosk.health import SERVICE_UNREACHABLE
     from kiosk.maintenance.managed import ManagedByService
     from kiosk.registry.credential import read_credential
     from kiosk.session import KioskSession
@@ -172,8 +173,9 @@ def build_service_kiosk(settings: Settings, clock: "Clock", side: CardSide, regi
         return ServiceRegistry(settings.registry, credential)
 
     port = cast("RegistryPort", DeferredPort(service_port))
+    # Out of service until the monitor's first check finds the service (connect_service).
     session = KioskSession(ReaderCardService(side.reader, side.key_holder_factory), port, region, clock,
-                           session_policy(settings))
+                           session_policy(settings), out_of_service=(SERVICE_UNREACHABLE,))
     if side.bench is not None:
         from kiosk.registry.phone_client import ServicePhone
 

@@ -96,10 +96,11 @@ def connect_service(kiosk: "Kiosk", port: "RegistryPort") -> None:
     credential, the kiosk is out of service: no guardian starts a visit the registry cannot finish.
     """
     from ecard_kiosk.card_side import wire_reader
-    from kiosk.health import PortProbe, ServiceMonitor
+    from kiosk.health import SERVICE_UNREACHABLE, PortProbe, ServiceMonitor
 
     session = kiosk.session
-    session.out_of_service("SERVICE_UNREACHABLE")
+    if SERVICE_UNREACHABLE not in session.out_of_service_reasons:  # a session made for a service kiosk starts so
+        session.out_of_service(SERVICE_UNREACHABLE)
     wire_reader(kiosk.reader, session)
     kiosk.monitor = ServiceMonitor(session, PortProbe(port), kiosk.settings.region_file)
 

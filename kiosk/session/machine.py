@@ -72,7 +72,12 @@ class KioskSession:
         clock: Clock,
         policy: SessionPolicy,
         runner: EffectRunner | None = None,
+        *,
+        out_of_service: tuple[str, ...] = (),
     ) -> None:
+        # `out_of_service`: the reasons (catalogued codes) a new session starts out of service for, as if
+        # out_of_service() had been called with each (a kiosk whose registry service is still to be found), without
+        # loading the event code for its first screen.
         self._card = card
         self._registry = registry
         self._clock = clock
@@ -80,8 +85,9 @@ class KioskSession:
         self._lock = threading.Lock()
         self._listeners: list[SessionListener] = []
         now = clock.now()
-        self._state = SessionState(step=Step.WELCOME, lang=policy.language, region=region, since=now,
-                                   last_activity=now)
+        self._state = SessionState(step=Step.OUT_OF_SERVICE if out_of_service else Step.WELCOME,
+                                   lang=policy.language, region=region, since=now, last_activity=now,
+                                   out_of_service=tuple(dict.fromkeys(out_of_service)))
         self._published = self._view_locked()
         self._outbox: deque[SessionView] = deque()
         self._delivering = False

@@ -48,6 +48,12 @@ WELCOME_AFTER = ("kiosk.registry", "kiosk.session.events", "kiosk.session.effect
 and the hashes (OpenSSL): no technician PIN is checked and no settings fingerprint taken before a guardian comes (a
 kiosk on the registry service has them with the registry's tickets module)."""
 
+SERVICE_WELCOME_AFTER = ("kiosk.registry.port", "kiosk.registry.records", "kiosk.session.events",
+                         "kiosk.session.effects", "kiosk.session.transition", "kiosk.session.answers")
+"""What a kiosk on the registry service does not load for its first screen either: the port's records (its
+credential file is read by kiosk.registry.credential alone) and the session's event code (it starts out of
+service without an event)."""
+
 
 def _first_screen(tmp_path: Path, **settings: str) -> tuple[str, set[str]]:
     environ = {"KIOSK_DATA_DIR": str(tmp_path / "data"), "KIOSK_VOICE_PROMPTS": "off"}
@@ -75,9 +81,10 @@ def test_a_kiosk_on_the_registry_service_shows_its_first_screen_without_httpx_or
     credential = tmp_path / "kiosk.credential"
     credential.write_text("k" * 40 + "\n", encoding="ascii")
     screen, modules = _first_screen(tmp_path, registry="http://127.0.0.1:9", registry_credential_file=str(credential))
-    # Out of service until the monitor's first check (after this screen) finds the service answering.
+    # Out of service until the monitor's first check (after this screen) finds the service answering: the session
+    # starts so, without an event (no event code), and its credential file is read without the registry's port.
     assert screen == "OutOfServiceScreen"
-    assert _loaded(LIBRARIES_AFTER + OURS_AFTER, modules) == []
+    assert _loaded(LIBRARIES_AFTER + OURS_AFTER + SERVICE_WELCOME_AFTER, modules) == []
 
 
 @pytest.mark.parametrize("registry", ["embedded", "service"])

@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
     results: dict = {"kiosks": args.kiosks, "heartbeat_kiosks": args.heartbeat_kiosks, "interval": args.interval,
                      "workers": args.workers, "clients": args.clients, "cpus": os.cpu_count(), "runs": []}
     with contextlib.ExitStack() as stack:
-        registry = Registry(stack, args.people, args.kiosks, server)
+        registry = Registry(stack, args.people, args.kiosks, server, durable=False)
         stack.callback(registry.close)
         progress(f"{args.heartbeat_kiosks} more kiosk credentials for the fleet")
         fleet_keys = registry.more_keys(args.heartbeat_kiosks, "FLEET")

@@ -43,6 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--pgbench-seconds", type=int, default=15, help="pgbench's run per round (default 15 s)")
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench's scale factor (default 10)")
+    parser.add_argument("--server", choices=("durable", "throwaway"), default="durable",
+                        help="the private PostgreSQL server's settings: durable, as a hall runs it (fsync, synchronous "
+                             "commit, full page writes, 128 MB shared buffers, autovacuum: PostgreSQL's defaults), or "
+                             "throwaway, the tests' (all of those off, 32 MB) (default durable)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
     parser.add_argument("--compare", metavar="DIR",
                         help="also run the service from the checkout in DIR (e.g. `git worktree add DIR main`) in "
@@ -105,17 +109,18 @@ def duplicates(url: str) -> int:
 class Registry:
     """The private PostgreSQL server with the filled registry and the kiosks' credentials."""
 
-    def __init__(self, stack: ExitStack, people: int, kiosks: int, server=None) -> None:
-        """`server`: a running PostgresServer to use (the tests'); else a private one is started (and stopped)."""
+    def __init__(self, stack: ExitStack, people: int, kiosks: int, server=None, durable: bool = True) -> None:
+        """`server`: a running PostgresServer to use (the tests'); else a private one is started (and stopped),
+        with DURABLE settings if `durable`, else the tests' throwaway ones."""
         from kiosk.ports import SystemClock
         from kiosk.registry.database import Database
         from kiosk.registry.schema import upgrade
         from registry_service.credentials import Credentials
-        from tests.postgres_server import PostgresServer
+        from tests.postgres_server import DURABLE, PostgresServer
 
         if server is None:
-            progress("starting a private PostgreSQL server")
-            server = stack.enter_context(PostgresServer())
+            progress(f"starting a private PostgreSQL server ({'durable' if durable else 'throwaway'} settings)")
+            server = stack.enter_context(PostgresServer(settings=DURABLE if durable else None))
         self.server = server
         self.name = f"bench_{os.getpid()}_{next(_DATABASES)}"
         self.url = self.server.create_database(self.name)
@@ -291,7 +296,9 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
         signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     results: dict = {"kiosks": args.kiosks, "clients": args.clients, "client": args.client, "cpus": os.cpu_count(), "runs": [], "pgbench": []}
     with ExitStack() as stack:
-        registry = Registry(stack, args.people, args.kiosks, server)
+        registry = Registry(stack, args.people, args.kiosks, server, durable=args.server == "durable")
+        results["server"] = {key: registry.server.settings[key] for key in ("fsync", "synchronous_commit",
+                                                                              "full_page_writes", "shared_buffers")}
         stack.callback(registry.close)
         command = pgbench_init(registry.server, args.pgbench_scale)
         for round_ in range(1, args.rounds + 1):
@@ -357,7 +364,8 @@ def summary(results: dict) -> dict:
 
 def render(results: dict) -> str:
     lines = [f"Registry service: {results['kiosks']} simulated kiosks in {results['clients']} client process(es) "
-             f"({results['client']} HTTP), PostgreSQL on this machine ({results['cpus']} CPUs, shared)"]
+             f"({results['client']} HTTP), PostgreSQL on this machine ({results['cpus']} CPUs, shared)",
+             "  PostgreSQL settings: " + ", ".join(f"{key} {value}" for key, value in results["server"].items())]
     benches = {b["round"]: b for b in results["pgbench"]}
     for run in results["runs"]:
         which = "" if run.get("service", "this checkout") == "this checkout" else f", the service from {run['service']}"

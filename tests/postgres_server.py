@@ -3,7 +3,8 @@
 The server is the one the Debian package `postgresql` installs (`bash .ci/setup`), found through
 `pg_config --bindir` or under /usr/lib/postgresql/*/bin (newest version first). It trusts every
 connection, so it listens on 127.0.0.1 only, on a free port, and on a unix socket inside its own
-folder; it runs with fsync off, since nothing in it has to outlive the test session.
+folder; it runs with fsync off, since nothing in it has to outlive the test session (benchmarks that measure
+throughput ask for DURABLE settings instead).
 
 initdb refuses to run as root: as root the server's commands run as the `postgres` system user
 (created by the Debian package) through `runuser`, and its folder is handed to that user.
@@ -41,6 +42,15 @@ SETTINGS = {
     "logging_collector": "off",
     "autovacuum": "off",
 }
+DURABLE = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "shared_buffers": "128MB",
+    "autovacuum": "on",
+}
+"""Over SETTINGS: a server that keeps what it commits, as a hall runs one (these are PostgreSQL's own defaults,
+which Debian's cluster keeps): for benchmarks that measure throughput, where a commit must reach the disk."""
 HBA = """\
 # Throwaway test server: anyone on this machine, nobody from elsewhere.
 local all all trust
@@ -95,8 +105,10 @@ def free_port() -> int:
 class PostgresServer:
     """A PostgreSQL server of its own in a temporary folder: `start()`, `create_database()`, `stop()`."""
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None) -> None:
+        """`settings`: postgresql.conf settings over SETTINGS (e.g. DURABLE)."""
         self.bindir = bindir or find_bindir()
+        self.settings = {**SETTINGS, **(settings or {})}
         self.root: Path | None = None
         self.port = 0
         self.start_seconds = 0.0
@@ -169,7 +181,7 @@ class PostgresServer:
         base = conf.read_text()
         for attempt in range(1, PORT_ATTEMPTS + 1):
             self.port = free_port()
-            settings = {**SETTINGS, "port": str(self.port), "unix_socket_directories": f"'{self.socket_dir}'"}
+            settings = {**self.settings, "port": str(self.port), "unix_socket_directories": f"'{self.socket_dir}'"}
             lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
             conf.write_text(f"{base}\n# kiosk tests\n{lines}")
             try:

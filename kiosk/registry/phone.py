@@ -182,8 +182,8 @@ def preview(
 
 
 def poll(
-    session: Session, now: datetime, ticket_id: int, interval_seconds: float, limits: PhoneLimits = PhoneLimits(),
-    kiosk_id: str | None = None,
+    session: Session | sa.Connection, now: datetime, ticket_id: int, interval_seconds: float,
+    limits: PhoneLimits = PhoneLimits(), kiosk_id: str | None = None,
 ) -> PollAnswer:
     """A kiosk asks where its ticket stands; polling faster than the interval earns slow_down (RFC 8628 3.5).
 
@@ -194,7 +194,9 @@ def poll(
         KioskError: ACTIVATION_UNKNOWN when there is no such ticket (or it was purged), or it is another kiosk's.
     """
     key = f"{_POLL_KEY}{ticket_id}"
-    connection = session.connection()  # Core: the ticket and its pace in one round trip, no ORM objects
+    # Core: the ticket and its pace in one round trip, no ORM objects (PhoneDesk passes a Core connection:
+    # no ORM Session to build, begin and commit around the poll's two statements).
+    connection = session.connection() if isinstance(session, Session) else session
     row = connection.execute(_poll_look(), {"ticket": ticket_id, "key": key}).first()
     if row is None or (kiosk_id is not None and row.kiosk_id != kiosk_id):
         raise KioskError("ACTIVATION_UNKNOWN", f"ticket {ticket_id}")
@@ -205,7 +207,7 @@ def poll(
     if too_fast and found == "pending":
         slow_downs += 1
         interval += limits.slow_down_step_seconds
-    connection.execute(_pace_upsert(session.get_bind().dialect.name),
+    connection.execute(_pace_upsert(connection.dialect.name),
                        {"key": key, "window_start": now, "hits": slow_downs})
     state: activation.TicketState = "revoked" if found == "locked" else found
     error: PollError | None = {
@@ -364,5 +366,5 @@ class PhoneDesk:
 
     def poll(self, ticket_id: int, interval_seconds: float, kiosk_id: str | None = None) -> PollAnswer:
         """See poll."""
-        with self._registry.database.transaction("ticket_poll", writes=True) as session:
-            return poll(session, self._registry.clock.now(), ticket_id, interval_seconds, self._limits, kiosk_id)
+        with self._registry.database.connection("ticket_poll", writes=True) as connection:
+            return poll(connection, self._registry.clock.now(), ticket_id, interval_seconds, self._limits, kiosk_id)

@@ -53,6 +53,16 @@ class Kiosk:
     heartbeat: "HeartbeatSender | None" = None
     """Reports the kiosk to the registry service and applies its answer (started by start_services); None with the
     embedded registry (registry = "local": no service to report to)."""
+    rest: "Callable[[], None] | None" = None
+    """What build_kiosk(deferred=True) left to after the first screen: the maintenance mode (reader diagnostics,
+    technician door, PIN hashes) and the voice, which the welcome does not need (their settings were checked when
+    loaded). build_app's app runs it once its first screen is on the terminal (`finish`); None: nothing left."""
+
+    def finish(self) -> None:
+        """Build what was left to after the first screen (`rest`), once."""
+        rest, self.rest = self.rest, None
+        if rest is not None:
+            rest()
 
     def close_registry(self) -> None:
         """Let go of the registry (its database connections, or the service's HTTP connections)."""
@@ -106,12 +116,17 @@ def build_kiosk(settings: Settings, clock: "Clock | None" = None, origins: "dict
         side.bench.phone = lambda code: registry.activate(code)  # the tester panel plays the guardian's phone at the QR
     if region is None:
         session.out_of_service(CONFIGURATION)
-    maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
-    kiosk = Kiosk(settings, session, side.bench, registry, side.reader, attach_voice(settings, session),
-                  maintenance=maintenance, port=port)
+    kiosk = Kiosk(settings, session, side.bench, registry, side.reader, port=port)
+
+    def build_rest() -> None:
+        kiosk.maintenance = build_maintenance(settings, session, registry, side, clock, origins or {})
+        kiosk.voice = attach_voice(settings, session)
+
     if pending is not None:
+        kiosk.rest = build_rest  # the welcome needs neither; built once it is on the terminal (build_app)
         kiosk.opening = BackgroundOpening(kiosk, pending, clock)
     else:
+        build_rest()
         connect_opened(kiosk, registry, prepare)
     return kiosk
 
@@ -290,8 +305,15 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         from screens.stylesheet_cache import use_stored_stylesheet
 
         use_stored_stylesheet(app, stylesheet_folder)
-    if on_first_screen is not None:
+    if on_first_screen is not None or kiosk.rest is not None:
+        def first_screen_up() -> None:
+            kiosk.finish()  # the maintenance mode and the voice, left to now by a deferred build_kiosk
+            app.maintenance = kiosk.maintenance
+            app.repeat_prompt = kiosk.voice.repeat if kiosk.voice is not None else None
+            if on_first_screen is not None:
+                on_first_screen()
+
         # Queued before the app runs: Textual delivers it once the app is up, then it waits for the
         # first refresh, so the first screen is on the terminal before anything else starts.
-        app.call_later(app.call_after_refresh, on_first_screen)
+        app.call_later(app.call_after_refresh, first_screen_up)
     return app

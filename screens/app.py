@@ -124,11 +124,18 @@ class KioskApp(App, inherit_bindings=False):
         return self._view
 
     # ----------------------------------------------------------------- life cycle
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> StepScreen:
+        # The first step's screen is the app's first screen itself: pushed over Textual's blank default one, that
+        # blank screen would be styled, laid out and resized too before the first frame (bench/README.md §3).
+        # Subscribed first: a change from now on reaches the app as a message, so the first screen never misses one.
         self.session.subscribe(lambda view: self.post_message(SessionChanged(view)))
         self._view = self.session.view  # the session may have moved since __init__ (a card already in)
         self._apply_display(self._view)
-        self.push_screen(self._step_screen(self._view))
+        screen = self._step_screen(self._view)
+        screen.become_first_screen()
+        return screen
+
+    def on_mount(self) -> None:
         self.call_after_refresh(collect_between_visits)  # start-up's objects out of the collector's way
         # The session's work runs in thread workers from now on (a card in before the app was up is read now).
         self.effect_runner = WorkerRunner(self)

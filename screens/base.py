@@ -66,6 +66,12 @@ class StepScreen(Screen):
             self._shown = True
             event.refresh_styles = False
 
+    def become_first_screen(self) -> None:
+        """This screen is the app's first (`KioskApp.get_default_screen`): never pushed, it is given the result
+        callback a push gives a screen, which `switch_screen` takes back when it replaces it (Textual's default
+        screen has none, and switching away from it fails with an IndexError)."""
+        self._push_result_callback(self, None)  # as switch_screen does for the screen it puts up
+
     @property
     def kiosk(self) -> "KioskApp":
         return self.app  # type: ignore[return-value]

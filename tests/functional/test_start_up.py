@@ -152,3 +152,20 @@ async def test_a_card_put_in_before_the_kiosk_was_ready_is_read_once_the_registr
             assert kiosk.monitor is not None
     finally:
         kiosk_root.stop_services(kiosk)
+
+
+async def test_the_hidden_way_into_maintenance_opens_once_the_first_screen_is_up(settings_for):
+    # The maintenance mode (reader diagnostics, technician door) is built after the first screen, which needs none
+    # of it: by the time a key can reach the kiosk, the way in is there.
+    from screens.maintenance.login import TechnicianLogin
+
+    kiosk = kiosk_root.build_kiosk(settings_for(), deferred=True)
+    first_screen: list[bool] = []
+    app = kiosk_root.build_app(kiosk, windowed=True, on_first_screen=lambda: first_screen.append(True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not first_screen:
+            await pilot.pause(0.01)
+        assert app.maintenance is kiosk.maintenance is not None
+        await pilot.press("f12", "f12", "m", "a", "i", "n", "t")  # the default maintenance_key_sequence
+        await pilot.pause()
+        assert isinstance(app.screen, TechnicianLogin)

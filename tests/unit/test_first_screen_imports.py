@@ -43,10 +43,12 @@ OURS_AFTER = ("kiosk.registry.store", "kiosk.registry.database", "kiosk.registry
 """The kiosk's own modules that load when first used: the registry's code, the other screens and widgets, the
 maintenance console's reader diagnostics and ATR decoder, the tester's virtual cards, the automation interface."""
 WELCOME_AFTER = ("kiosk.registry", "kiosk.session.events", "kiosk.session.effects", "kiosk.session.transition",
-                 "hashlib", "hmac", "secrets")
+                 "hashlib", "hmac", "secrets", "kiosk.maintenance.mode", "kiosk.maintenance.door",
+                 "devices.diagnostics", "kiosk.voice", "devices.speech")
 """What a kiosk on its embedded registry does not load for its welcome: the registry port, the session's event code,
 and the hashes (OpenSSL): no technician PIN is checked and no settings fingerprint taken before a guardian comes (a
-kiosk on the registry service has them with the registry's tickets module)."""
+kiosk on the registry service has them with the registry's tickets module); nor the maintenance mode (its door and
+the reader diagnostics) or the voice, built once the first screen is on the terminal (Kiosk.rest)."""
 
 SERVICE_WELCOME_AFTER = ("kiosk.registry.port", "kiosk.registry.records", "kiosk.session.events",
                          "kiosk.session.effects", "kiosk.session.transition", "kiosk.session.answers")

@@ -89,18 +89,41 @@ def add_ticket(
     """Insert a new live ticket (the e-card has none live now) with a user code no live ticket has."""
     statement = _ticket_insert(session.get_bind().dialect.name)
     connection = session.connection()
-    token = new_token()
-    expires_at = now + timedelta(seconds=policy.ttl_seconds)
     for _ in range(_FRESH_CODE_ATTEMPTS):
-        user_code = new_user_code()
-        row = {"ecard_id": ecard_id, "token_hash": digest(token),
-               "user_code_hash": digest(normalise_user_code(user_code) or ""), "created_at": now,
-               "expires_at": expires_at, "revoked": False, "kiosk_id": kiosk_id, "guardian_id": guardian_id}
+        fresh = FreshTicket.draw(now, policy)
+        row = {"ecard_id": ecard_id, "token_hash": fresh.token_hash, "user_code_hash": fresh.user_code_hash,
+               "created_at": now, "expires_at": fresh.expires_at, "revoked": False, "kiosk_id": kiosk_id,
+               "guardian_id": guardian_id}
         ticket_id = connection.execute(statement, row).scalar()
         if ticket_id is not None:
-            return ActivationTicket(ticket_id=ticket_id, ecard_id=ecard_id, token=token, user_code=user_code,
-                                    url=activation_url(policy.url_base, token), expires_at=expires_at)
+            return fresh.ticket(ticket_id, ecard_id, policy)
     raise RuntimeError("no free user code found")  # 20^8 codes: only a broken random source gets here
+
+
+@dataclass(frozen=True)
+class FreshTicket:
+    """A new ticket's secrets before its row is written: the token and user code, their hashes, its expiry."""
+
+    token: str
+    user_code: str
+    expires_at: datetime
+
+    @classmethod
+    def draw(cls, now: datetime, policy: TicketPolicy) -> FreshTicket:
+        return cls(new_token(), new_user_code(), now + timedelta(seconds=policy.ttl_seconds))
+
+    @property
+    def token_hash(self) -> str:
+        return digest(self.token)
+
+    @property
+    def user_code_hash(self) -> str:
+        return digest(normalise_user_code(self.user_code) or "")
+
+    def ticket(self, ticket_id: int, ecard_id: int, policy: TicketPolicy) -> ActivationTicket:
+        """The ticket as the kiosk shows it, once its row `ticket_id` is written."""
+        return ActivationTicket(ticket_id=ticket_id, ecard_id=ecard_id, token=self.token, user_code=self.user_code,
+                                url=activation_url(policy.url_base, self.token), expires_at=self.expires_at)
 
 
 @functools.lru_cache(maxsize=None)

@@ -159,16 +159,17 @@ class Database:
                     transaction.commit()
 
     @contextlib.contextmanager
-    def one_statement(self, action: str) -> Iterator[sa.Connection]:
-        """A Core connection for a read that is one statement: on PostgreSQL in autocommit, where a statement is
-        its own transaction and snapshot already (no BEGIN and COMMIT round trips around it); on SQLite the
-        read transaction of `connection`.
+    def one_statement(self, action: str, *, writes: bool = False) -> Iterator[sa.Connection]:
+        """A Core connection for work whose every statement stands alone (a read that is one statement, or a
+        read and then an upsert that needs no lock between them): on PostgreSQL in autocommit, where a statement
+        is its own transaction and snapshot already (no BEGIN and COMMIT round trips around it); on SQLite the
+        one transaction of `connection` (with `writes`, as there).
 
         Raises:
             KioskError: DATABASE_UNAVAILABLE for any database failure.
         """
         if self.dialect != "postgresql":
-            with self.connection(action) as connection:
+            with self.connection(action, writes=writes) as connection:
                 yield connection
             return
         with unavailable_as_kiosk_error(action):

@@ -32,7 +32,8 @@ _KIOSK = textwrap.dedent("""
 
     @event.listens_for(registry.database.engine, "after_cursor_execute")
     def maybe_die(connection, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(f"INSERT INTO {die_after.upper()}"):
+        # (on PostgreSQL a registration's INSERTs are one statement, WITH made AS (INSERT INTO ecard ..) ..)
+        if f"INSERT INTO {die_after.upper()}" in statement.upper():
             os.kill(os.getpid(), signal.SIGKILL)  # the power goes, mid-transaction
 
     card = PresentedCard("L43000001", "3.00", date(2033, 3, 1), "430102198803150016", True)

@@ -58,6 +58,11 @@ class Kiosk:
     technician door, PIN hashes) and the voice, which the welcome does not need (their settings were checked when
     loaded). build_app's app runs it once its first screen is on the terminal (`finish`); None: nothing left."""
 
+    @property
+    def repeat_prompt(self) -> "Callable[[], None] | None":
+        """What says the current step's instruction again (the app's repeat key); None without a voice."""
+        return self.voice.repeat if self.voice is not None else None
+
     def finish(self) -> None:
         """Build what was left to after the first screen (`rest`), once."""
         rest, self.rest = self.rest, None
@@ -296,7 +301,7 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         kiosk.session,
         tester=kiosk.bench if settings.tester_panel else None,
         kiosk_mode=not windowed,
-        repeat_prompt=kiosk.voice.repeat if kiosk.voice is not None else None,
+        repeat_prompt=kiosk.repeat_prompt,
         keypad_shuffled=settings.keypad_shuffled,
         maintenance=kiosk.maintenance,
         simulated_pin_pad=kiosk.bench.pin_pad if kiosk.bench is not None else None,
@@ -307,9 +312,9 @@ def build_app(kiosk: Kiosk, windowed: bool = False, on_first_screen: "Callable[[
         use_stored_stylesheet(app, stylesheet_folder)
     if on_first_screen is not None or kiosk.rest is not None:
         def first_screen_up() -> None:
-            kiosk.finish()  # the maintenance mode and the voice, left to now by a deferred build_kiosk
-            app.maintenance = kiosk.maintenance
-            app.repeat_prompt = kiosk.voice.repeat if kiosk.voice is not None else None
+            if kiosk.rest is not None:
+                kiosk.finish()  # the maintenance mode and the voice, left to now by a deferred build_kiosk
+                app.maintenance, app.repeat_prompt = kiosk.maintenance, kiosk.repeat_prompt
             if on_first_screen is not None:
                 on_first_screen()
 

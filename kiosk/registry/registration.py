@@ -97,12 +97,21 @@ def register(session: Session, desk: Desk, card: PresentedCard, child_text: str,
     try:
         ecard_id = connection.execute(
             _ecard_insert(),
-            {"child_id": looked.child_id, "applicant_id": looked.guardian_id, "state": ECardState.PENDING.value,
-             "level": 1, "created_at": desk.now, "kiosk_id": desk.kiosk_id, "tickets_issued": 1},
+            {"child_id": looked.child_id, "applicant_id": looked.guardian_id, "created_at": desk.now,
+             "kiosk_id": desk.kiosk_id, **_NEW_ECARD},
         ).scalar_one()
     except IntegrityError:
         raise RegistrationRaced() from None
     return _after_ecard(session, desk, looked, key, guardian_rid, child_rid, ecard_id)
+
+
+_NEW_ECARD = {"state": ECardState.PENDING.value, "level": 1, "tickets_issued": 1}
+"""What every new e-card is: pending, level 1 (identity and queries), its first ticket issued with it."""
+
+
+def _registered_tail(child_rid: str, guardian_rid: str) -> str:
+    """The ecard_registered audit event's detail after its `ecard=<id>`: who, masked."""
+    return f" child={mask_id(child_rid)} guardian={mask_id(guardian_rid)}"
 
 
 def _after_ecard(session: Session, desk: Desk, looked: Looked, key: str, guardian_rid: str, child_rid: str,
@@ -116,7 +125,7 @@ def _after_ecard(session: Session, desk: Desk, looked: Looked, key: str, guardia
         "child_id": looked.child_id, "ecard_id": ecard_id, "created_at": desk.now})
     connection.execute(_registered_audit(), {
         "at": desk.now, "kiosk_id": desk.kiosk_id,
-        "registered": f"ecard={ecard_id} child={mask_id(child_rid)} guardian={mask_id(guardian_rid)}",
+        "registered": f"ecard={ecard_id}{_registered_tail(child_rid, guardian_rid)}",
         "issued": f"ecard={ecard_id} ticket={ticket.ticket_id}"})
     return Registration("registered", ecard_id, issued(ticket, desk.policy))
 
@@ -134,10 +143,9 @@ def _write_in_one(connection: sa.Connection, desk: Desk, looked: Looked, key: st
     fresh = activation.FreshTicket.draw(desk.now, desk.policy)
     try:
         row = connection.execute(_one_trip_writes(), {
-            "w_child_id": looked.child_id, "w_guardian_id": looked.guardian_id, "w_state": ECardState.PENDING.value,
-            "w_now": desk.now, "w_kiosk_id": desk.kiosk_id, "w_token_hash": fresh.token_hash,
+            "w_child_id": looked.child_id, "w_guardian_id": looked.guardian_id, "w_now": desk.now, "w_kiosk_id": desk.kiosk_id, "w_token_hash": fresh.token_hash,
             "w_user_code_hash": fresh.user_code_hash, "w_expires_at": fresh.expires_at, "w_key": key,
-            "w_registered_tail": f" child={mask_id(child_rid)} guardian={mask_id(guardian_rid)}",
+            "w_registered_tail": _registered_tail(child_rid, guardian_rid),
         }).one()
     except IntegrityError as exc:
         if getattr(getattr(exc.orig, "diag", None), "table_name", None) == ECard.__tablename__:
@@ -173,8 +181,7 @@ def _one_trip_writes() -> sa.Select:
         return {c.name: sa.literal(c.default.arg, c.type) for c in table.c  # type: ignore[union-attr]
                 if c.default is not None and not c.primary_key and c.name not in given}
 
-    made_values = {"child_id": child, "applicant_id": guardian, "state": bound("state", ecard.c.state), "level": 1,
-                   "created_at": at, "kiosk_id": kiosk, "tickets_issued": 1}
+    made_values = {"child_id": child, "applicant_id": guardian, "created_at": at, "kiosk_id": kiosk, **_NEW_ECARD}
     made = (sa.insert(ecard).values(**made_values, **defaults(ecard, list(made_values)))
             .returning(ecard.c.id).cte("made"))
     first_columns = ["ecard_id", "token_hash", "user_code_hash", "created_at", "expires_at", "revoked", "kiosk_id",

@@ -89,7 +89,7 @@ def test_a_ticket_code_taken_writes_only_the_ecard_in_the_one_statement(demo_reg
         child_id, guardian_id = (connection.execute(sa.select(Person.id).where(Person.resident_id == rid)).scalar_one()
                                  for rid in (second.child, second.guardian))
         row = connection.execute(registration._one_trip_writes(), {
-            "w_child_id": child_id, "w_guardian_id": guardian_id, "w_state": "pending", "w_now": taken.ticket.expires_at,
+            "w_child_id": child_id, "w_guardian_id": guardian_id, "w_now": taken.ticket.expires_at,
             "w_kiosk_id": "TEST", "w_token_hash": "not-a-real-hash", "w_user_code_hash": held,
             "w_expires_at": taken.ticket.expires_at, "w_key": "second-family-key", "w_registered_tail": " child=x"}).one()
         assert row.ecard_id is not None and row.ticket_id is None

@@ -54,6 +54,7 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
 
     app = application(lifespan)
     app.state.service = state
+    app.state.inline = state.settings.database_work == "inline"
     return app
 
 

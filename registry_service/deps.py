@@ -32,7 +32,10 @@ async def service(request: Request) -> Service:
 
 
 async def blocking(request: Request, call: Callable[..., T], *args: Any) -> T:
-    """`call(*args)` on the service's thread pool (the loop's default one before the application's start-up)."""
+    """`call(*args)` on the service's thread pool (the loop's default one before the application's start-up), or
+    right here on the event loop when the settings say database_work = "inline" (registry.toml says when)."""
+    if getattr(request.app.state, "inline", False):
+        return call(*args)
     executor = getattr(request.app.state, "executor", None)
     return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 # See bench/README.md ("Registry service"). A private PostgreSQL server (tests/postgres_server.py), a
 # registry filled by bench/registry_fill.py, the service started as its own process
-# (`python -m registry_service serve`: 1 then 2 uvicorn workers with the database work on threads, then 4
-# with it inline on their event loops, as --workers says), and --kiosks simulated kiosks spread
+# (`python -m registry_service serve`, 1 then 2 uvicorn workers), and --kiosks simulated kiosks spread
 # over --clients processes (bench/load.py). Rounds interleave the worker counts and pgbench TPC-B with
 # as many clients on the same server (A, B, pgbench, A, B, pgbench, ...), so that other load on the
 # machine falls on all of them alike; each round's ratio is its registrations/s over its own pgbench tps.
@@ -40,10 +39,7 @@ _DATABASES = itertools.count(1)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__)
     add_load_arguments(parser)
-    parser.add_argument("--workers", default="1,2,4:inline",
-                        help="the service's layouts, comma-separated: N uvicorn workers with the database work on "
-                             "threads, N:inline with it on the workers' event loops (database_work = \"inline\", "
-                             "registry_service/registry.toml) (default 1,2,4:inline)")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, comma-separated (default 1,2)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--pgbench-seconds", type=int, default=15, help="pgbench's run per round (default 15 s)")
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench's scale factor (default 10)")
@@ -56,21 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also run the service from the checkout in DIR (e.g. `git worktree add DIR main`) in "
                              "every round, interleaved, against the same database: before/after figures")
     args = parser.parse_args(argv)
-    args.workers = [layout(item) for item in args.workers.split(",")]
+    args.workers = [int(w) for w in args.workers.split(",")]
     args = settle_load_arguments(args, runs=args.rounds * (len(args.workers) + len(args.workers) * bool(args.compare)))
     return args
-
-
-def layout(item: str) -> tuple[int, str]:
-    """`N` or `N:inline` (or `N:threads`) as (workers, database_work)."""
-    count, _, work = item.strip().partition(":")
-    if not count.isdigit() or int(count) < 1 or work not in ("", "threads", "inline"):
-        raise SystemExit(f"--workers: {item!r} is not N, N:threads or N:inline")
-    return int(count), work or "threads"
-
-
-def label(workers: int, work: str) -> str:
-    return f"{workers} worker(s)" + (", inline" if work == "inline" else "")
 
 
 def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 15.0, client: str = "raw") -> None:
@@ -90,8 +74,8 @@ def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 15.0, c
 
 
 FASTEST = 300.0
-"""Registrations per second above any seen on this 2-core machine (205 with 4 inline workers): what the default
-fill must last for."""
+"""Registrations per second above any seen on this 2-core machine (186 with 2 workers): what the default fill
+must last for."""
 MIN_PEOPLE = 100000
 
 
@@ -184,15 +168,14 @@ def cpu_between(a: Snapshot, b: Snapshot) -> dict:
 
 
 def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Namespace,
-            during=None, source: str | None = None, database_work: str = "threads") -> dict:
-    """One timed run of the kiosks against a freshly started service with `workers` uvicorn workers, their database
-    work as `database_work` says.
+            during=None, source: str | None = None) -> dict:
+    """One timed run of the kiosks against a freshly started service with `workers` uvicorn workers.
 
     `during`: a context manager factory given the service's base URL, entered before the kiosks start
     (the fleet benchmark's heartbeats); what it yields is called at the end of the window for its figures.
     """
     pool = max(10, len(keys) // workers)
-    process, base, log = start_service(registry.url, workers, pool, source, database_work)
+    process, base, log = start_service(registry.url, workers, pool, source)
     clients = None
     try:
         with ExitStack() as stack:
@@ -214,7 +197,7 @@ def measure(registry: Registry, workers: int, keys: list[str], args: argparse.Na
         cpu = cpu_between(first, last)
         count = seen["registrations"]
         per = (lambda s: s / count * 1000 if count else None)  # noqa: E731
-        result = {"workers": workers, "database_work": database_work, "kiosks": len(keys), "clients": args.clients, "seconds": took,
+        result = {"workers": workers, "kiosks": len(keys), "clients": args.clients, "seconds": took,
                   "registrations_per_s": count / took, **seen, "cpu": cpu,
                   "cpu_ms_per_registration": {"service": per(cpu["service_s"]),
                                               "service_event_loops": per(cpu["service_loops_s"]),
@@ -273,18 +256,13 @@ def pgbench(command: list[str], postmaster: int, clients: int, seconds: int) -> 
             "others_s": max(0.0, (busy1 - busy0) - (pg1 - pg0) - mine)}
 
 
-def start_service(url: str, workers: int, pool_size: int, source: str | None = None, database_work: str = "threads"):
-    """The service as its own process (this checkout's, or the one in `source`); returns (process, base URL, its log).
-
-    The database_work setting is passed only when it is "inline": a `source` from before the setting refuses
-    variables it does not know."""
+def start_service(url: str, workers: int, pool_size: int, source: str | None = None):
+    """The service as its own process (this checkout's, or the one in `source`); returns (process, base URL, its log)."""
     port = free_port()
     env = {**os.environ, "ECARD_REGISTRY_DATABASE_URL": url, "ECARD_REGISTRY_PORT": str(port),
            "ECARD_REGISTRY_HOST": "127.0.0.1", "ECARD_REGISTRY_WORKERS": str(workers),
            "ECARD_REGISTRY_POOL_SIZE": str(pool_size), "ECARD_REGISTRY_ACTIVATION_URL_BASE": URL_BASE,
            "ECARD_REGISTRY_LOG_LEVEL": "WARNING"}
-    if database_work != "threads":
-        env["ECARD_REGISTRY_DATABASE_WORK"] = database_work
     log = tempfile.TemporaryFile("w+")
     if source is not None:
         env["PYTHONPATH"] = source
@@ -324,12 +302,12 @@ def main(argv: list[str] | None = None, *, server=None) -> int:
         stack.callback(registry.close)
         command = pgbench_init(registry.server, args.pgbench_scale)
         for round_ in range(1, args.rounds + 1):
-            for workers, work in args.workers:
+            for workers in args.workers:
                 for source in [None, args.compare] if args.compare else [None]:
                     which = f" (the service from {source})" if source else ""
                     progress(f"round {round_}: {args.kiosks} kiosks in {args.clients} {args.client} client process(es) against "
-                             f"{label(workers, work).replace('worker(s)', 'uvicorn worker(s)')}{which} for {args.seconds:g} s")
-                    run = measure(registry, workers, registry.keys, args, source=source, database_work=work)
+                             f"{workers} uvicorn worker(s){which} for {args.seconds:g} s")
+                    run = measure(registry, workers, registry.keys, args, source=source)
                     run.update(round=round_, service=source or "this checkout")
                     results["runs"].append(run)
                     progress("  " + run_line(run))
@@ -358,12 +336,9 @@ def summary(results: dict) -> dict:
     """Medians over the rounds, per worker count: registrations/s, ratio, CPU costs and the CPU-only ratios."""
     benches = {b["round"]: b for b in results["pgbench"]}
     out: dict = {}
-    def key_of(run: dict) -> tuple:
-        return run.get("service", "this checkout") != "this checkout", run["workers"], run.get("database_work", "threads")
-
-    for key in sorted({key_of(r) for r in results["runs"]}):
-        runs = [r for r in results["runs"] if key_of(r) == key]
-        workers = label(key[1], key[2]) + (f", the service from {runs[0]['service']}" if key[0] else "")
+    for key in sorted({(r.get("service", "this checkout") != "this checkout", r["workers"]) for r in results["runs"]}):
+        runs = [r for r in results["runs"] if (r.get("service", "this checkout") != "this checkout", r["workers"]) == key]
+        workers = f"{key[1]} worker(s)" + (f", the service from {runs[0]['service']}" if key[0] else "")
         med = lambda values: statistics.median(values) if values else None  # noqa: E731
         ratios = [r["registrations_per_s"] / benches[r["round"]]["tps"] for r in runs if r["round"] in benches]
         cpu = {k: med([r["cpu_ms_per_registration"][k] for r in runs if r["cpu_ms_per_registration"][k] is not None])
@@ -397,8 +372,7 @@ def render(results: dict) -> str:
     benches = {b["round"]: b for b in results["pgbench"]}
     for run in results["runs"]:
         which = "" if run.get("service", "this checkout") == "this checkout" else f", the service from {run['service']}"
-        lines.append(f"  round {run['round']}, {label(run['workers'], run.get('database_work', 'threads'))}{which}, "
-                     f"{run['seconds']:.1f} s: " + run_line(run))
+        lines.append(f"  round {run['round']}, {run['workers']} worker(s){which}, {run['seconds']:.1f} s: " + run_line(run))
         for route, figures in run["latency_ms"].items():
             if figures["n"]:
                 lines.append(f"      {route:<15} n={figures['n']:<6} p50 {figures['p50']:7.1f} ms   p99 {figures['p99']:7.1f} ms")
@@ -422,8 +396,8 @@ def render(results: dict) -> str:
         ratio = f"{f['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in f['ratios'])})" if f["ratio"] is not None else "n/a"
         lines.append(f"    {workers}: {f['registrations_per_s']:.1f} registrations/s, ratio to pgbench {ratio}")
         if None not in c.values():
-            lines.append(f"      CPU ms per registration: service {c['service']:.1f} (of which its event loops "
-                         f"{c['service_event_loops']:.1f}, the rest its threads), PostgreSQL {c['postgres']:.1f}, "
+            lines.append(f"      CPU ms per registration: service {c['service']:.1f} (of which its event loop "
+                         f"{c['service_event_loops']:.1f}, the rest its thread pool), PostgreSQL {c['postgres']:.1f}, "
                          f"clients {c['clients']:.1f}")
         if "cpu_ratio_server_side" in f:
             lines.append(f"      service CPU per registration / PostgreSQL CPU per TPC-B transaction: "

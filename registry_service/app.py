@@ -54,7 +54,6 @@ def create_app(settings: ServiceSettings, clock: Clock | None = None, *, service
 
     app = application(lifespan)
     app.state.service = state
-    app.state.inline = state.settings.database_work == "inline"
     return app
 
 

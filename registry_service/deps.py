@@ -24,10 +24,6 @@ T = TypeVar("T")
 # - An answer is serialised once, by the route's pydantic TypeAdapter straight to JSON bytes; with a
 #   `response_model` FastAPI would validate the value again and then serialise it. The route keeps its
 #   `response_model` for the OpenAPI document.
-# - With database_work = "inline" (registry.toml) the blocking work runs right on the event loop, one
-#   request's at a time per worker, as in a synchronous worker: no hand-over to a thread and back (on 2
-#   cores about 1 ms of CPU per registration, and PostgreSQL's backends contend less), at the price of a
-#   worker that waits while PostgreSQL answers; so it wants several workers.
 
 
 async def service(request: Request) -> Service:
@@ -36,10 +32,7 @@ async def service(request: Request) -> Service:
 
 
 async def blocking(request: Request, call: Callable[..., T], *args: Any) -> T:
-    """`call(*args)` on the service's thread pool (the loop's default one before the application's start-up), or
-    right here on the event loop when the settings say database_work = "inline" (registry.toml says when)."""
-    if getattr(request.app.state, "inline", False):
-        return call(*args)
+    """`call(*args)` on the service's thread pool (the loop's default one before the application's start-up)."""
     executor = getattr(request.app.state, "executor", None)
     return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
 

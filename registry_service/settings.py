@@ -42,7 +42,6 @@ class ServiceSettings:
     workers: int = _setting(Integer(ge=1, le=64))
     pool_size: int = _setting(Integer(ge=1, le=500))
     threads: int = _setting(Integer(ge=0, le=1000))
-    database_work: str = _setting(Choice(("threads", "inline")))
     credential_cache_seconds: float = _setting(Number(ge=0, le=60))
     log_level: str = _setting(Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
     heartbeat_seconds: int = _setting(Integer(ge=5, le=600))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -14,18 +15,18 @@ def _figures(capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(out)
 
 
-def test_the_registry_service_benchmark_registers_on_threads_and_inline_and_prints_its_ratio(
+def test_the_registry_service_benchmark_registers_and_prints_its_ratio(
         capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer) -> None:
-    assert service.main(["--kiosks", "2", "--clients", "2", "--seconds", "1", "--warmup", "0.3", "--people", "4000",
-                         "--workers", "1,2:inline", "--rounds", "1", "--pgbench-seconds", "1", "--pgbench-scale", "1",
+    assert service.main(["--kiosks", "2", "--clients", "2", "--seconds", "1", "--warmup", "0.3", "--people", "2000",
+                         "--workers", "1", "--rounds", "1", "--pgbench-seconds", "1", "--pgbench-scale", "1",
                          "--json"], server=postgres_server) == 0
-    figures = _figures(capsys)
-    threads, inline = figures["runs"]
-    assert (threads["workers"], threads["database_work"], inline["workers"], inline["database_work"]) == (
-        1, "threads", 2, "inline")
-    for run in (threads, inline):
-        assert run["registrations"] > 0 and run["errors"] == 0, run
-        assert run["cpu_ms_per_registration"]["service"] > 0 and run["cpu_ms_per_registration"]["postgres"] > 0
+    printed = capsys.readouterr()
+    figures = json.loads(printed.out)
+    # The table (on stderr with --json) bounds the ratio by PostgreSQL's work alone, a service that cost nothing.
+    assert re.search(r"PostgreSQL's work alone \(a service that cost nothing\) 0\.\d{3}", printed.err), printed.err
+    run, = figures["runs"]
+    assert run["registrations"] > 0 and run["errors"] == 0, run
+    assert run["cpu_ms_per_registration"]["service"] > 0 and run["cpu_ms_per_registration"]["postgres"] > 0
     assert figures["duplicates"] == 0
     bench, = figures["pgbench"]
     assert bench["tps"] > 0 and bench["cpu_ms_per_transaction"]["postgres"] > 0

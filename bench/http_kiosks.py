@@ -171,4 +171,8 @@ async def _kiosks(plan: Plan, ready, go, stop) -> Done:
     ready.set()
     await loop.run_in_executor(None, go.wait)
     await asyncio.gather(*(kiosk(c) for c in plan.credentials))
+    # Out of children before the window ended: wait for stop all the same. A process that left while its
+    # thread waited on the stop Event would hang the parent's stop.set() (a multiprocessing Condition counts
+    # its sleepers, and a dead one never wakes).
+    await stopping.wait()
     return done

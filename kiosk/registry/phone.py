@@ -207,8 +207,11 @@ def poll(
     if too_fast and found == "pending":
         slow_downs += 1
         interval += limits.slow_down_step_seconds
-    connection.execute(_pace_upsert(connection.dialect.name),
-                       {"key": key, "window_start": now, "hits": slow_downs})
+    if found == "pending":
+        # Only a pending ticket's pace matters (slow_down is answered to nothing else): the poll that finds the
+        # ticket activated, expired or locked, as every registration's last one does, writes nothing.
+        connection.execute(_pace_upsert(connection.dialect.name),
+                           {"key": key, "window_start": now, "hits": slow_downs})
     state: activation.TicketState = "revoked" if found == "locked" else found
     error: PollError | None = {
         "pending": "slow_down" if too_fast else "authorization_pending", "activated": None,

@@ -124,6 +124,36 @@ def test_a_kiosk_polling_too_fast_is_told_slow_down_and_waits_five_seconds_more(
     assert (obeyed.error, obeyed.interval_seconds) == ("authorization_pending", 12.0)
 
 
+def pace_of(registry: Registry, ticket_id: int) -> tuple | None:
+    """The poll's pace row of the ticket (when it was last polled while pending, its slow_downs), if any."""
+    with registry.database.connection("test: poll pace") as connection:
+        row = connection.execute(sa.text("SELECT window_start, hits FROM throttle WHERE key = :key"),
+                                 {"key": f"poll:{ticket_id}"}).first()
+    return None if row is None else tuple(row)
+
+
+def test_a_poll_that_finds_the_ticket_no_longer_pending_writes_no_pace(
+    phone: PhoneDesk, ticket: IssuedTicket, clock: ManualClock, demo_registry: Registry
+) -> None:
+    phone.poll(ticket.ticket_id, 2.0)
+    paced = pace_of(demo_registry, ticket.ticket_id)
+    assert paced is not None and paced[1] == 0
+    clock.advance(1)
+    assert phone.activate(ticket.url, ZHANG_WEI, "app-1").outcome == "activated"
+    hurried = phone.poll(ticket.ticket_id, 2.0)  # too soon, but there is nothing left to wait for
+    assert (hurried.state, hurried.error, hurried.interval_seconds) == ("activated", None, 2.0)
+    assert pace_of(demo_registry, ticket.ticket_id) == paced  # the last poll read, and wrote nothing
+
+
+def test_a_ticket_first_polled_after_it_expired_gets_no_pace_row(
+    phone: PhoneDesk, ticket: IssuedTicket, clock: ManualClock, demo_registry: Registry
+) -> None:
+    clock.advance(301)  # the policy's 300 s have passed
+    assert phone.poll(ticket.ticket_id, 2.0).error == "expired_token"
+    assert phone.poll(ticket.ticket_id, 2.0).error == "expired_token"  # at once: still no slow_down
+    assert pace_of(demo_registry, ticket.ticket_id) is None
+
+
 def test_the_confirm_page_preview_shows_only_what_the_kiosk_screen_showed(
     phone: PhoneDesk, ticket: IssuedTicket, demo_registry: Registry
 ) -> None:

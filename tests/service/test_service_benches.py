@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench import fleet, service
+from bench import fleet, service, service_floor
 from tests.postgres_server import PostgresServer
 
 
@@ -34,7 +34,7 @@ def test_the_registry_service_benchmark_registers_and_prints_its_ratio(
 
 def test_the_fleet_benchmark_heartbeats_beside_the_registrations(
         capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer) -> None:
-    assert fleet.main(["--kiosks", "2", "--clients", "1", "--seconds", "1.5", "--warmup", "0.3", "--people", "2000",
+    assert fleet.main(["--kiosks", "2", "--clients", "1", "--seconds", "1.5", "--warmup", "0.3", "--people", "6000",
                        "--heartbeat-kiosks", "6", "--fleet-processes", "2", "--interval", "0.5", "--json"], server=postgres_server) == 0
     figures = _figures(capsys)
     alone, beating = figures["runs"]
@@ -44,3 +44,13 @@ def test_the_fleet_benchmark_heartbeats_beside_the_registrations(
     assert side["heartbeats"] > 0 and side["failed"] == 0, side
     assert side["latency_ms"]["n"] == side["heartbeats"]
     assert figures["duplicates"] == 0
+
+
+def test_the_service_floor_benchmark_prints_each_parts_least_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert service_floor.main(["--requests", "200", "--registrations", "20", "--json"]) == 0
+    figures = _figures(capsys)
+    assert figures["fastapi_us_per_request"]["post_with_body_and_header"] > figures["fastapi_us_per_request"]["bare_get"] > 0
+    registry = figures["registry"]
+    assert registry["registrations"] > 0 and registry["cpu_ms_per_registration"]["postgres"] > 0
+    queries = " ".join(s["query"] for s in registry["statements"])
+    assert "INSERT INTO ecard" in queries and "UPDATE activation_ticket" in queries, queries

@@ -17,6 +17,7 @@ machine: FastAPI's own request handling, the registry's code from one thread, Po
 import argparse
 import asyncio
 import json
+import os
 import time
 from datetime import date
 from typing import Annotated
@@ -151,7 +152,8 @@ def registry_floor(registrations: int) -> dict:
     if not done:
         raise SystemExit("no registration went through")
     return {"registrations": done,
-            "cpu_ms_per_registration": {"registry_code": (cpu1 - cpu0) / done * 1000, "postgres": (pg1 - pg0) / done * 1000},
+            "cpu_ms_per_registration": {"registry_code": (cpu1 - cpu0) / done * 1000,
+                                        "postgres": (pg1 - pg0) / done * 1000},
             "statements": [{"calls_per_registration": calls / done, "exec_us_per_registration": total / done * 1000,
                             "query": query} for calls, total, query in rows]}
 
@@ -159,17 +161,18 @@ def registry_floor(registrations: int) -> dict:
 def render(results: dict) -> str:
     f, r = results["fastapi_us_per_request"], results["registry"]
     c = r["cpu_ms_per_registration"]
-    lines = ["Service floor: the least CPU each part of a registration costs, no load (2 CPUs, shared)",
+    lines = [f"Service floor: the least CPU each part of a registration costs, no load ({os.cpu_count()} CPUs, shared)",
              f"  FastAPI alone, in-process ASGI, no HTTP parsing or socket: {f['post_with_body_and_header']:.0f} us a "
              f"request (a body and a header dependency), {f['bare_get']:.0f} us (a bare GET); x5 a registration: "
              f"{f['post_with_body_and_header'] * 5 / 1000:.2f} ms",
-             f"  one registration (facts, register, poll, activate, poll) from one thread, {r['registrations']} of them: "
-             f"registry code {c['registry_code']:.2f} ms, PostgreSQL {c['postgres']:.2f} ms of CPU",
+             f"  one registration (facts, register, poll, activate, poll) from one thread, {r['registrations']} of "
+             f"them: registry code {c['registry_code']:.2f} ms, PostgreSQL {c['postgres']:.2f} ms of CPU",
              "  PostgreSQL's statements per registration (pg_stat_statements, execution time):"]
     total = 0.0
     for s in r["statements"]:
         total += s["exec_us_per_registration"]
-        lines.append(f"    {s['calls_per_registration']:5.2f} calls {s['exec_us_per_registration']:7.1f} us  {s['query']}")
+        lines.append(f"    {s['calls_per_registration']:5.2f} calls {s['exec_us_per_registration']:7.1f} us  "
+                     f"{s['query']}")
     lines.append(f"    top {len(r['statements'])} together: {total / 1000:.2f} ms")
     return "\n".join(lines)
 

@@ -143,9 +143,9 @@ def _write_in_one(connection: sa.Connection, desk: Desk, looked: Looked, key: st
     fresh = activation.FreshTicket.draw(desk.now, desk.policy)
     try:
         row = connection.execute(_one_trip_writes(), {
-            "w_child_id": looked.child_id, "w_guardian_id": looked.guardian_id, "w_now": desk.now, "w_kiosk_id": desk.kiosk_id, "w_token_hash": fresh.token_hash,
-            "w_user_code_hash": fresh.user_code_hash, "w_expires_at": fresh.expires_at, "w_key": key,
-            "w_registered_tail": _registered_tail(child_rid, guardian_rid),
+            "w_child_id": looked.child_id, "w_guardian_id": looked.guardian_id, "w_now": desk.now,
+            "w_kiosk_id": desk.kiosk_id, "w_token_hash": fresh.token_hash, "w_user_code_hash": fresh.user_code_hash,
+            "w_expires_at": fresh.expires_at, "w_key": key, "w_registered_tail": _registered_tail(child_rid, guardian_rid),
         }).one()
     except IntegrityError as exc:
         if getattr(getattr(exc.orig, "diag", None), "table_name", None) == ECard.__tablename__:

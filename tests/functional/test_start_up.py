@@ -1,6 +1,7 @@
 """Start-up: the welcome screen comes before the database is opened, which then follows in the background."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -160,11 +161,10 @@ async def test_the_hidden_way_into_maintenance_opens_once_the_first_screen_is_up
     from screens.maintenance.login import TechnicianLogin
 
     kiosk = kiosk_root.build_kiosk(settings_for(), deferred=True)
-    first_screen: list[bool] = []
-    app = kiosk_root.build_app(kiosk, windowed=True, on_first_screen=lambda: first_screen.append(True))
+    first_screen = asyncio.Event()  # set on the app's loop, which run_test shares with the test
+    app = kiosk_root.build_app(kiosk, windowed=True, on_first_screen=first_screen.set)
     async with app.run_test(size=(120, 40)) as pilot:
-        while not first_screen:
-            await pilot.pause(0.01)
+        await asyncio.wait_for(first_screen.wait(), 30)
         assert app.maintenance is kiosk.maintenance is not None
         await pilot.press("f12", "f12", "m", "a", "i", "n", "t")  # the default maintenance_key_sequence
         await pilot.pause()
